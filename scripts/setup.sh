@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets Brender up on a Debian machine, idempotently and quickly when already done:
+#   system packages (Blender, ffmpeg) when missing, Node 24 (npm's node@24
+#   package, a dev dependency, so an older system Node is fine), the npm
+#   dependencies, and the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v blender >/dev/null 2>&1 || missing+=(blender)
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]} (Debian packages)"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+# npm ci only when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ ! -x node_modules/node/bin/node ]; then
+  echo "setup: installing npm dependencies (this brings Node 24)"
+  npm ci --no-audit --no-fund
+fi
+npm run --silent build
+echo "setup: ready ($(node_modules/node/bin/node --version), $(blender --version 2>/dev/null | head -n 1), $(ffmpeg -version | head -n 1 | cut -d' ' -f1-3))"
