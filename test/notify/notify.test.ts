@@ -1,7 +1,6 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -21,21 +20,7 @@ import {
   sendRenderNotification,
 } from "../../src/notify/mailer.ts";
 import { UserInputError } from "../../src/errors.ts";
-
-// mailparser ships no type declarations; describe just the part these tests read.
-type ParsedAddress = { text: string; value: Array<{ address?: string; name: string }> };
-type ParsedMail = {
-  subject?: string;
-  text?: string;
-  html?: string | false;
-  from?: ParsedAddress;
-  to?: ParsedAddress | ParsedAddress[];
-  messageId?: string;
-  headers: Map<string, unknown>;
-};
-const { simpleParser } = createRequire(import.meta.url)("mailparser") as {
-  simpleParser: (source: Buffer | string) => Promise<ParsedMail>;
-};
+import { simpleParser, type ParsedAddress } from "../helpers/mail.ts";
 
 function succeeded(overrides: Partial<RenderReport> = {}): RenderReport {
   return {

@@ -1,0 +1,114 @@
+"""Describes a .blend file for Brender's render form, as JSON.
+
+Run by Blender: blender -b FILE --factory-startup --python inspect_scene.py -- OUTPUT_JSON
+Reads only; never saves the file. Python in the file does not run (no -y).
+"""
+import json
+import os
+import sys
+
+import bpy
+
+
+def output_path():
+    return sys.argv[sys.argv.index("--") + 1]
+
+
+def scene_info(scene):
+    render = scene.render
+    image = render.image_settings
+    tree = scene.node_tree if scene.use_nodes else None
+    file_outputs = []
+    if tree is not None:
+        for node in tree.nodes:
+            if node.type == "OUTPUT_FILE":
+                file_outputs.append({
+                    "node": node.name,
+                    "basePath": node.base_path,
+                    "format": node.format.file_format,
+                    "inputs": [slot.path for slot in node.file_slots],
+                })
+    cycles = getattr(scene, "cycles", None)
+    return {
+        "name": scene.name,
+        "frameStart": scene.frame_start,
+        "frameEnd": scene.frame_end,
+        "frameStep": scene.frame_step,
+        "frameCurrent": scene.frame_current,
+        "fps": round(render.fps / render.fps_base, 3),
+        "engine": render.engine,
+        "resolution": {"x": render.resolution_x, "y": render.resolution_y, "percentage": render.resolution_percentage},
+        "pixelAspect": {"x": render.pixel_aspect_x, "y": render.pixel_aspect_y},
+        "output": {
+            "format": image.file_format,
+            "colorMode": image.color_mode,
+            "colorDepth": image.color_depth or None,
+            "filepath": render.filepath,
+        },
+        "camera": scene.camera.name if scene.camera else None,
+        "cameras": sorted(obj.name for obj in scene.objects if obj.type == "CAMERA"),
+        "viewLayers": [{"name": layer.name, "use": layer.use} for layer in scene.view_layers],
+        "compositor": {"enabled": bool(render.use_compositing and scene.use_nodes), "fileOutputs": file_outputs},
+        "sequencer": bool(render.use_sequencer and scene.sequence_editor and len(scene.sequence_editor.sequences_all) > 0),
+        "cycles": None if cycles is None else {
+            "samples": cycles.samples,
+            "adaptiveSampling": cycles.use_adaptive_sampling,
+            "noiseThreshold": cycles.adaptive_threshold,
+            "denoising": cycles.use_denoising,
+            "denoiser": cycles.denoiser,
+            "device": cycles.device,
+        },
+    }
+
+
+def file_entry(kind, datablock, path, packed=False):
+    absolute = bpy.path.abspath(path, library=datablock.library) if path else ""
+    absolute = os.path.normpath(absolute) if absolute else ""
+    return {
+        "type": kind,
+        "name": datablock.name,
+        "path": path,
+        "absolutePath": absolute,
+        "packed": packed,
+        "exists": packed or (bool(absolute) and os.path.exists(absolute)),
+    }
+
+
+def external_files():
+    files = []
+    for image in bpy.data.images:
+        if image.source in {"FILE", "SEQUENCE", "MOVIE", "TILED"} and image.filepath:
+            path = image.filepath
+            if image.source == "TILED":
+                path = path.replace("<UDIM>", "1001")  # the first tile stands for the set
+            files.append(file_entry("image", image, path, packed=image.packed_file is not None))
+    for library in bpy.data.libraries:
+        files.append(file_entry("library", library, library.filepath, packed=library.packed_file is not None))
+    for cache in bpy.data.cache_files:
+        files.append(file_entry("cache", cache, cache.filepath))
+    for sound in bpy.data.sounds:
+        files.append(file_entry("sound", sound, sound.filepath, packed=sound.packed_file is not None))
+    for clip in bpy.data.movieclips:
+        files.append(file_entry("movieclip", clip, clip.filepath))
+    for font in bpy.data.fonts:
+        if font.filepath and font.filepath != "<builtin>":
+            files.append(file_entry("font", font, font.filepath, packed=font.packed_file is not None))
+    for volume in getattr(bpy.data, "volumes", []):
+        files.append(file_entry("volume", volume, volume.filepath, packed=volume.packed_file is not None))
+    return files
+
+
+def main():
+    result = {
+        "blenderVersion": bpy.app.version_string,
+        "fileVersion": "%d.%d.%d" % tuple(bpy.data.version),
+        "activeScene": bpy.context.scene.name,
+        "scenes": [scene_info(scene) for scene in bpy.data.scenes],
+        "cameras": sorted(obj.name for obj in bpy.data.objects if obj.type == "CAMERA"),
+        "externalFiles": external_files(),
+    }
+    with open(output_path(), "w", encoding="utf-8") as handle:
+        json.dump(result, handle)
+
+
+main()

@@ -1,0 +1,146 @@
+"""Builds Brender's demo scene (and the test scenes) from nothing.
+
+Run by Blender: blender -b --factory-startup --python make_demo_scene.py -- OPTIONS_JSON
+OPTIONS_JSON keys (all optional): output (path of the .blend to write),
+frames [start, end], resolution [x, y], samples, engine, denoise (bool),
+texture (path of an image to put on the floor, stored relative to the .blend),
+extra_cameras (int), extra_scene (name of a second scene), compress (bool),
+file_output (bool: add a compositor File Output node).
+"""
+import json
+import math
+import sys
+
+import bpy
+
+
+def options():
+    argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+    return json.loads(argv[0]) if argv else {}
+
+
+def clear_scene():
+    for obj in list(bpy.data.objects):
+        bpy.data.objects.remove(obj, do_unlink=True)
+
+
+def material(name, color, roughness=0.4, metallic=0.0):
+    mat = bpy.data.materials.new(name)
+    mat.use_nodes = True
+    bsdf = mat.node_tree.nodes["Principled BSDF"]
+    bsdf.inputs["Base Color"].default_value = (*color, 1.0)
+    bsdf.inputs["Roughness"].default_value = roughness
+    bsdf.inputs["Metallic"].default_value = metallic
+    return mat
+
+
+def floor_material(texture_path):
+    mat = material("Floor", (0.8, 0.8, 0.8), roughness=0.8)
+    if texture_path:
+        nodes = mat.node_tree.nodes
+        tex = nodes.new("ShaderNodeTexImage")
+        tex.image = bpy.data.images.load(texture_path)
+        mat.node_tree.links.new(tex.outputs["Color"], nodes["Principled BSDF"].inputs["Base Color"])
+    return mat
+
+
+def add_objects(texture_path):
+    bpy.ops.mesh.primitive_plane_add(size=20, location=(0, 0, 0))
+    bpy.context.object.data.materials.append(floor_material(texture_path))
+    colors = [(0.9, 0.25, 0.1), (0.1, 0.5, 0.9), (0.95, 0.8, 0.1)]
+    for index, color in enumerate(colors):
+        angle = index * 2 * math.pi / len(colors)
+        bpy.ops.mesh.primitive_uv_sphere_add(radius=0.8, location=(2 * math.cos(angle), 2 * math.sin(angle), 0.8))
+        bpy.ops.object.shade_smooth()
+        bpy.context.object.data.materials.append(material(f"Ball{index}", color, metallic=0.3 * index))
+    bpy.ops.mesh.primitive_monkey_add(size=1.4, location=(0, 0, 1.2))
+    monkey = bpy.context.object
+    bpy.ops.object.shade_smooth()
+    monkey.data.materials.append(material("Monkey", (0.6, 0.6, 0.65), roughness=0.2, metallic=0.8))
+    return monkey
+
+
+def add_light():
+    bpy.ops.object.light_add(type="SUN", location=(4, -4, 8))
+    sun = bpy.context.object
+    sun.data.energy = 4.0
+    sun.rotation_euler = (math.radians(40), math.radians(10), math.radians(30))
+
+
+def add_camera(name, location, target):
+    bpy.ops.object.camera_add(location=location)
+    camera = bpy.context.object
+    camera.name = name
+    constraint = camera.constraints.new("TRACK_TO")
+    constraint.target = target
+    return camera
+
+
+def animate(monkey, start, end):
+    monkey.rotation_euler = (0, 0, 0)
+    monkey.keyframe_insert("rotation_euler", frame=start)
+    monkey.rotation_euler = (0, 0, 2 * math.pi)
+    monkey.keyframe_insert("rotation_euler", frame=end + 1)
+    for fcurve in monkey.animation_data.action.fcurves:
+        for point in fcurve.keyframe_points:
+            point.interpolation = "LINEAR"
+
+
+def configure_render(scene, opts):
+    start, end = opts.get("frames", [1, 24])
+    scene.frame_start, scene.frame_end = start, end
+    scene.render.resolution_x, scene.render.resolution_y = opts.get("resolution", [320, 180])
+    scene.render.resolution_percentage = 100
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.engine = opts.get("engine", "CYCLES")
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = opts.get("samples", 16)
+    scene.cycles.use_adaptive_sampling = False
+    scene.cycles.use_denoising = bool(opts.get("denoise", False))
+    scene.eevee.taa_render_samples = opts.get("samples", 16)
+    scene.world = scene.world or bpy.data.worlds.new("World")
+    scene.world.color = (0.05, 0.06, 0.08)
+
+
+def add_file_output(scene, output_dir):
+    scene.use_nodes = True
+    tree = scene.node_tree
+    file_output = tree.nodes.new("CompositorNodeOutputFile")
+    file_output.name = "Beauty Copy"
+    file_output.base_path = output_dir
+    tree.links.new(tree.nodes["Render Layers"].outputs["Image"], file_output.inputs[0])
+
+
+def main():
+    opts = options()
+    scene = bpy.context.scene
+    scene.name = "Demo"
+    clear_scene()
+    monkey = add_objects(opts.get("texture"))
+    add_light()
+    target = bpy.data.objects.new("CameraTarget", None)
+    scene.collection.objects.link(target)
+    target.location = (0, 0, 0.8)
+    scene.camera = add_camera("MainCamera", (7, -7, 4.5), target)
+    for index in range(opts.get("extra_cameras", 0)):
+        add_camera(f"SideCamera{index + 1}", (0, -9 - 2 * index, 2), target)
+    configure_render(scene, opts)
+    animate(monkey, scene.frame_start, scene.frame_end)
+    if opts.get("file_output"):
+        add_file_output(scene, "//file_output/")
+    if opts.get("extra_scene"):
+        extra = scene.copy()  # shares the objects, has its own render settings
+        extra.name = opts["extra_scene"]
+        extra.use_fake_user = True  # a copied scene has no user and would not be saved
+        extra.frame_start, extra.frame_end = 1, 3
+        # Half the size, so a render tells which scene it came from.
+        extra.render.resolution_x = scene.render.resolution_x // 2
+        extra.render.resolution_y = scene.render.resolution_y // 2
+    bpy.ops.wm.save_as_mainfile(
+        filepath=opts.get("output", "demo.blend"),
+        compress=bool(opts.get("compress", False)),
+        relative_remap=True,
+    )
+
+
+main()

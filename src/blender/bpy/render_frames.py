@@ -1,0 +1,269 @@
+"""Renders one render child's frames inside Blender, as Brender's worker asks.
+
+Run by Blender: blender -b FILE --factory-startup --python-exit-code 3 \
+                        --python render_frames.py -- JOB_JSON_PATH
+
+The job JSON is written by src/worker/actions/render.ts. This script prints
+`@@BRENDER {json}` lines that the worker turns into progress events; Blender's
+own status lines carry the per-sample progress. Every frame is rendered into
+a staging folder and moved into the frames folder only when complete, so a
+frame that is visible is always whole.
+
+Exit codes: 0 all frames written; 3 the settings could not be applied (a
+Python error); 4 a frame failed to render.
+"""
+import json
+import os
+import resource
+import sys
+import time
+
+import bpy
+
+MARKER = "@@BRENDER "
+
+
+def emit(kind, **fields):
+    print(MARKER + json.dumps({"type": kind, **fields}), flush=True)
+
+
+class SettingsError(Exception):
+    """A requested setting cannot be applied to this file or Blender."""
+
+
+def load_job():
+    return json.loads(open(sys.argv[sys.argv.index("--") + 1], encoding="utf-8").read())
+
+
+def names(collection):
+    return ", ".join(repr(item.name) for item in collection) or "none"
+
+
+def blender_version():
+    return "%d.%d" % bpy.app.version[:2]
+
+
+def select_scene(name):
+    if not name:
+        return bpy.context.scene
+    scene = bpy.data.scenes.get(name)
+    if scene is None:
+        raise SettingsError("scene %r is not in this file (it has %s)" % (name, names(bpy.data.scenes)))
+    return scene
+
+
+def select_view_layer(scene, name):
+    if not name:
+        return
+    if scene.view_layers.get(name) is None:
+        raise SettingsError("view layer %r is not in scene %r (it has %s)" % (name, scene.name, names(scene.view_layers)))
+    for layer in scene.view_layers:
+        layer.use = layer.name == name
+
+
+def select_camera(scene, name):
+    if name:
+        camera = bpy.data.objects.get(name)
+        if camera is None or camera.type != "CAMERA":
+            cameras = [obj for obj in bpy.data.objects if obj.type == "CAMERA"]
+            raise SettingsError("camera %r is not in this file (cameras: %s)" % (name, names(cameras)))
+        scene.camera = camera
+    if scene.camera is None:
+        raise SettingsError("scene %r has no active camera; pick one with the camera setting" % scene.name)
+
+
+def assign(target, attribute, value, field):
+    if not hasattr(target, attribute):
+        raise SettingsError("%s is not supported by Blender %s" % (field, blender_version()))
+    try:
+        setattr(target, attribute, value)
+    except (TypeError, ValueError) as error:
+        raise SettingsError("%s=%r is not accepted by Blender %s: %s" % (field, value, blender_version(), error))
+
+
+def set_engine(scene, engine):
+    # Blender 4.2-4.4 call Eevee "BLENDER_EEVEE_NEXT"; earlier and later versions "BLENDER_EEVEE".
+    candidates = [engine]
+    if engine in ("BLENDER_EEVEE", "BLENDER_EEVEE_NEXT"):
+        candidates.append("BLENDER_EEVEE_NEXT" if engine == "BLENDER_EEVEE" else "BLENDER_EEVEE")
+    for candidate in candidates:
+        try:
+            scene.render.engine = candidate
+            return
+        except TypeError:
+            continue
+    raise SettingsError("render.engine=%r is not available in Blender %s" % (engine, blender_version()))
+
+
+# (payload field, Blender attribute) per settings group; the target object is chosen in apply_overrides.
+RENDER_FIELDS = [("compositor", "use_compositing"), ("sequencer", "use_sequencer"), ("stamp", "use_stamp")]
+RESOLUTION_FIELDS = [("x", "resolution_x"), ("y", "resolution_y"), ("percentage", "resolution_percentage")]
+ASPECT_FIELDS = [("x", "pixel_aspect_x"), ("y", "pixel_aspect_y")]
+OUTPUT_FIELDS = [("format", "file_format"), ("colorMode", "color_mode"), ("colorDepth", "color_depth"),
+                 ("compression", "compression"), ("quality", "quality"), ("exrCodec", "exr_codec")]
+CYCLES_FIELDS = [("samples", "samples"), ("adaptiveSampling", "use_adaptive_sampling"),
+                 ("noiseThreshold", "adaptive_threshold"), ("adaptiveMinSamples", "adaptive_min_samples"),
+                 ("filterGlossy", "blur_glossy")]
+DENOISING_FIELDS = [("enabled", "use_denoising"), ("denoiser", "denoiser"),
+                    ("passes", "denoising_input_passes"), ("prefilter", "denoising_prefilter")]
+BOUNCE_FIELDS = [("total", "max_bounces"), ("diffuse", "diffuse_bounces"), ("glossy", "glossy_bounces"),
+                 ("transmission", "transmission_bounces"), ("transparent", "transparent_max_bounces"),
+                 ("volume", "volume_bounces")]
+CLAMP_FIELDS = [("direct", "sample_clamp_direct"), ("indirect", "sample_clamp_indirect")]
+CAUSTICS_FIELDS = [("reflective", "caustics_reflective"), ("refractive", "caustics_refractive")]
+
+
+def apply_fields(values, fields, target, prefix):
+    for field, attribute in fields:
+        if values.get(field) is not None:
+            assign(target, attribute, values[field], prefix + field)
+
+
+def apply_overrides(scene, overrides):
+    render = scene.render
+    if overrides.get("engine"):
+        set_engine(scene, overrides["engine"])
+    apply_fields(overrides, RENDER_FIELDS, render, "render.")
+    if overrides.get("fps") is not None:
+        assign(render, "fps", overrides["fps"], "render.fps")
+        render.fps_base = 1.0
+    apply_fields(overrides.get("resolution") or {}, RESOLUTION_FIELDS, render, "render.resolution.")
+    apply_fields(overrides.get("pixelAspect") or {}, ASPECT_FIELDS, render, "render.pixelAspect.")
+    # The format first: it decides which color modes and depths exist.
+    apply_fields(overrides.get("output") or {}, OUTPUT_FIELDS, render.image_settings, "render.output.")
+    cycles = overrides.get("cycles") or {}
+    if cycles.get("noiseThreshold") is not None and cycles.get("adaptiveSampling") is None:
+        cycles = dict(cycles, adaptiveSampling=True)  # a threshold only means something with adaptive sampling on
+    apply_fields(cycles, CYCLES_FIELDS, scene.cycles, "render.cycles.")
+    apply_fields(cycles.get("denoising") or {}, DENOISING_FIELDS, scene.cycles, "render.cycles.denoising.")
+    apply_fields(cycles.get("bounces") or {}, BOUNCE_FIELDS, scene.cycles, "render.cycles.bounces.")
+    apply_fields(cycles.get("clamp") or {}, CLAMP_FIELDS, scene.cycles, "render.cycles.clamp.")
+    apply_fields(cycles.get("caustics") or {}, CAUSTICS_FIELDS, scene.cycles, "render.cycles.caustics.")
+    eevee = overrides.get("eevee") or {}
+    if eevee.get("samples") is not None:
+        assign(scene.eevee, "taa_render_samples", eevee["samples"], "render.eevee.samples")
+
+
+def enable_gpu_devices():
+    """Turns on the first GPU backend that has devices; returns its name, or None."""
+    preferences = bpy.context.preferences.addons["cycles"].preferences
+    for backend in ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL"):
+        try:
+            preferences.compute_device_type = backend
+        except TypeError:
+            continue
+        preferences.get_devices()
+        if any(device.type == backend for device in preferences.devices):
+            for device in preferences.devices:
+                device.use = device.type == backend
+            return backend
+    preferences.compute_device_type = "NONE"
+    return None
+
+
+def choose_device(scene, want_gpu):
+    if scene.render.engine != "CYCLES":
+        return None
+    if not want_gpu:
+        scene.cycles.device = "CPU"
+        return None
+    backend = enable_gpu_devices()
+    if backend is None:
+        scene.cycles.device = "CPU"
+        emit("warning", message="GPU rendering was asked for, but this machine has no CUDA/OptiX/HIP/oneAPI/Metal device; rendered on the CPU.")
+    else:
+        scene.cycles.device = "GPU"
+    return backend
+
+
+def has_openimagedenoise():
+    try:
+        import _cycles
+        return bool(getattr(_cycles, "with_openimagedenoise", False))
+    except ImportError:
+        return False
+
+
+def check_denoising(scene, gpu_backend):
+    """Renders without a denoiser this Blender lacks instead of failing, and says so."""
+    if scene.render.engine != "CYCLES" or not scene.cycles.use_denoising:
+        return
+    # A build without OpenImageDenoise (and no OptiX) offers no denoiser at all: the setting reads "".
+    wants_optix = scene.cycles.denoiser == "OPTIX"
+    if wants_optix and gpu_backend == "OPTIX":
+        return
+    if has_openimagedenoise():
+        if wants_optix:
+            scene.cycles.denoiser = "OPENIMAGEDENOISE"
+            emit("warning", message="The file asks for OptiX denoising, which needs an NVIDIA GPU with OptiX; used OpenImageDenoise instead.")
+        return
+    scene.cycles.use_denoising = False
+    wanted = "OptiX denoising, which needs an NVIDIA GPU with OptiX," if wants_optix else "OpenImageDenoise denoising, but"
+    emit("warning", message="The file asks for %s this Blender %s build has no OpenImageDenoise; rendered without denoising (use a Blender build with OpenImageDenoise for clean frames)." % (wanted, blender_version()))
+
+
+def redirect_file_outputs(scene, folder):
+    """Points compositor File Output nodes into the render's output folder."""
+    if not (scene.render.use_compositing and scene.use_nodes and scene.node_tree):
+        return
+    for node in scene.node_tree.nodes:
+        if node.type == "OUTPUT_FILE":
+            safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in node.name) or "file_output"
+            node.base_path = os.path.join(folder, safe) + os.sep
+
+
+def report_settings(scene, gpu_backend):
+    render = scene.render
+    emit("render_settings", scene=scene.name, engine=render.engine, fps=render.fps / render.fps_base,
+         resolution={"x": render.resolution_x, "y": render.resolution_y, "percentage": render.resolution_percentage},
+         format=render.image_settings.file_format, device="GPU" if gpu_backend else "CPU")
+
+
+def peak_memory_mb():
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
+def render_frame(scene, item):
+    frame = item["frame"]
+    emit("frame_started", frame=frame)
+    started = time.monotonic()
+    scene.frame_set(frame)
+    scene.render.filepath = item["partialBase"]
+    try:
+        bpy.ops.render.render(write_still=True, scene=scene.name)
+    except RuntimeError as error:
+        emit("frame_failed", frame=frame, reason=str(error).strip())
+        return False
+    produced = item["partialBase"] + scene.render.file_extension
+    if not os.path.isfile(produced):
+        emit("frame_failed", frame=frame, reason="Blender finished frame %d but wrote no image" % frame)
+        return False
+    final = os.path.join(item["finalFolder"], os.path.basename(produced))
+    os.replace(produced, final)
+    emit("frame_finished", frame=frame, file=final, seconds=round(time.monotonic() - started, 3), peakMemoryMb=peak_memory_mb())
+    return True
+
+
+def main():
+    job = load_job()
+    try:
+        scene = select_scene(job.get("scene"))
+        select_view_layer(scene, job.get("viewLayer"))
+        select_camera(scene, job.get("camera"))
+        apply_overrides(scene, job.get("overrides") or {})
+        backend = choose_device(scene, bool(job.get("gpu")))
+        check_denoising(scene, backend)
+        scene.render.use_file_extension = True
+        redirect_file_outputs(scene, job["compositorFolder"])
+        report_settings(scene, backend)
+    except SettingsError as error:
+        emit("settings_error", message=str(error))
+        sys.exit(3)
+    for item in job["frames"]:
+        os.makedirs(os.path.dirname(item["partialBase"]), exist_ok=True)
+        os.makedirs(item["finalFolder"], exist_ok=True)
+        if not render_frame(scene, item):
+            sys.exit(4)
+
+
+main()

@@ -1,0 +1,37 @@
+import { Command, CommanderError } from "commander";
+import { readFileSync } from "node:fs";
+import { registerDemo } from "./commands/demo.ts";
+import { registerInspect } from "./commands/inspect.ts";
+import { registerWorker } from "./commands/worker.ts";
+
+const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+/** Usage errors exit with 2, like every other kind of bad input. */
+const USAGE_EXIT_CODE = 2;
+
+export function buildProgram(): Command {
+  const program = new Command("brender")
+    .description("Render Blender scenes on this machine or on AWS Batch, with one job model.")
+    .version(packageJson.version, "-V, --version")
+    .showHelpAfterError("(run 'brender help' for the commands)")
+    .exitOverride();
+  registerDemo(program);
+  registerInspect(program);
+  registerWorker(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const ok = error.exitCode === 0 || error.code === "commander.helpDisplayed" || error.code === "commander.version";
+      process.exitCode = ok ? 0 : USAGE_EXIT_CODE;
+      return;
+    }
+    throw error;
+  }
+}
+
+await main(process.argv);

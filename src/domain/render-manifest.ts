@@ -1,0 +1,39 @@
+import { z } from "zod";
+
+/**
+ * manifest.json, written last into a render's output prefix: what was asked
+ * for, what was rendered, and every file uploaded. Its presence means the
+ * upload finished; its `status` says whether the render is complete.
+ */
+export const renderManifestSchema = z.object({
+  schemaVersion: z.literal(1),
+  renderId: z.string(),
+  project: z.string(),
+  blendFile: z.string(),
+  type: z.enum(["still", "animation", "python"]),
+  status: z.enum(["succeeded", "failed"]),
+  reason: z.string().optional(),
+  frames: z.object({
+    /** The frames the user selected (canonical frame-set text). */
+    expected: z.string(),
+    expectedCount: z.number().int(),
+    /** The frames that have an image (frame-set text). */
+    rendered: z.string(),
+    renderedCount: z.number().int(),
+    missing: z.array(z.number().int()),
+  }),
+  files: z.array(z.object({ key: z.string(), size: z.number().int(), sha256: z.string() })),
+  outputs: z.object({
+    prefix: z.string(),
+    zip: z.string().optional(),
+    thumbnail: z.string().optional(),
+    preview: z.string().optional(),
+  }),
+  warnings: z.array(z.string()),
+  startedAt: z.string().optional(),
+  finishedAt: z.string(),
+  renderSeconds: z.number(),
+  peakMemoryMb: z.number().optional(),
+});
+
+export type RenderManifest = z.infer<typeof renderManifestSchema>;

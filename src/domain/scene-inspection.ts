@@ -1,0 +1,64 @@
+import { z } from "zod";
+
+/** What `brender inspect` reports about a .blend: everything a render form needs. */
+export const sceneInfoSchema = z.object({
+  name: z.string(),
+  frameStart: z.number().int(),
+  frameEnd: z.number().int(),
+  frameStep: z.number().int(),
+  frameCurrent: z.number().int(),
+  fps: z.number(),
+  engine: z.string(),
+  resolution: z.object({ x: z.number().int(), y: z.number().int(), percentage: z.number().int() }),
+  pixelAspect: z.object({ x: z.number(), y: z.number() }),
+  output: z.object({ format: z.string(), colorMode: z.string(), colorDepth: z.string().nullable(), filepath: z.string() }),
+  camera: z.string().nullable(),
+  cameras: z.array(z.string()),
+  viewLayers: z.array(z.object({ name: z.string(), use: z.boolean() })),
+  compositor: z.object({
+    enabled: z.boolean(),
+    fileOutputs: z.array(z.object({ node: z.string(), basePath: z.string(), format: z.string(), inputs: z.array(z.string()) })),
+  }),
+  sequencer: z.boolean(),
+  cycles: z
+    .object({
+      samples: z.number().int(),
+      adaptiveSampling: z.boolean(),
+      noiseThreshold: z.number(),
+      denoising: z.boolean(),
+      denoiser: z.string(),
+      device: z.string(),
+    })
+    .nullable(),
+});
+
+export const externalFileSchema = z.object({
+  type: z.enum(["image", "library", "cache", "sound", "movieclip", "font", "volume"]),
+  name: z.string(),
+  path: z.string(),
+  absolutePath: z.string(),
+  packed: z.boolean(),
+  exists: z.boolean(),
+});
+
+/** Blender's own report (from inspect_scene.py). */
+export const blenderInspectionSchema = z.object({
+  blenderVersion: z.string(),
+  fileVersion: z.string(),
+  activeScene: z.string(),
+  scenes: z.array(sceneInfoSchema),
+  cameras: z.array(z.string()),
+  externalFiles: z.array(externalFileSchema),
+});
+
+export const sceneInspectionSchema = blenderInspectionSchema.extend({
+  file: z.string(),
+  /** The Blender version that saved the file, from its header. */
+  savedWith: z.string(),
+  compression: z.enum(["none", "gzip", "zstd"]),
+  missingFiles: z.array(externalFileSchema),
+});
+
+export type SceneInfo = z.infer<typeof sceneInfoSchema>;
+export type ExternalFile = z.infer<typeof externalFileSchema>;
+export type SceneInspection = z.infer<typeof sceneInspectionSchema>;

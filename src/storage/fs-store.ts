@@ -1,0 +1,110 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile, copyFile } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { randomBytes } from "node:crypto";
+import { assertValidKey, type ObjectStore, type StoredObject } from "./object-store.ts";
+
+/** Marks files being written; listings skip them so half objects never show. */
+const PARTIAL_SUFFIX = ".brender-partial";
+
+/**
+ * The embedded object store: one folder on the local file system
+ * (`$BRENDER_HOME/bucket` by default), keys mapped to relative paths.
+ */
+export class FsObjectStore implements ObjectStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  describe(key: string): string {
+    assertValidKey(key, { allowTrailingSlash: true });
+    return join(this.root, ...key.split("/")) + (key.endsWith("/") ? sep : "");
+  }
+
+  async putFile(key: string, sourcePath: string): Promise<void> {
+    await this.writeAtomically(key, (temp) => copyFile(sourcePath, temp));
+  }
+
+  async putBytes(key: string, data: string | Uint8Array): Promise<void> {
+    await this.writeAtomically(key, (temp) => writeFile(temp, data));
+  }
+
+  async getFile(key: string, destinationPath: string): Promise<void> {
+    const source = this.pathOf(key);
+    await mkdir(dirname(destinationPath), { recursive: true });
+    const temp = `${destinationPath}.${randomBytes(4).toString("hex")}${PARTIAL_SUFFIX}`;
+    try {
+      await pipeline(createReadStream(source), createWriteStream(temp));
+      await rename(temp, destinationPath);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async getBytes(key: string): Promise<Buffer> {
+    return readFile(this.pathOf(key));
+  }
+
+  async stat(key: string): Promise<StoredObject | undefined> {
+    try {
+      const info = await stat(this.pathOf(key));
+      return info.isFile() ? { key, size: info.size } : undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    if (prefix !== "") assertValidKey(prefix, { allowTrailingSlash: true });
+    // Walk only the deepest folder the prefix names, then filter by the rest.
+    const folderPart = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
+    yield* this.walk(join(this.root, folderPart), prefix);
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
+  private async *walk(folder: string, prefix: string): AsyncIterable<StoredObject> {
+    let entries;
+    try {
+      entries = await readdir(folder, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw error;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const path = join(folder, entry.name);
+      const key = relative(this.root, path).split(sep).join("/");
+      if (entry.isDirectory()) {
+        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* this.walk(path, prefix);
+      } else if (entry.isFile() && !entry.name.endsWith(PARTIAL_SUFFIX) && key.startsWith(prefix)) {
+        yield { key, size: (await stat(path)).size };
+      }
+    }
+  }
+
+  private pathOf(key: string): string {
+    assertValidKey(key);
+    return join(this.root, ...key.split("/"));
+  }
+
+  private async writeAtomically(key: string, write: (tempPath: string) => Promise<unknown>): Promise<void> {
+    const target = this.pathOf(key);
+    await mkdir(dirname(target), { recursive: true });
+    const temp = `${target}.${randomBytes(4).toString("hex")}${PARTIAL_SUFFIX}`;
+    try {
+      await write(temp);
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+}

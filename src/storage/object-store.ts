@@ -1,0 +1,52 @@
+import { UserInputError } from "../errors.ts";
+
+/** One object in a listing. */
+export type StoredObject = { readonly key: string; readonly size: number };
+
+/**
+ * The small object-store interface every job action uses. Keys are POSIX
+ * paths without a leading slash ("proj/output/r1/frames/frame_0001.png").
+ * Writes are all-or-nothing: a reader never sees half an object.
+ */
+export interface ObjectStore {
+  /** Where a key lives, for people: a file path or an s3:// URL. */
+  describe(key: string): string;
+  putFile(key: string, sourcePath: string): Promise<void>;
+  putBytes(key: string, data: string | Uint8Array): Promise<void>;
+  /** Downloads to `destinationPath` (written atomically). */
+  getFile(key: string, destinationPath: string): Promise<void>;
+  getBytes(key: string): Promise<Buffer>;
+  /** Size of the object, or undefined when there is none. */
+  stat(key: string): Promise<StoredObject | undefined>;
+  /** Every object whose key starts with `prefix`, in key order, however many there are. */
+  list(prefix: string): AsyncIterable<StoredObject>;
+  delete(key: string): Promise<void>;
+}
+
+const UNSAFE_SEGMENT = /^(|\.|\.\.)$/;
+
+/**
+ * Checks a key (or, with `allowTrailingSlash`, a prefix) so that no key can
+ * name something outside the store: no absolute path, no "." or ".." segment,
+ * no empty segment, no backslash or NUL.
+ */
+export function assertValidKey(key: string, { allowTrailingSlash = false } = {}): void {
+  const body = allowTrailingSlash && key.endsWith("/") ? key.slice(0, -1) : key;
+  const problem =
+    key.length === 0 ? "is empty"
+    : key.startsWith("/") ? "starts with '/'"
+    : /[\\\0]/.test(key) ? "contains a backslash or NUL character"
+    : body.split("/").some((segment) => UNSAFE_SEGMENT.test(segment)) ? "has an empty, '.' or '..' path segment"
+    : undefined;
+  if (problem) {
+    throw new UserInputError(`Object key "${key}" ${problem}; use a relative path like "project/scene.blend".`);
+  }
+}
+
+/** Joins key segments with "/" (no normalisation: validate the result). */
+export function joinKey(...parts: string[]): string {
+  return parts
+    .filter((part) => part.length > 0)
+    .map((part, index) => (index === 0 ? part.replace(/\/+$/, "") : part.replace(/^\/+|\/+$/g, "")))
+    .join("/");
+}

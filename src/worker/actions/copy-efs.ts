@@ -1,0 +1,77 @@
+import { mkdir, rename, rm, readdir } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { JobFailedError, UserInputError } from "../../errors.ts";
+import { extractArchive, isArchiveFileName } from "../archive/extract.ts";
+import { renderFolders, requirePayload, type ActionContext } from "../context.ts";
+
+/**
+ * The `copy_efs` action: brings the project from the object store into the
+ * render's folder in the shared work folder. BUCKET_KEY names a single .blend,
+ * an archive (.zip, .tar.gz, .tgz, .tar: unpacked safely) or a folder prefix
+ * ending in "/". The project appears whole or not at all: it is assembled in a
+ * staging folder and renamed into place, replacing an earlier attempt's copy.
+ */
+export async function copyEfs(context: ActionContext): Promise<void> {
+  const payload = await requirePayload(context.env, "copy_efs");
+  const key = context.env.BUCKET_KEY;
+  if (!key) {
+    throw new UserInputError("copy_efs needs BUCKET_KEY: the object key of the project (a .blend, an archive, or a folder prefix ending in \"/\").");
+  }
+  const { layout, blendFile } = renderFolders(context, payload);
+  const staging = join(dirname(layout.project), `.project.copying-${randomBytes(4).toString("hex")}`);
+  await mkdir(dirname(layout.project), { recursive: true });
+  try {
+    const files = await fetchProject(context, key, staging);
+    await rm(layout.project, { recursive: true, force: true });
+    await rename(staging, layout.project);
+    context.log.info({ key, files, project: layout.project }, "project copied");
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+  const blend = await readdir(dirname(blendFile)).then((names) => names.includes(basename(blendFile)), () => false);
+  if (!blend) {
+    throw new JobFailedError(
+      `The project copied from "${key}" has no "${payload.project.blendFile}"; check the blend file path in the render settings.`,
+    );
+  }
+}
+
+async function fetchProject(context: ActionContext, key: string, destination: string): Promise<number> {
+  const { store } = context;
+  if (key.endsWith("/")) return fetchFolder(context, key, destination);
+  const object = await store.stat(key);
+  if (!object) {
+    throw new JobFailedError(`The project object "${key}" is not in the object store (${store.describe(key)}); upload it first or check BUCKET_KEY.`);
+  }
+  if (isArchiveFileName(key)) {
+    // Keep the archive's own name: unpacking errors quote it.
+    const downloads = `${destination}.download`;
+    const download = join(downloads, basename(key));
+    try {
+      await store.getFile(key, download);
+      const { entries } = await extractArchive(download, destination);
+      return entries;
+    } finally {
+      await rm(downloads, { recursive: true, force: true });
+    }
+  }
+  await store.getFile(key, join(destination, basename(key)));
+  return 1;
+}
+
+async function fetchFolder(context: ActionContext, prefix: string, destination: string): Promise<number> {
+  let count = 0;
+  await mkdir(destination, { recursive: true });
+  for await (const object of context.store.list(prefix)) {
+    const relative = object.key.slice(prefix.length);
+    if (relative.length === 0) continue;
+    await context.store.getFile(object.key, join(destination, ...relative.split("/")));
+    count += 1;
+  }
+  if (count === 0) {
+    throw new JobFailedError(`No project files under "${prefix}" in the object store; upload the project first or check BUCKET_KEY.`);
+  }
+  return count;
+}

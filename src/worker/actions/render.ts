@@ -1,0 +1,195 @@
+import { readdir, writeFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { runBlender, BPY_SCRIPTS, describeExit } from "../../blender/runner.ts";
+import { parseBlenderLine } from "../../blender/output-parser.ts";
+import {
+  arraySizeFor, compressFrames, expandFrames, formatFrameSet, framesForChild, parseFrameSet,
+} from "../../domain/frames.ts";
+import { frameFileStem, frameOfFileName, outputLayout } from "../../domain/layout.ts";
+import type { ProgressEventBody } from "../../domain/progress-events.ts";
+import type { RenderJobPayload } from "../../domain/render-payload.ts";
+import { JobFailedError, UserInputError } from "../../errors.ts";
+import { eventSink, type EmitEvent } from "../events.ts";
+import { arrayIndex, renderFolders, requirePayload, type ActionContext } from "../context.ts";
+import { assertBlendFileReadable } from "./files.ts";
+
+/** What render_frames.py reads (written next to the events, one file per child). */
+type BpyRenderJob = {
+  scene?: string;
+  viewLayer?: string;
+  camera?: string;
+  gpu: boolean;
+  overrides: RenderJobPayload["render"] | null;
+  compositorFolder: string;
+  frames: { frame: number; partialBase: string; finalFolder: string }[];
+};
+
+/** Exit codes of render_frames.py (see its docstring). */
+const SETTINGS_FAILED = 3;
+
+/**
+ * The `render` action: renders this array child's share of the selected
+ * frames with real Blender. Frames already present (from an earlier attempt)
+ * are kept, not rendered again. Fails when Blender fails or any frame of the
+ * share is missing afterwards.
+ */
+export async function render(context: ActionContext): Promise<void> {
+  const payload = await requirePayload(context.env, "render");
+  const index = arrayIndex(context.env);
+  const share = childShare(payload, index, context.env.AWS_BATCH_JOB_ARRAY_SIZE);
+  const { layout, blendFile, output } = renderFolders(context, payload);
+  const folders = outputLayout(output);
+  const emit = eventSink(join(layout.events, `render-${index}.jsonl`), context.stdout);
+  const started = performance.now();
+  const seconds = () => Math.round((performance.now() - started) / 10) / 100;
+
+  emit({ type: "child_started", child: index, frames: share.length ? formatFrameSet(compressFrames(share)) : "", frameCount: share.length });
+  await assertBlendFileReadable(blendFile);
+  await mkdir(folders.frames, { recursive: true });
+
+  const done = await renderedFrames(folders.frames);
+  for (const frame of share) {
+    const file = done.get(frame);
+    if (file) emit({ type: "frame_finished", frame, file: join(folders.frames, file), reused: true });
+  }
+  const todo = share.filter((frame) => !done.has(frame));
+  if (todo.length === 0) {
+    emit({ type: "child_finished", child: index, status: "succeeded", framesDone: share.length, seconds: seconds() });
+    return;
+  }
+
+  const jobFile = join(layout.root, "jobs", `render-${index}.json`);
+  await mkdir(join(layout.root, "jobs"), { recursive: true });
+  const job: BpyRenderJob = {
+    scene: payload.scene,
+    viewLayer: payload.viewLayer,
+    camera: payload.camera,
+    gpu: payload.gpu,
+    overrides: payload.render ?? null,
+    compositorFolder: folders.compositor,
+    frames: todo.map((frame) => ({ frame, partialBase: join(folders.partial, frameFileStem(frame)), finalFolder: folders.frames })),
+  };
+  await writeFile(jobFile, JSON.stringify(job));
+
+  const tracker = blenderOutputTracker(emit);
+  const exit = await runBlender(
+    ["-b", blendFile, "--factory-startup", "-noaudio", "--python-exit-code", String(SETTINGS_FAILED),
+      "--python", join(BPY_SCRIPTS, "render_frames.py"), "--", jobFile],
+    {
+      executable: context.env.BLENDER_EXECUTABLE,
+      env: context.processEnv,
+      logFile: join(layout.logs, `render-${index}.log`),
+      signal: context.signal,
+      onLine: tracker.onLine,
+    },
+  );
+
+  const rendered = await renderedFrames(folders.frames);
+  const missing = share.filter((frame) => !rendered.has(frame));
+  if (exit.exitCode === 0 && missing.length === 0) {
+    emit({ type: "child_finished", child: index, status: "succeeded", framesDone: share.length, seconds: seconds() });
+    return;
+  }
+  const reason = failureReason(exit, tracker, missing);
+  emit({ type: "child_finished", child: index, status: "failed", framesDone: share.length - missing.length, seconds: seconds(), reason });
+  throw new JobFailedError(reason);
+}
+
+/** This child's frames; checks the array size AWS Batch reports against the payload's split. */
+export function childShare(payload: RenderJobPayload, index: number, reportedArraySize: number | undefined): number[] {
+  const frames = expandFrames(parseFrameSet(payload.frames));
+  const expectedSize = arraySizeFor(frames.length, payload.split);
+  if (reportedArraySize !== undefined && reportedArraySize !== expectedSize && !(expectedSize === 1 && reportedArraySize <= 1)) {
+    throw new UserInputError(
+      `AWS_BATCH_JOB_ARRAY_SIZE=${reportedArraySize} does not match the payload, which splits ${frames.length} frames into ${expectedSize} children; submit the job with array size ${expectedSize}.`,
+    );
+  }
+  if (index >= expectedSize) {
+    throw new UserInputError(`AWS_BATCH_JOB_ARRAY_INDEX=${index} is out of range: this render has ${expectedSize} children (0 to ${expectedSize - 1}).`);
+  }
+  return framesForChild(frames, payload.split, index);
+}
+
+/** Frames already complete in the frames folder, frame number to file name. */
+export async function renderedFrames(framesFolder: string): Promise<Map<number, string>> {
+  const files = await readdir(framesFolder).catch(() => [] as string[]);
+  const frames = new Map<number, string>();
+  for (const name of files) {
+    const frame = frameOfFileName(name);
+    if (frame !== undefined) frames.set(frame, name);
+  }
+  return frames;
+}
+
+type OutputTracker = {
+  onLine: (line: string) => void;
+  readonly currentFrame: number | undefined;
+  readonly settingsError: string | undefined;
+  readonly frameError: string | undefined;
+  readonly errorLines: readonly string[];
+};
+
+/** Turns Blender's output into progress events and remembers what went wrong. */
+function blenderOutputTracker(emit: EmitEvent): OutputTracker {
+  let currentFrame: number | undefined;
+  let lastSample = -1;
+  let settingsError: string | undefined;
+  let frameError: string | undefined;
+  const errorLines: string[] = [];
+  return {
+    get currentFrame() { return currentFrame; },
+    get settingsError() { return settingsError; },
+    get frameError() { return frameError; },
+    errorLines,
+    onLine(line: string) {
+      const parsed = parseBlenderLine(line);
+      if (parsed.kind === "samples") {
+        if (currentFrame !== undefined && parsed.sample !== lastSample) {
+          lastSample = parsed.sample;
+          emit({ type: "frame_progress", frame: currentFrame, sample: parsed.sample, samples: parsed.samples });
+        }
+      } else if (parsed.kind === "error") {
+        errorLines.push(parsed.message);
+        if (errorLines.length > 5) errorLines.shift();
+      } else if (parsed.kind === "marker") {
+        const marker = parsed.payload as { type?: string; frame?: number; message?: string; reason?: string; file?: string };
+        switch (marker.type) {
+          case "frame_started":
+            currentFrame = marker.frame;
+            lastSample = -1;
+            emit({ type: "frame_started", frame: marker.frame ?? 0 });
+            break;
+          case "frame_finished":
+            emit({ ...(marker as { frame: number; file: string; seconds?: number; peakMemoryMb?: number }), type: "frame_finished" });
+            currentFrame = undefined;
+            break;
+          case "frame_failed":
+            frameError = marker.reason;
+            emit({ type: "frame_failed", frame: marker.frame ?? 0, reason: marker.reason ?? "unknown" });
+            break;
+          case "render_settings":
+            emit(marker as ProgressEventBody);
+            break;
+          case "warning":
+            emit({ type: "warning", message: marker.message ?? "" });
+            break;
+          case "settings_error":
+            settingsError = marker.message;
+            break;
+        }
+      }
+    },
+  };
+}
+
+function failureReason(exit: Awaited<ReturnType<typeof runBlender>>, tracker: OutputTracker, missing: readonly number[]): string {
+  if (tracker.settingsError) return `The render settings could not be applied: ${tracker.settingsError}`;
+  const missingText = missing.length ? `; frames not rendered: ${formatFrameSet(compressFrames(missing))}` : "";
+  if (tracker.frameError) return `Frame ${tracker.currentFrame ?? missing[0]} failed: ${tracker.frameError}${missingText}`;
+  if (exit.exitCode === 0 || exit.exitCode === null && exit.signal === null) {
+    return `Blender finished but frames are missing${missingText}`;
+  }
+  const during = tracker.currentFrame !== undefined ? ` while rendering frame ${tracker.currentFrame}` : "";
+  const errors = tracker.errorLines.length ? ` (${tracker.errorLines.join(" | ")})` : "";
+  return `${describeExit(exit)}${during}${errors}${missingText}`;
+}

@@ -1,0 +1,210 @@
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { pipeline } from "node:stream/promises";
+import yazl from "yazl";
+import { compressFrames, expandFrames, formatFrameSet, parseFrameSet } from "../../domain/frames.ts";
+import { outputLayout, outputPrefix } from "../../domain/layout.ts";
+import type { RenderManifest } from "../../domain/render-manifest.ts";
+import type { RenderJobPayload } from "../../domain/render-payload.ts";
+import { JobFailedError } from "../../errors.ts";
+import { makePreviewVideo } from "../../media/preview-video.ts";
+import { makeThumbnail } from "../../media/thumbnail.ts";
+import { mailerConfigFromEnv, sendRenderNotification } from "../../notify/mailer.ts";
+import type { RenderReport } from "../../notify/render-report.ts";
+import { renderFolders, requirePayload, type ActionContext } from "../context.ts";
+import { readRenderEvents, summarizeEvents, type RenderSummary } from "../render-summary.ts";
+import { renderedFrames } from "./render.ts";
+
+const PARALLEL_UPLOADS = 4;
+
+/**
+ * The `upload_render_output` action: uploads everything the render produced
+ * under a prefix unique to this render, adds output.zip, a thumbnail and (for
+ * animations) a preview video, writes manifest.json (expected vs rendered
+ * frames) last, notifies the user, and cleans the render's work folder.
+ * Exits non-zero when frames are missing, after uploading what exists and
+ * sending the failure notification, so an incomplete render never looks
+ * like a success.
+ */
+export async function uploadRenderOutput(context: ActionContext): Promise<void> {
+  const payload = await requirePayload(context.env, "upload_render_output");
+  const { layout, output } = renderFolders(context, payload);
+  const prefix = outputPrefix(payload.project.name, payload.renderId);
+  const scratch = join(layout.root, "upload");
+  await rm(scratch, { recursive: true, force: true });
+  await mkdir(scratch, { recursive: true });
+
+  const summary = summarizeEvents(await readRenderEvents(layout.events));
+  const frames = await frameAccounting(payload, outputLayout(output).frames);
+  const warnings = [...summary.warnings];
+  const files = await listFiles(output);
+  const uploaded = await uploadAll(context, files.map((file) => ({ file, key: prefix + toKey(relative(output, file)) })));
+
+  const extras: RenderManifest["outputs"] = { prefix };
+  if (files.length > 0) {
+    const zip = join(scratch, "output.zip");
+    await writeZip(output, files, zip);
+    extras.zip = await uploadOne(context, zip, `${prefix}output.zip`, uploaded);
+  }
+  const frameFiles = frames.renderedFiles;
+  if (frameFiles.length > 0) {
+    const middle = frameFiles[Math.floor((frameFiles.length - 1) / 2)]!;
+    await attempt(warnings, "thumbnail", async () => {
+      await makeThumbnail(middle, join(scratch, "thumbnail.jpg"));
+      extras.thumbnail = await uploadOne(context, join(scratch, "thumbnail.jpg"), `${prefix}thumbnail.jpg`, uploaded);
+    });
+  }
+  if (payload.type === "animation" && payload.video.enabled && frameFiles.length >= 2) {
+    await attempt(warnings, "preview video", async () => {
+      const video = await makePreviewVideo(frameFiles, join(scratch, "preview.mp4"), {
+        fps: payload.render?.fps ?? summary.fps ?? 24,
+        quality: payload.video.quality,
+        encodingSpeed: payload.video.encodingSpeed,
+        container: payload.video.container,
+      });
+      const name = video.file.slice(video.file.lastIndexOf("/") + 1);
+      extras.preview = await uploadOne(context, video.file, prefix + name, uploaded);
+    });
+  }
+
+  const failed = frames.missing.length > 0;
+  const reason = failed
+    ? summary.failureReason ?? `${frames.missing.length} of ${frames.expected.length} frames were not rendered: ${formatFrames(frames.missing)}`
+    : undefined;
+  const finishedAt = new Date().toISOString();
+  const manifest: RenderManifest = {
+    schemaVersion: 1,
+    renderId: payload.renderId,
+    project: payload.project.name,
+    blendFile: payload.project.blendFile,
+    type: payload.type,
+    status: failed ? "failed" : "succeeded",
+    reason,
+    frames: {
+      expected: payload.frames,
+      expectedCount: frames.expected.length,
+      rendered: formatFrames(frames.rendered),
+      renderedCount: frames.rendered.length,
+      missing: frames.missing,
+    },
+    files: uploaded,
+    outputs: extras,
+    warnings,
+    startedAt: summary.startedAt,
+    finishedAt,
+    renderSeconds: summary.renderSeconds,
+    peakMemoryMb: summary.peakMemoryMb,
+  };
+  await context.store.putBytes(`${prefix}manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+  context.log.info({ prefix: context.store.describe(prefix), files: uploaded.length, status: manifest.status }, "outputs uploaded");
+
+  await notify(context, payload, manifest, summary);
+  // Everything is in the object store now; the work folder only held copies.
+  await rm(layout.root, { recursive: true, force: true });
+  if (failed) throw new JobFailedError(`Render ${payload.renderId} is incomplete: ${reason}`);
+}
+
+type FrameAccounting = { expected: number[]; rendered: number[]; missing: number[]; renderedFiles: string[] };
+
+/** Expected frames vs the frame files present. A Python job decides its own frames, so nothing is "missing" there. */
+async function frameAccounting(payload: RenderJobPayload, framesFolder: string): Promise<FrameAccounting> {
+  const present = await renderedFrames(framesFolder);
+  const rendered = [...present.keys()].sort((a, b) => a - b);
+  const renderedFiles = rendered.map((frame) => join(framesFolder, present.get(frame)!));
+  if (payload.type === "python") return { expected: rendered, rendered, missing: [], renderedFiles };
+  const expected = expandFrames(parseFrameSet(payload.frames));
+  return { expected, rendered, missing: expected.filter((frame) => !present.has(frame)), renderedFiles };
+}
+
+function formatFrames(frames: readonly number[]): string {
+  return frames.length ? formatFrameSet(compressFrames(frames)) : "";
+}
+
+async function listFiles(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(() => []);
+  const partial = outputLayout(folder).partial;
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((file) => !file.startsWith(partial + sep))
+    .sort();
+}
+
+function toKey(relativePath: string): string {
+  return relativePath.split(sep).join("/");
+}
+
+type UploadedFile = RenderManifest["files"][number];
+
+async function uploadAll(context: ActionContext, items: readonly { file: string; key: string }[]): Promise<UploadedFile[]> {
+  const uploaded: UploadedFile[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await uploadOne(context, item.file, item.key, uploaded);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_UPLOADS, items.length) }, worker));
+  return uploaded.sort((a, b) => (a.key < b.key ? -1 : 1));
+}
+
+async function uploadOne(context: ActionContext, file: string, key: string, uploaded: UploadedFile[]): Promise<string> {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  await context.store.putFile(key, file);
+  uploaded.push({ key, size, sha256: hash.digest("hex") });
+  return key;
+}
+
+async function writeZip(root: string, files: readonly string[], target: string): Promise<void> {
+  const zip = new yazl.ZipFile();
+  for (const file of files) zip.addFile(file, toKey(relative(root, file)), { compress: false });
+  zip.end();
+  await pipeline(zip.outputStream, createWriteStream(target));
+}
+
+/** Extras (thumbnail, video) must not sink a render: their failure is a warning. */
+async function attempt(warnings: string[], what: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    warnings.push(`Could not make the ${what}: ${(error as Error).message}`);
+  }
+}
+
+async function notify(context: ActionContext, payload: RenderJobPayload, manifest: RenderManifest, summary: RenderSummary): Promise<void> {
+  const to = payload.notify.email;
+  const wanted = manifest.status === "succeeded" ? payload.notify.onSuccess : payload.notify.onFailure;
+  if (!to || !wanted) return;
+  const { store } = context;
+  const report: RenderReport = {
+    renderId: payload.renderId,
+    project: payload.project.name,
+    blendFile: payload.project.blendFile,
+    status: manifest.status,
+    reason: manifest.reason,
+    framesExpected: manifest.frames.expectedCount,
+    framesRendered: manifest.frames.renderedCount,
+    missingFrames: manifest.frames.missing,
+    startedAt: summary.startedAt,
+    finishedAt: manifest.finishedAt,
+    renderSeconds: summary.renderSeconds,
+    outputs: {
+      location: store.describe(manifest.outputs.prefix),
+      frames: store.describe(`${manifest.outputs.prefix}frames/`),
+      zip: manifest.outputs.zip && store.describe(manifest.outputs.zip),
+      thumbnail: manifest.outputs.thumbnail && store.describe(manifest.outputs.thumbnail),
+      preview: manifest.outputs.preview && store.describe(manifest.outputs.preview),
+    },
+    warnings: manifest.warnings,
+  };
+  const result = await sendRenderNotification(report, to, mailerConfigFromEnv(context.processEnv, context.paths.home));
+  context.log.info({ outbox: result.outboxFile, smtp: result.smtp?.messageId }, "notification sent");
+}

@@ -1,0 +1,65 @@
+import { pino, type Logger } from "pino";
+import { brenderPaths } from "../config.ts";
+import { BrenderError } from "../errors.ts";
+import { openObjectStore } from "../storage/open-store.ts";
+import { copyEfs } from "./actions/copy-efs.ts";
+import { customRenderPython } from "./actions/custom-render-python.ts";
+import { removeEfs } from "./actions/remove-efs.ts";
+import { render } from "./actions/render.ts";
+import { uploadRenderOutput } from "./actions/upload-render-output.ts";
+import type { ActionContext } from "./context.ts";
+import { workFolderOf } from "./context.ts";
+import { parseWorkerEnv, type JobActionType } from "./env.ts";
+
+/** One function per JOB_ACTION_TYPE; each lives in its own file under actions/. */
+const ACTIONS: Record<JobActionType, (context: ActionContext) => Promise<void>> = {
+  copy_efs: copyEfs,
+  render,
+  custom_render_python: customRenderPython,
+  upload_render_output: uploadRenderOutput,
+  remove_efs: removeEfs,
+};
+
+export type WorkerOptions = {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly signal?: AbortSignal;
+  readonly stdout?: (line: string) => void;
+  readonly log?: Logger;
+};
+
+/** How a job ended: the process exit code (0 done, 1 the job failed, 2 bad input) and, on failure, why. */
+export type WorkerResult = { readonly exitCode: number; readonly error?: string };
+
+/**
+ * The worker entry point, the same on a laptop and in the AWS Batch container:
+ * reads JOB_ACTION_TYPE and runs that one action. Logs are JSON lines on
+ * stderr (pino); progress events are JSON lines on stdout.
+ */
+export async function runWorker(options: WorkerOptions = {}): Promise<WorkerResult> {
+  const processEnv = options.env ?? process.env;
+  const log = options.log ?? pino({ level: processEnv.BRENDER_LOG_LEVEL ?? "info" }, pino.destination(2));
+  try {
+    const env = parseWorkerEnv(processEnv);
+    const context: ActionContext = {
+      env,
+      processEnv,
+      paths: brenderPaths(processEnv),
+      workFolder: workFolderOf(env, processEnv),
+      store: openObjectStore(processEnv),
+      log: log.child({ action: env.JOB_ACTION_TYPE, child: env.AWS_BATCH_JOB_ARRAY_INDEX }),
+      signal: options.signal ?? new AbortController().signal,
+      stdout: options.stdout ?? ((line) => process.stdout.write(line)),
+    };
+    context.log.info("job started");
+    await ACTIONS[env.JOB_ACTION_TYPE](context);
+    context.log.info("job succeeded");
+    return { exitCode: 0 };
+  } catch (error) {
+    if (error instanceof BrenderError) {
+      log.error({ exitCode: error.exitCode }, error.message);
+      return { exitCode: error.exitCode, error: error.message };
+    }
+    log.error({ err: error }, "job failed with an unexpected error");
+    return { exitCode: 1, error: `unexpected error: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}

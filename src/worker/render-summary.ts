@@ -1,0 +1,58 @@
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseProgressEventLine, type ProgressEvent } from "../domain/progress-events.ts";
+
+/** What the render children reported, read back from their event files. */
+export type RenderSummary = {
+  readonly startedAt?: string;
+  readonly renderSeconds: number;
+  readonly peakMemoryMb?: number;
+  readonly fps?: number;
+  readonly warnings: readonly string[];
+  /** The first failure a child reported, if any. */
+  readonly failureReason?: string;
+};
+
+export async function readRenderEvents(eventsFolder: string): Promise<ProgressEvent[]> {
+  const names = await readdir(eventsFolder).catch(() => [] as string[]);
+  const events: ProgressEvent[] = [];
+  for (const name of names.filter((file) => file.endsWith(".jsonl")).sort()) {
+    const text = await readFile(join(eventsFolder, name), "utf8");
+    for (const line of text.split("\n")) {
+      const event = parseProgressEventLine(line);
+      if (event) events.push(event);
+    }
+  }
+  return events;
+}
+
+/** Folds the children's events into one summary (pure). */
+export function summarizeEvents(events: readonly ProgressEvent[]): RenderSummary {
+  let startedAt: string | undefined;
+  let renderSeconds = 0;
+  let peakMemoryMb: number | undefined;
+  let fps: number | undefined;
+  let failureReason: string | undefined;
+  const warnings = new Set<string>();
+  for (const event of events) {
+    switch (event.type) {
+      case "child_started":
+        if (!startedAt || event.at < startedAt) startedAt = event.at;
+        break;
+      case "frame_finished":
+        if (!event.reused) renderSeconds += event.seconds ?? 0;
+        if (event.peakMemoryMb !== undefined) peakMemoryMb = Math.max(peakMemoryMb ?? 0, event.peakMemoryMb);
+        break;
+      case "render_settings":
+        fps ??= event.fps;
+        break;
+      case "warning":
+        warnings.add(event.message);
+        break;
+      case "child_finished":
+        if (event.status === "failed") failureReason ??= event.reason;
+        break;
+    }
+  }
+  return { startedAt, renderSeconds: Math.round(renderSeconds * 100) / 100, peakMemoryMb, fps, warnings: [...warnings], failureReason };
+}

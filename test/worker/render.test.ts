@@ -1,0 +1,185 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { brender, events, makeScene, meanColor, pixels, tempDir, REPO } from "../helpers/blender.ts";
+import { payloadFor, workerHarness } from "./harness.ts";
+
+const run = promisify(execFile);
+
+describe("render action (real Blender)", () => {
+  it("renders an animation split across 3 children pixel-identical to a direct blender -b render", async (t) => {
+    const { store, work, runJob } = await workerHarness(t);
+    const dir = await tempDir(t);
+    const blend = await makeScene(join(dir, "scene.blend"), { frames: [1, 6] });
+    await run("blender", ["-b", blend, "-o", join(dir, "direct", "frame_####"), "-F", "PNG", "-a"]);
+    await store.putFile("proj/scene.blend", blend);
+    const payload = payloadFor("split-three", { split: { arraySize: 3 } });
+
+    const copy = await runJob("copy_efs", payload, { BUCKET_KEY: "proj/scene.blend" });
+    assert.equal(copy.code, 0, copy.stderr);
+    const shares: unknown[] = [];
+    for (const index of [0, 1, 2]) {
+      const child = await runJob("render", payload, { AWS_BATCH_JOB_ARRAY_INDEX: String(index), AWS_BATCH_JOB_ARRAY_SIZE: "3" });
+      assert.equal(child.code, 0, child.stderr);
+      const started = events(child.stdout).find((event) => event.type === "child_started");
+      shares.push(started?.frames);
+      const finished = events(child.stdout).filter((event) => event.type === "frame_finished").map((event) => event.frame);
+      assert.equal(finished.length, 2);
+      assert.ok(events(child.stdout).some((event) => event.type === "frame_progress"), "per-sample progress is reported");
+    }
+    assert.deepEqual(shares, ["1-2", "3-4", "5-6"]);
+
+    const frames = join(work, "split-three", "output", "frames");
+    assert.deepEqual((await readdir(frames)).sort(), [1, 2, 3, 4, 5, 6].map((f) => `frame_000${f}.png`));
+    for (const frame of [1, 2, 3, 4, 5, 6]) {
+      const ours = await pixels(join(frames, `frame_000${frame}.png`));
+      const direct = await pixels(join(dir, "direct", `frame_000${frame}.png`));
+      assert.equal(ours.width, 64);
+      assert.ok(ours.data.equals(direct.data), `frame ${frame} differs from the direct render`);
+    }
+    assert.deepEqual(await readdir(join(work, "split-three", "output", ".partial")), [], "no partial frame is left");
+  });
+
+  it("respects the frame step across children: 1-12:5 renders exactly 1, 6 and 11", async (t) => {
+    const { store, work, runJob } = await workerHarness(t);
+    const dir = await tempDir(t);
+    await store.putFile("proj/scene.blend", await makeScene(join(dir, "scene.blend"), { frames: [1, 12], resolution: [16, 16], samples: 1 }));
+    const payload = payloadFor("stepped", { frames: "1-12:5", split: { arraySize: 2 } });
+    assert.equal((await runJob("copy_efs", payload, { BUCKET_KEY: "proj/scene.blend" })).code, 0);
+    for (const index of ["0", "1"]) {
+      const child = await runJob("render", payload, { AWS_BATCH_JOB_ARRAY_INDEX: index });
+      assert.equal(child.code, 0, child.stderr);
+    }
+    assert.deepEqual((await readdir(join(work, "stepped", "output", "frames"))).sort(), ["frame_0001.png", "frame_0006.png", "frame_0011.png"]);
+  });
+
+  it("applies scene, camera and resolution overrides", async (t) => {
+    const { store, work, runJob } = await workerHarness(t);
+    const dir = await tempDir(t);
+    const blend = await makeScene(join(dir, "scene.blend"), { extra_cameras: 1, extra_scene: "Small" });
+    await store.putFile("proj/scene.blend", blend);
+    const still = (renderId: string, extra: Record<string, unknown>) => payloadFor(renderId, { type: "still", frames: "2", ...extra });
+    const cases = {
+      plain: still("plain", {}),
+      side: still("side", { camera: "SideCamera1" }),
+      small: still("small", { scene: "Small" }),
+      sized: still("sized", { mode: "override", render: { resolution: { x: 40, y: 30, percentage: 50 } } }),
+    };
+    for (const payload of Object.values(cases)) {
+      assert.equal((await runJob("copy_efs", payload, { BUCKET_KEY: "proj/scene.blend" })).code, 0);
+      const result = await runJob("render", payload);
+      assert.equal(result.code, 0, result.stderr);
+    }
+    const frame = (id: string) => join(work, id, "output", "frames", "frame_0002.png");
+    const plain = await pixels(frame("plain"));
+    const side = await pixels(frame("side"));
+    assert.equal(side.width, 64);
+    assert.ok(!plain.data.equals(side.data), "another camera gives another picture");
+    assert.deepEqual([(await pixels(frame("small"))).width, (await pixels(frame("small"))).height], [32, 18], "the Small scene's own resolution");
+    const sized = await pixels(frame("sized"));
+    assert.deepEqual([sized.width, sized.height], [20, 15]);
+  });
+
+  it("rejects an unknown camera with a message that lists the cameras, exit 1", async (t) => {
+    const { store, runJob } = await workerHarness(t);
+    const dir = await tempDir(t);
+    await store.putFile("proj/scene.blend", await makeScene(join(dir, "scene.blend")));
+    const payload = payloadFor("badcam", { type: "still", frames: "1", camera: "Nope" });
+    assert.equal((await runJob("copy_efs", payload, { BUCKET_KEY: "proj/scene.blend" })).code, 0);
+    const result = await runJob("render", payload);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /camera 'Nope' is not in this file \(cameras: 'MainCamera'\)/);
+  });
+
+  it("renders a denoise-on file without the missing denoiser and warns", async (t) => {
+    const { store, work, runJob } = await workerHarness(t);
+    const dir = await tempDir(t);
+    await store.putFile("proj/scene.blend", await makeScene(join(dir, "scene.blend"), { denoise: true }));
+    const payload = payloadFor("denoise", { type: "still", frames: "1" });
+    assert.equal((await runJob("copy_efs", payload, { BUCKET_KEY: "proj/scene.blend" })).code, 0);
+    const result = await runJob("render", payload);
+    assert.equal(result.code, 0, result.stderr);
+    const warnings = events(result.stdout).filter((event) => event.type === "warning");
+    assert.equal(warnings.length, 1);
+    assert.match(String(warnings[0]!.message), /OpenImageDenoise.*rendered without denoising/);
+    assert.ok((await stat(join(work, "denoise", "output", "frames", "frame_0001.png"))).size > 0);
+  });
+
+  it("renders with Eevee headless", async (t) => {
+    const { store, work, runJob } = await workerHarness(t);
+    const dir = await tempDir(t);
+    await store.putFile("proj/scene.blend", await makeScene(join(dir, "scene.blend")));
+    const payload = payloadFor("eevee", { type: "still", frames: "1", mode: "override", render: { engine: "BLENDER_EEVEE", eevee: { samples: 2 } } });
+    assert.equal((await runJob("copy_efs", payload, { BUCKET_KEY: "proj/scene.blend" })).code, 0);
+    const result = await runJob("render", payload, { DISPLAY: "" });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(events(result.stdout).find((event) => event.type === "render_settings")?.engine, "BLENDER_EEVEE");
+    const [r, g, b] = await meanColor(join(work, "eevee", "output", "frames", "frame_0001.png"));
+    assert.ok(r + g + b > 30, "the Eevee frame is not black");
+  });
+
+  it("fails with the frame named when Blender crashes, keeps the finished frames, and resumes without re-rendering them", async (t) => {
+    const { store, work, runJob } = await workerHarness(t);
+    const dir = await tempDir(t);
+    await store.putFile("proj/scene.blend", await makeScene(join(dir, "scene.blend"), { frames: [1, 4], resolution: [16, 16], samples: 1 }));
+    const payload = payloadFor("crash", { frames: "1-4" });
+    assert.equal((await runJob("copy_efs", payload, { BUCKET_KEY: "proj/scene.blend" })).code, 0);
+    const crashed = await runJob("render", payload, {
+      BLENDER_EXECUTABLE: join(REPO, "test", "helpers", "crashing-blender.py"),
+      CRASH_AT_FRAME: "3",
+    });
+    assert.equal(crashed.code, 1);
+    const failure = events(crashed.stdout).find((event) => event.type === "child_finished");
+    assert.equal(failure?.status, "failed");
+    assert.match(String(failure?.reason), /killed by SIGSEGV.*while rendering frame 3.*frames not rendered: 3-4/);
+    const frames = join(work, "crash", "output", "frames");
+    assert.deepEqual((await readdir(frames)).sort(), ["frame_0001.png", "frame_0002.png"]);
+
+    const retried = await runJob("render", payload);
+    assert.equal(retried.code, 0, retried.stderr);
+    const finished = events(retried.stdout).filter((event) => event.type === "frame_finished");
+    assert.deepEqual(finished.map((event) => [event.frame, event.reused ?? false]), [[1, true], [2, true], [3, false], [4, false]]);
+  });
+
+  it("refuses a truncated .blend before Blender renders a default scene instead", async (t) => {
+    const { work, runJob } = await workerHarness(t);
+    const dir = await tempDir(t);
+    const blend = await makeScene(join(dir, "scene.blend"));
+    const { truncate, mkdir, copyFile } = await import("node:fs/promises");
+    const project = join(work, "truncated", "project");
+    await mkdir(project, { recursive: true });
+    await copyFile(blend, join(project, "scene.blend"));
+    await truncate(join(project, "scene.blend"), 5000);
+    const result = await runJob("render", payloadFor("truncated", { type: "still", frames: "1" }));
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /scene\.blend.*truncated/);
+  });
+
+  it("checks the array index against the payload's split", async (t) => {
+    const { runJob } = await workerHarness(t);
+    const result = await runJob("render", payloadFor("outofrange", { split: { arraySize: 2 } }), { AWS_BATCH_JOB_ARRAY_INDEX: "5" });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /AWS_BATCH_JOB_ARRAY_INDEX=5 is out of range: this render has 2 children/);
+  });
+});
+
+describe("worker entry point", () => {
+  it("names the variable when JOB_ACTION_TYPE is missing or wrong", async () => {
+    const missing = await brender(["worker"], { JOB_ACTION_TYPE: "" });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /JOB_ACTION_TYPE is not set; set it to one of copy_efs, render/);
+    const wrong = await brender(["worker"], { JOB_ACTION_TYPE: "paint" });
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /JOB_ACTION_TYPE="paint" is not a job type/);
+  });
+
+  it("names the bad field of an invalid payload", async (t) => {
+    const { runJob } = await workerHarness(t);
+    const result = await runJob("render", { ...payloadFor("badpayload"), frames: "10-1" } as never);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /frames: .*10-1/);
+  });
+});
