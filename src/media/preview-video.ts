@@ -3,7 +3,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { UserInputError } from "../errors.ts";
 import { probeVideoStream, runFfmpeg } from "./ffmpeg.ts";
-import { decodeToDisplayPng, ffmpegImageExtension, planFrameDecoding, type FrameDecoding } from "./thumbnail.ts";
+import { decodeToDisplayPng, ffmpegImageExtension, planFrameDecoding, type FrameDecoding } from "./decode.ts";
 
 /** Blender's FFmpeg output quality presets. */
 export type VideoQuality = "LOWEST" | "VERYLOW" | "LOW" | "MEDIUM" | "HIGH" | "PERC_LOSSLESS" | "LOSSLESS";

@@ -25,9 +25,9 @@ import {
   decodeRadianceHdr,
   exrChannelNames,
   linearToSrgb,
-  makeThumbnail,
   sniffImageFormat,
-} from "../../src/media/thumbnail.ts";
+} from "../../src/media/decode.ts";
+import { makeThumbnail } from "../../src/media/thumbnail.ts";
 
 type Rgb = readonly [number, number, number];
 
