@@ -6,7 +6,7 @@ import {
   arraySizeFor, compressFrames, expandFrames, formatFrameSet, framesForChild, parseFrameSet,
 } from "../../domain/frames.ts";
 import { frameFileStem, frameOfFileName, outputLayout } from "../../domain/layout.ts";
-import type { ProgressEventBody } from "../../domain/progress-events.ts";
+import { progressEventSchema, type ProgressEventBody } from "../../domain/progress-events.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
 import { eventSink, type EmitEvent } from "../events.ts";
@@ -152,31 +152,27 @@ function blenderOutputTracker(emit: EmitEvent): OutputTracker {
         errorLines.push(parsed.message);
         if (errorLines.length > 5) errorLines.shift();
       } else if (parsed.kind === "marker") {
-        const marker = parsed.payload as { type?: string; frame?: number; message?: string; reason?: string; file?: string };
-        switch (marker.type) {
-          case "frame_started":
-            currentFrame = marker.frame;
-            lastSample = -1;
-            emit({ type: "frame_started", frame: marker.frame ?? 0 });
-            break;
-          case "frame_finished":
-            emit({ ...(marker as { frame: number; file: string; seconds?: number; peakMemoryMb?: number }), type: "frame_finished" });
-            currentFrame = undefined;
-            break;
-          case "frame_failed":
-            frameError = marker.reason;
-            emit({ type: "frame_failed", frame: marker.frame ?? 0, reason: marker.reason ?? "unknown" });
-            break;
-          case "render_settings":
-            emit(marker as ProgressEventBody);
-            break;
-          case "warning":
-            emit({ type: "warning", message: marker.message ?? "" });
-            break;
-          case "settings_error":
-            settingsError = marker.message;
-            break;
+        const marker = parsed.payload as { type?: unknown; message?: unknown };
+        if (marker.type === "settings_error") {
+          settingsError = String(marker.message);
+          return;
         }
+        // The script speaks the progress-event schema (without timestamps); anything else is a bug there.
+        const event = progressEventSchema.safeParse({ ...marker, at: new Date().toISOString() });
+        if (!event.success) {
+          errorLines.push(`unreadable event from render_frames.py: ${line}`);
+          return;
+        }
+        const { at: _at, ...body } = event.data;
+        if (body.type === "frame_started") {
+          currentFrame = body.frame;
+          lastSample = -1;
+        } else if (body.type === "frame_finished") {
+          currentFrame = undefined;
+        } else if (body.type === "frame_failed") {
+          frameError = body.reason;
+        }
+        emit(body as ProgressEventBody);
       }
     },
   };
