@@ -108,6 +108,19 @@ describe("render action (real Blender)", () => {
     assert.ok((await stat(join(work, "denoise", "output", "frames", "frame_0001.png"))).size > 0);
   });
 
+  it("redirects compositor File Output nodes into the render's output folder", async (t) => {
+    const { store, work, runJob } = await workerHarness(t);
+    const dir = await tempDir(t);
+    await store.putFile("proj/scene.blend", await makeScene(join(dir, "scene.blend"), { file_output: true, resolution: [16, 16], samples: 1 }));
+    const payload = payloadFor("compositor", { frames: "2-3" });
+    assert.equal((await runJob("copy_efs", payload, { BUCKET_KEY: "proj/scene.blend" })).code, 0);
+    const result = await runJob("render", payload);
+    assert.equal(result.code, 0, result.stderr);
+    const written = await readdir(join(work, "compositor", "output", "compositor", "Beauty_Copy"));
+    assert.deepEqual(written.sort(), ["Image0002.png", "Image0003.png"]);
+    assert.equal(await readdir(join(work, "compositor", "project")).then((names) => names.includes("file_output")), false, "nothing written next to the .blend");
+  });
+
   it("renders with Eevee headless", async (t) => {
     const { store, work, runJob } = await workerHarness(t);
     const dir = await tempDir(t);
