@@ -1,9 +1,9 @@
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile, copyFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { randomBytes } from "node:crypto";
-import { assertValidKey, type ObjectStore, type StoredObject } from "./object-store.ts";
+import { createHash, randomBytes } from "node:crypto";
+import { assertValidKey, type ObjectStore, type PutResult, type StoredObject } from "./object-store.ts";
 
 /** Marks files being written; listings skip them so half objects never show. */
 const PARTIAL_SUFFIX = ".brender-partial";
@@ -24,8 +24,23 @@ export class FsObjectStore implements ObjectStore {
     return join(this.root, ...key.split("/")) + (key.endsWith("/") ? sep : "");
   }
 
-  async putFile(key: string, sourcePath: string): Promise<void> {
-    await this.writeAtomically(key, (temp) => copyFile(sourcePath, temp));
+  async putFile(key: string, sourcePath: string): Promise<PutResult> {
+    const hash = createHash("sha256");
+    let size = 0;
+    await this.writeAtomically(key, (temp) =>
+      pipeline(
+        createReadStream(sourcePath),
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            hash.update(chunk);
+            size += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(temp),
+      ),
+    );
+    return { key, size, sha256: hash.digest("hex") };
   }
 
   async putBytes(key: string, data: string | Uint8Array): Promise<void> {

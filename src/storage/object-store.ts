@@ -3,6 +3,9 @@ import { UserInputError } from "../errors.ts";
 /** One object in a listing. */
 export type StoredObject = { readonly key: string; readonly size: number };
 
+/** What was uploaded: size and SHA-256 (hex), computed while the bytes streamed. */
+export type PutResult = { readonly key: string; readonly size: number; readonly sha256: string };
+
 /**
  * The small object-store interface every job action uses. Keys are POSIX
  * paths without a leading slash ("proj/output/r1/frames/frame_0001.png").
@@ -11,7 +14,7 @@ export type StoredObject = { readonly key: string; readonly size: number };
 export interface ObjectStore {
   /** Where a key lives, for people: a file path or an s3:// URL. */
   describe(key: string): string;
-  putFile(key: string, sourcePath: string): Promise<void>;
+  putFile(key: string, sourcePath: string): Promise<PutResult>;
   putBytes(key: string, data: string | Uint8Array): Promise<void>;
   /** Downloads to `destinationPath` (written atomically). */
   getFile(key: string, destinationPath: string): Promise<void>;

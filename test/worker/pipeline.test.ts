@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { promisify } from "node:util";
 import { mkdir, readdir, readFile, writeFile, access } from "node:fs/promises";
 import { join } from "node:path";
@@ -75,6 +76,8 @@ describe("copy, upload and clean-up actions (real Blender)", () => {
     assert.equal(manifest.status, "succeeded");
     assert.deepEqual([manifest.frames.expected, manifest.frames.rendered, manifest.frames.missing], ["1-4", "1-4", []]);
     assert.ok(manifest.renderSeconds > 0);
+    const frameOne = manifest.files.find((file) => file.key.endsWith("frames/frame_0001.png"))!;
+    assert.equal(frameOne.sha256, createHash("sha256").update(await store.getBytes(frameOne.key)).digest("hex"));
 
     const thumbnail = await sharp(await store.getBytes("proj/output/uploaded/thumbnail.jpg")).metadata();
     assert.deepEqual([thumbnail.format, thumbnail.width, thumbnail.height], ["jpeg", 64, 36]);

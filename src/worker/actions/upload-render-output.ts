@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -152,14 +151,7 @@ async function uploadAll(context: ActionContext, items: readonly { file: string;
 }
 
 async function uploadOne(context: ActionContext, file: string, key: string, uploaded: UploadedFile[]): Promise<string> {
-  const hash = createHash("sha256");
-  let size = 0;
-  for await (const chunk of createReadStream(file)) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  await context.store.putFile(key, file);
-  uploaded.push({ key, size, sha256: hash.digest("hex") });
+  uploaded.push(await context.store.putFile(key, file));
   return key;
 }
 
