@@ -47,6 +47,25 @@ export type JobStoreOptions = {
   readonly busyTimeoutMs?: number;
 };
 
+/** How hard to try a job: absent values come from its job definition. */
+export type JobTuning = {
+  /** Tries per child; the definition's when absent. */
+  readonly attempts?: number;
+  /** Per-attempt limit; the definition's when absent. */
+  readonly timeoutSeconds?: number;
+  /** Higher runs first within a queue. */
+  readonly priority?: number;
+};
+
+/** Where a job runs and how it is labelled, shared by single submissions and whole plans. */
+export type JobPlacement = JobTuning & {
+  readonly queue?: string;
+  /** A definition's name (its newest revision) or "name:revision". */
+  readonly definition?: string;
+  readonly renderId?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+};
+
 export type JobDependency = { readonly jobId: string; readonly type?: DependencyType };
 
 /** One job to submit, in AWS Batch's terms. */
@@ -57,39 +76,18 @@ export type SubmitJobInput = {
   readonly arraySize?: number;
   readonly environment?: Readonly<Record<string, string>>;
   readonly dependsOn?: readonly JobDependency[];
-  readonly queue?: string;
-  /** A definition's name (its newest revision) or "name:revision". */
-  readonly definition?: string;
-  /** Tries per child; the definition's when absent. */
-  readonly attempts?: number;
-  /** Per-attempt limit; the definition's when absent. */
-  readonly timeoutSeconds?: number;
-  /** Higher runs first within a queue. */
-  readonly priority?: number;
-  readonly renderId?: string;
-  readonly tags?: Readonly<Record<string, string>>;
   /** Run once the dependencies have ended even if one failed (the upload job reports the failure). */
   readonly runOnDependencyFailure?: boolean;
-};
+} & JobPlacement;
 
 /** Settings for one job of a plan, by the job's name. */
-export type PlanJobOptions = {
-  readonly attempts?: number;
-  readonly timeoutSeconds?: number;
-  readonly priority?: number;
+export type PlanJobOptions = JobTuning & {
   readonly runOnDependencyFailure?: boolean;
   /** Names of the dependencies to follow child by child (array to array of the same size). */
   readonly nToN?: readonly string[];
 };
 
-export type SubmitPlanOptions = {
-  readonly queue?: string;
-  readonly definition?: string;
-  readonly attempts?: number;
-  readonly timeoutSeconds?: number;
-  readonly priority?: number;
-  readonly renderId?: string;
-  readonly tags?: Readonly<Record<string, string>>;
+export type SubmitPlanOptions = JobPlacement & {
   readonly jobs?: Readonly<Record<string, PlanJobOptions>>;
 };
 
