@@ -39,6 +39,8 @@ export const workerEnvSchema = z.object({
   /** The render job payload as JSON text, or the path of a file holding it. */
   BRENDER_JOB_PAYLOAD: optionalText,
   BRENDER_JOB_PAYLOAD_FILE: optionalText,
+  /** Set by the local farm for a job that runs although a dependency failed: "<job name>: <reason>". */
+  BRENDER_UPSTREAM_FAILURE: optionalText,
 });
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

@@ -121,6 +121,34 @@ describe("copy, upload and clean-up actions (real Blender)", () => {
     assert.match(mail.text ?? "", /2-3/);
   });
 
+  it("copy_efs brings back the frames an earlier run of the render uploaded (retry renders only the rest)", async (t) => {
+    const { store, work, runJob } = await workerHarness(t);
+    const dir = await tempDir(t);
+    await store.putFile("proj/scene.blend", await makeScene(join(dir, "scene.blend"), { frames: [1, 3], resolution: [16, 16], samples: 1 }));
+    await store.putBytes("proj/output/again/frames/frame_0002.png", await sharp({ create: { width: 16, height: 16, channels: 3, background: "#ff0000" } }).png().toBuffer());
+    const payload = payloadFor("again", { frames: "1-3" });
+    const copy = await runJob("copy_efs", payload, { BUCKET_KEY: "proj/scene.blend" });
+    assert.equal(copy.code, 0, copy.stderr);
+    const render = await runJob("render", payload);
+    assert.equal(render.code, 0, render.stderr);
+    const finished = events(render.stdout).filter((event) => event.type === "frame_finished");
+    const byFrame = finished.map((event) => [event.frame as number, event.reused ?? false] as const).sort((a, b) => a[0] - b[0]);
+    assert.deepEqual(byFrame, [[1, false], [2, true], [3, false]]);
+    const [r, g] = await meanColor(join(work, "again", "output", "frames", "frame_0002.png"));
+    assert.ok(r > 250 && g < 5, "the uploaded frame 2 is kept, not rendered again");
+  });
+
+  it("names the failed upstream job in the failure report", async (t) => {
+    const { store, outbox, runJob } = await workerHarness(t);
+    const payload = payloadFor("upstream", { frames: "1-2", notify: { email: "artist@example.com" } });
+    const result = await runJob("upload_render_output", payload, { BRENDER_UPSTREAM_FAILURE: "upstream-copy: The project object is missing" });
+    assert.equal(result.code, 1);
+    const manifest = renderManifestSchema.parse(JSON.parse((await store.getBytes("proj/output/upstream/manifest.json")).toString()));
+    assert.equal(manifest.reason, "upstream-copy: The project object is missing");
+    const mail = await simpleParser(await readFile(join(outbox, (await readdir(outbox))[0]!)));
+    assert.match(mail.text ?? "", /upstream-copy: The project object is missing/);
+  });
+
   it("runs a custom Python script with the documented variables; its exit code is the job's", async (t) => {
     const { store, work, runJob } = await workerHarness(t);
     const dir = await tempDir(t);

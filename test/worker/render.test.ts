@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { readdir, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { brender, events, makeScene, meanColor, pixels, tempDir, REPO } from "../helpers/blender.ts";
 import { payloadFor, workerHarness } from "./harness.ts";
@@ -161,7 +161,7 @@ describe("render action (real Blender)", () => {
     const { work, runJob } = await workerHarness(t);
     const dir = await tempDir(t);
     const blend = await makeScene(join(dir, "scene.blend"));
-    const { truncate, mkdir, copyFile } = await import("node:fs/promises");
+    const { truncate, copyFile } = await import("node:fs/promises");
     const project = join(work, "truncated", "project");
     await mkdir(project, { recursive: true });
     await copyFile(blend, join(project, "scene.blend"));
@@ -187,6 +187,29 @@ describe("worker entry point", () => {
     const wrong = await brender(["worker"], { JOB_ACTION_TYPE: "paint" });
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /JOB_ACTION_TYPE="paint" is not a job type/);
+  });
+
+  it("takes the job type and payload file from --action and --payload", async (t) => {
+    const { home, work } = await workerHarness(t);
+    await mkdir(join(work, "flagged", "output"), { recursive: true });
+    const payloadFile = join(home, "payload.json");
+    await writeFile(payloadFile, JSON.stringify(payloadFor("flagged")));
+    const result = await brender(["worker", "--action", "remove_efs", "--payload", payloadFile], { BRENDER_HOME: home, JOB_ACTION_TYPE: "render" });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(await readdir(work), []);
+  });
+
+  it("reads projects from the folder BRENDER_STORAGE names, and refuses schemes it does not know", async (t) => {
+    const { work, runJob } = await workerHarness(t);
+    const elsewhere = await tempDir(t);
+    await mkdir(join(elsewhere, "proj"));
+    await writeFile(join(elsewhere, "proj", "scene.blend"), "stand-in bytes");
+    const copy = await runJob("copy_efs", payloadFor("stored"), { BUCKET_KEY: "proj/scene.blend", BRENDER_STORAGE: elsewhere });
+    assert.equal(copy.code, 0, copy.stderr);
+    assert.equal(await readFile(join(work, "stored", "project", "scene.blend"), "utf8"), "stand-in bytes");
+    const unknown = await runJob("copy_efs", payloadFor("stored"), { BUCKET_KEY: "proj/scene.blend", BRENDER_STORAGE: "ftp://host/x" });
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /BRENDER_STORAGE="ftp:\/\/host\/x" uses a storage scheme this version does not support/);
   });
 
   it("names the bad field of an invalid payload", async (t) => {

@@ -1,6 +1,7 @@
 import { mkdir, rename, rm, readdir } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { frameOfFileName, outputLayout, outputPrefix } from "../../domain/layout.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
 import { extractArchive, isArchiveFileName } from "../archive/extract.ts";
 import { renderFolders, requirePayload, type ActionContext } from "../context.ts";
@@ -18,7 +19,7 @@ export async function copyEfs(context: ActionContext): Promise<void> {
   if (!key) {
     throw new UserInputError("copy_efs needs BUCKET_KEY: the object key of the project (a .blend, an archive, or a folder prefix ending in \"/\").");
   }
-  const { layout, blendFile } = renderFolders(context, payload);
+  const { layout, blendFile, output } = renderFolders(context, payload);
   const staging = join(dirname(layout.project), `.project.copying-${randomBytes(4).toString("hex")}`);
   await mkdir(dirname(layout.project), { recursive: true });
   try {
@@ -36,6 +37,26 @@ export async function copyEfs(context: ActionContext): Promise<void> {
       `The project copied from "${key}" has no "${payload.project.blendFile}"; check the blend file path in the render settings.`,
     );
   }
+  const restored = await restoreUploadedFrames(context, payload.project.name, payload.renderId, outputLayout(output).frames);
+  if (restored > 0) context.log.info({ restored }, "frames of an earlier run restored; they will not be rendered again");
+}
+
+/**
+ * A render run again (retry) finds the frames its earlier run already
+ * uploaded: they are brought back into the frames folder, so the render job
+ * renders only the failed or missing frames and the upload job publishes the
+ * whole set.
+ */
+async function restoreUploadedFrames(context: ActionContext, project: string, renderId: string, framesFolder: string): Promise<number> {
+  const prefix = `${outputPrefix(project, renderId)}frames/`;
+  let count = 0;
+  for await (const object of context.store.list(prefix)) {
+    const name = object.key.slice(prefix.length);
+    if (name.includes("/") || frameOfFileName(name) === undefined) continue;
+    await context.store.getFile(object.key, join(framesFolder, name));
+    count += 1;
+  }
+  return count;
 }
 
 async function fetchProject(context: ActionContext, key: string, destination: string): Promise<number> {

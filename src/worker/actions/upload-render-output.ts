@@ -68,9 +68,10 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     });
   }
 
-  const failed = frames.missing.length > 0;
+  const upstream = context.env.BRENDER_UPSTREAM_FAILURE;
+  const failed = frames.missing.length > 0 || (payload.type === "python" && upstream !== undefined);
   const reason = failed
-    ? summary.failureReason ?? `${frames.missing.length} of ${frames.expected.length} frames were not rendered: ${formatFrames(frames.missing)}`
+    ? upstream ?? summary.failureReason ?? `${frames.missing.length} of ${frames.expected.length} frames were not rendered: ${formatFrames(frames.missing)}`
     : undefined;
   const finishedAt = new Date().toISOString();
   const manifest: RenderManifest = {
