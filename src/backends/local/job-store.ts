@@ -82,6 +82,8 @@ export type SubmitJobInput = {
 
 /** Settings for one job of a plan, by the job's name. */
 export type PlanJobOptions = JobTuning & {
+  /** This job's definition (e.g. a small one for copy/upload), instead of the plan's. */
+  readonly definition?: string;
   readonly runOnDependencyFailure?: boolean;
   /** Names of the dependencies to follow child by child (array to array of the same size). */
   readonly nToN?: readonly string[];
@@ -401,7 +403,7 @@ export class JobStore {
           environment: job.environment,
           dependsOn,
           queue: options.queue,
-          definition: options.definition,
+          definition: own.definition ?? options.definition,
           attempts: own.attempts ?? options.attempts,
           timeoutSeconds: own.timeoutSeconds ?? options.timeoutSeconds,
           priority: own.priority ?? options.priority,
@@ -777,11 +779,38 @@ export class JobStore {
   }
 
   #recoverExpiredLeases(now: number): ChildRef[] {
+    return this.#recoverLost("c.lease_expires_at < ?", now, now);
+  }
+
+  /**
+   * Puts back at once every in-flight child of `ownerId`, exactly as if its
+   * leases had expired: the owner's process is known to be dead (a runner
+   * saw its pid vanish on this host) or the owner is shutting down and has
+   * already killed its workers.
+   */
+  recoverOwner(ownerId: string): ChildRef[] {
+    return this.#transaction(() => this.#recoverLost("c.owner = ?", this.#now(), ownerId));
+  }
+
+  /** The distinct owners of children now STARTING or RUNNING, so a runner can look for dead ones on its host. */
+  listInFlightOwners(): string[] {
+    return (this.#sql(`SELECT DISTINCT owner FROM children WHERE status IN ${IN_FLIGHT} AND owner IS NOT NULL`).all() as { owner: string }[]).map(
+      (row) => row.owner,
+    );
+  }
+
+  /** How many jobs have not ended yet (neither SUCCEEDED nor FAILED). */
+  countUnfinishedJobs(): number {
+    return (this.#sql("SELECT COUNT(*) AS count FROM jobs WHERE status NOT IN ('SUCCEEDED', 'FAILED')").get() as { count: number }).count;
+  }
+
+  /** Lost tries (dead or departed owner): RUNNABLE again without using an attempt, or FAILED if the user asked to terminate. */
+  #recoverLost(condition: string, now: number, parameter: string | number): ChildRef[] {
     const expired = this.#sql(
       `SELECT c.job_id AS job_id, c.idx AS idx, c.attempt_seq AS attempt_seq, c.status AS status, c.terminate_requested AS terminate_requested,
          j.terminate_reason AS terminate_reason, j.name AS name
-       FROM children c JOIN jobs j ON j.id = c.job_id WHERE c.status IN ${IN_FLIGHT} AND c.lease_expires_at < ?`,
-    ).all(now) as { job_id: string; idx: number; attempt_seq: number; status: JobStatus; terminate_requested: number; terminate_reason: string | null; name: string }[];
+       FROM children c JOIN jobs j ON j.id = c.job_id WHERE c.status IN ${IN_FLIGHT} AND ${condition}`,
+    ).all(parameter) as { job_id: string; idx: number; attempt_seq: number; status: JobStatus; terminate_requested: number; terminate_reason: string | null; name: string }[];
     for (const row of expired) {
       const outcome = lostLeaseOutcome(row.terminate_requested === 1, row.terminate_reason ?? TERMINATED_REASON);
       assertTransition(row.status, outcome.status, `${row.name}[${row.idx}]`);

@@ -17,9 +17,40 @@ export function registerWorker(program: Command): void {
           delete env.BRENDER_JOB_PAYLOAD;
         }
         const { runWorker } = await import("../../worker/main.ts");
-        const result = await runWorker({ env, signal: terminationSignal() });
-        if (result.error) process.stderr.write(`brender worker: ${result.error}\n`);
-        return result.exitCode;
+        const parent = env.BRENDER_EXIT_WITH_PARENT === "1" ? parentGoneSignal() : undefined;
+        try {
+          const signal = parent ? AbortSignal.any([terminationSignal(), parent.signal]) : terminationSignal();
+          const result = await runWorker({ env, signal });
+          if (result.error) process.stderr.write(`brender worker: ${result.error}\n`);
+          return result.exitCode;
+        } finally {
+          parent?.release();
+        }
       }),
     );
+}
+
+/**
+ * The local farm's runner keeps a pipe open on our stdin and never writes to
+ * it: when the runner dies (even by SIGKILL) the pipe closes, and the job
+ * must stop too (the abort kills Blender) rather than run on unowned while
+ * the farm hands the same child to another worker. Only with
+ * BRENDER_EXIT_WITH_PARENT=1, so an interactive or container stdin is left alone.
+ */
+function parentGoneSignal(): { readonly signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const gone = () => controller.abort(new Error("the process that started this worker exited (stdin closed)"));
+  process.stdin.on("end", gone);
+  process.stdin.on("close", gone);
+  process.stdin.on("error", gone);
+  process.stdin.resume();
+  return {
+    signal: controller.signal,
+    // Reading stdin keeps the event loop alive; let the worker exit once its job is done.
+    release: () => {
+      process.stdin.off("end", gone);
+      process.stdin.off("close", gone);
+      process.stdin.destroy();
+    },
+  };
 }

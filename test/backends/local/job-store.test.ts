@@ -237,6 +237,44 @@ describe("job store", () => {
     store.close();
   });
 
+  it("puts back a dead owner's children at once, without waiting for their leases", () => {
+    const { store } = fresh();
+    const job = store.submitJob({ name: "pair", action: "render", arraySize: 3, attempts: 1 });
+    const doomed = [store.claimNext("host:1:dead", 600_000), store.claimNext("host:1:dead", 600_000)];
+    const alive = store.claimNext("host:2:alive", 600_000);
+    assert.ok(doomed[0] && doomed[1] && alive);
+    store.markRunning(job, doomed[0].index, doomed[0].attempt);
+    assert.deepEqual(store.listInFlightOwners().sort(), ["host:1:dead", "host:2:alive"]);
+    store.terminate(job);
+    // Terminated children of a dead owner end FAILED; the live owner's child is untouched.
+    assert.deepEqual(store.recoverOwner("host:1:dead").map((ref) => ref.index).sort(), [doomed[0].index, doomed[1].index].sort());
+    assert.deepEqual(store.listInFlightOwners(), ["host:2:alive"]);
+    assert.equal(store.listChildren(job, { status: "FAILED" }).length, 2);
+    assert.deepEqual(store.recoverOwner("host:1:dead"), [], "nothing left to recover");
+    assert.equal(store.countUnfinishedJobs(), 1);
+    store.finishAttempt(job, alive.index, alive.attempt, { exitCode: null, reason: "killed by SIGTERM" });
+    assert.equal(store.countUnfinishedJobs(), 0);
+    store.close();
+  });
+
+  it("gives a recovered owner's children back as new attempts that do not count", () => {
+    const { store } = fresh();
+    const job = store.submitJob({ name: "one", action: "render", attempts: 1 });
+    const lost = store.claimNext("host:1:dead", 600_000);
+    assert.ok(lost);
+    store.markRunning(job, 0, lost.attempt);
+    assert.equal(store.claimNext("host:2:alive", 600_000), undefined, "the child is busy");
+    assert.deepEqual(store.recoverOwner("host:1:dead"), [{ jobId: job, index: 0, attempt: 1 }]);
+    const again = store.claimNext("host:2:alive", 600_000);
+    assert.equal(again?.attempt, 2);
+    assert.equal(again?.environment.AWS_BATCH_JOB_ATTEMPT, "1");
+    assert.deepEqual(store.listAttempts(job, 0).map((attempt) => [attempt.counted, attempt.reason]), [
+      [false, "worker lost"],
+      [true, undefined],
+    ]);
+    store.close();
+  });
+
   it("reports attempts past their deadline; a timed-out attempt is retried while attempts remain", () => {
     const { store, clock } = fresh({ logDir: join(root, "logs") });
     const job = store.submitJob({ name: "slow", action: "render", attempts: 2, timeoutSeconds: 60 });
