@@ -1,7 +1,9 @@
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { registerDemo } from "./commands/demo.ts";
+import { registerFarmCommands } from "./commands/farm.ts";
 import { registerInspect } from "./commands/inspect.ts";
+import { registerRender } from "./commands/render.ts";
 import { registerWorker } from "./commands/worker.ts";
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
     .version(packageJson.version, "-V, --version")
     .showHelpAfterError("(run 'brender help' for the commands)")
     .exitOverride();
+  registerRender(program);
+  registerFarmCommands(program);
   registerDemo(program);
   registerInspect(program);
   registerWorker(program);

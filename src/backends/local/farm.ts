@@ -1,0 +1,122 @@
+import { availableParallelism } from "node:os";
+import { readdir, stat } from "node:fs/promises";
+import { basename, join, relative, sep } from "node:path";
+import { brenderPaths, type BrenderPaths } from "../../config.ts";
+import { compileRenderPlan } from "../../domain/render-plan.ts";
+import type { RenderJobPayload } from "../../domain/render-payload.ts";
+import { UserInputError } from "../../errors.ts";
+import type { ObjectStore } from "../../storage/object-store.ts";
+import { openObjectStore } from "../../storage/open-store.ts";
+import { openJobStore, type JobStore, type JobView } from "./job-store.ts";
+
+/** Job definitions of the local farm: renders take the whole machine, copy and upload one core. */
+export const RENDER_DEFINITION = "brender-render";
+export const IO_DEFINITION = "brender-io";
+
+/** The local farm: the SQLite job store, the object store and the folders, all under BRENDER_HOME. */
+export type LocalFarm = {
+  readonly paths: BrenderPaths;
+  readonly jobs: JobStore;
+  readonly objects: ObjectStore;
+  readonly logDir: string;
+  close(): void;
+};
+
+export function openLocalFarm(env: NodeJS.ProcessEnv = process.env): LocalFarm {
+  const paths = brenderPaths(env);
+  const logDir = join(paths.home, "logs");
+  const jobs = openJobStore(join(paths.home, "farm.sqlite"), { logDir });
+  ensureDefinitions(jobs);
+  return { paths, jobs, objects: openObjectStore(env), logDir, close: () => jobs.close() };
+}
+
+function ensureDefinitions(jobs: JobStore): void {
+  const existing = new Set(jobs.listJobDefinitions().map((definition) => definition.name));
+  const cores = jobs.getComputeEnvironment()?.maxVcpus ?? availableParallelism();
+  if (!existing.has(RENDER_DEFINITION)) jobs.registerJobDefinition({ name: RENDER_DEFINITION, vcpus: cores, memoryMiB: 4096 });
+  if (!existing.has(IO_DEFINITION)) jobs.registerJobDefinition({ name: IO_DEFINITION, vcpus: 1, memoryMiB: 1024 });
+}
+
+/** What the user points Brender at: one .blend, or a project folder. */
+export type ProjectSource = { readonly kind: "file" | "folder"; readonly path: string };
+
+export type RenderJobOptions = {
+  readonly attempts?: number;
+  readonly timeoutSeconds?: number;
+  readonly priority?: number;
+};
+
+/**
+ * Puts the project into the object store and submits the render's three
+ * jobs. The upload job runs even when the render fails, so the user always
+ * gets the outputs that exist and a report.
+ */
+export async function submitRender(
+  farm: LocalFarm,
+  payload: RenderJobPayload,
+  project: ProjectSource,
+  options: RenderJobOptions = {},
+): Promise<{ readonly bucketKey: string; readonly jobIds: readonly string[] }> {
+  const bucketKey = await uploadProject(farm.objects, payload, project);
+  return { bucketKey, jobIds: submitPlanFor(farm, payload, bucketKey, options) };
+}
+
+/** Submits the plan again for a project already in the store (retry). */
+export function submitPlanFor(farm: LocalFarm, payload: RenderJobPayload, bucketKey: string, options: RenderJobOptions = {}): string[] {
+  const plan = compileRenderPlan(payload, { bucketKey });
+  const [copy, render, upload] = plan;
+  return farm.jobs.submitPlan(plan, {
+    renderId: payload.renderId,
+    priority: options.priority,
+    tags: { project: payload.project.name },
+    jobs: {
+      [copy!.name]: { definition: IO_DEFINITION },
+      [render!.name]: { definition: RENDER_DEFINITION, attempts: options.attempts, timeoutSeconds: options.timeoutSeconds },
+      [upload!.name]: { definition: IO_DEFINITION, runOnDependencyFailure: true },
+    },
+  });
+}
+
+async function uploadProject(objects: ObjectStore, payload: RenderJobPayload, project: ProjectSource): Promise<string> {
+  const prefix = `${payload.project.name}/projects/${payload.renderId}/`;
+  if (project.kind === "file") {
+    const key = prefix + basename(project.path);
+    await objects.putFile(key, project.path);
+    return key;
+  }
+  const files = await listProjectFiles(project.path);
+  if (files.length === 0) throw new UserInputError(`The project folder ${project.path} is empty.`);
+  for (const file of files) await objects.putFile(prefix + relative(project.path, file).split(sep).join("/"), file);
+  return prefix;
+}
+
+async function listProjectFiles(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  const files: string[] = [];
+  for (const entry of entries) {
+    const path = join(entry.parentPath, entry.name);
+    // Blender's backups (.blend1, .blend2…) are never needed to render.
+    if (/\.blend\d+$/.test(entry.name)) continue;
+    if (entry.isFile() || (entry.isSymbolicLink() && (await stat(path)).isFile())) files.push(path);
+  }
+  return files.sort();
+}
+
+/** The jobs of a render's newest submission (a retry submits the plan again), in plan order. */
+export function renderJobs(farm: LocalFarm, renderId: string): JobView[] {
+  const all = farm.jobs.listJobs({ renderId, limit: 1000 });
+  if (all.length === 0) return [];
+  const newest = Math.max(...all.filter((job) => job.action === "copy_efs").map((job) => job.createdAt));
+  const order = ["copy_efs", "render", "custom_render_python", "upload_render_output"];
+  return all.filter((job) => job.createdAt >= newest).sort((a, b) => order.indexOf(a.action) - order.indexOf(b.action));
+}
+
+/** Finds a render by its id or an unambiguous start of it. */
+export function resolveRenderId(farm: LocalFarm, idOrPrefix: string): string {
+  const ids = new Set(farm.jobs.listJobs({ limit: 100_000 }).map((job) => job.renderId).filter((id): id is string => id !== undefined));
+  if (ids.has(idOrPrefix)) return idOrPrefix;
+  const matches = [...ids].filter((id) => id.startsWith(idOrPrefix));
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 0) throw new UserInputError(`No render "${idOrPrefix}" on this machine; 'brender jobs' lists them.`);
+  throw new UserInputError(`"${idOrPrefix}" matches ${matches.length} renders (${matches.slice(0, 3).join(", ")}…); give more of the id.`);
+}

@@ -1,0 +1,151 @@
+import { createReadStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { outputPrefix } from "../../domain/layout.ts";
+import { isTerminal } from "../../backends/local/job-state.ts";
+import { openLocalFarm, renderJobs, resolveRenderId, type LocalFarm } from "../../backends/local/farm.ts";
+import { runLocalFarm } from "../../backends/local/runner.ts";
+import { JobFailedError, UserInputError } from "../../errors.ts";
+import { formatSeconds, renderOutcome } from "../render-watch.ts";
+import { printOutcome, runAndWatch, submittedPayload } from "../render-wait.ts";
+import { terminationSignal } from "../run-command.ts";
+
+async function withFarm<T>(work: (farm: LocalFarm) => Promise<T>): Promise<T> {
+  const farm = openLocalFarm();
+  try {
+    return await work(farm);
+  } finally {
+    farm.close();
+  }
+}
+
+export function listRenders(options: { limit: string; json?: boolean }): Promise<number> {
+  return withFarm(async (farm) => {
+    const byRender = new Map<string, { project: string; createdAt: number; statuses: string[] }>();
+    for (const job of farm.jobs.listJobs({ limit: 100_000 })) {
+      if (!job.renderId) continue;
+      const entry = byRender.get(job.renderId) ?? { project: job.tags.project ?? "", createdAt: job.createdAt, statuses: [] };
+      entry.createdAt = Math.max(entry.createdAt, job.createdAt);
+      byRender.set(job.renderId, entry);
+    }
+    const rows = [...byRender.entries()]
+      .sort((a, b) => b[1].createdAt - a[1].createdAt)
+      .slice(0, Number(options.limit) || 20)
+      .map(([renderId, entry]) => {
+        const jobs = renderJobs(farm, renderId);
+        const status = jobs.some((job) => !isTerminal(job.status)) ? jobs.find((job) => !isTerminal(job.status))!.status
+          : jobs.every((job) => job.status === "SUCCEEDED") ? "SUCCEEDED" : "FAILED";
+        return { renderId, project: entry.project, status, submittedAt: new Date(entry.createdAt).toISOString() };
+      });
+    if (options.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    else if (rows.length === 0) process.stdout.write("No renders yet: 'brender render FILE.blend' starts one.\n");
+    else for (const row of rows) process.stdout.write(`${row.renderId}  ${row.status.padEnd(9)}  ${row.project}  ${row.submittedAt}\n`);
+    return 0;
+  });
+}
+
+export function showStatus(id: string, options: { watch?: boolean; json?: boolean }): Promise<number> {
+  return withFarm(async (farm) => {
+    const renderId = resolveRenderId(farm, id);
+    const payload = submittedPayload(farm, renderId);
+    if (options.watch) {
+      const started = performance.now();
+      const outcome = await runAndWatch(farm, payload, { quiet: options.json === true, runFarm: false });
+      return printOutcome(farm, payload, outcome, (performance.now() - started) / 1000, options.json === true);
+    }
+    const outcome = await renderOutcome(farm, payload);
+    const jobs = outcome.jobs.map((job) => ({
+      name: job.name, action: job.action, status: job.status, ...(job.statusReason ? { reason: job.statusReason } : {}),
+      ...(job.arraySize > 1 ? { arraySize: job.arraySize, children: job.statusSummary } : {}),
+      ...(job.startedAt && job.stoppedAt ? { seconds: Math.round((job.stoppedAt - job.startedAt) / 100) / 10 } : {}),
+    }));
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify({ renderId, status: outcome.status, reason: outcome.reason, frames: payload.frames, jobs, manifest: outcome.manifest }, null, 2)}\n`);
+    } else {
+      process.stdout.write(`render ${renderId} (${payload.project.name}, frames ${payload.frames}): ${outcome.status}${outcome.reason ? ` — ${outcome.reason}` : ""}\n`);
+      for (const job of jobs) {
+        const children = "children" in job ? ` [${Object.entries(job.children!).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(", ")}]` : "";
+        process.stdout.write(`  ${job.action.padEnd(22)} ${job.status}${children}${"seconds" in job ? ` ${formatSeconds(job.seconds!)}` : ""}${job.reason ? ` — ${job.reason}` : ""}\n`);
+      }
+      if (outcome.manifest) process.stdout.write(`  frames ${outcome.manifest.frames.renderedCount}/${outcome.manifest.frames.expectedCount}; outputs: ${farm.objects.describe(outputPrefix(payload.project.name, renderId))}\n`);
+    }
+    return outcome.status === "FAILED" ? 1 : 0;
+  });
+}
+
+export function showLogs(id: string, options: { follow?: boolean }): Promise<number> {
+  return withFarm(async (farm) => {
+    const renderId = resolveRenderId(farm, id);
+    const printed = new Map<string, number>();
+    for (;;) {
+      const jobs = renderJobs(farm, renderId);
+      for (const job of jobs) {
+        for (const child of farm.jobs.listChildren(job.id, { limit: 10_000 })) {
+          for (const attempt of farm.jobs.listAttempts(job.id, child.index)) {
+            if (!attempt.logFile) continue;
+            const from = printed.get(attempt.logFile) ?? 0;
+            if (from === 0) process.stdout.write(`==> ${job.action}${job.arraySize > 1 ? ` child ${child.index}` : ""}, attempt ${attempt.attempt} (${attempt.logFile}) <==\n`);
+            printed.set(attempt.logFile, from + (await copyFrom(attempt.logFile, from)));
+          }
+        }
+      }
+      if (!options.follow || jobs.every((job) => isTerminal(job.status))) return 0;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  });
+}
+
+async function copyFrom(file: string, start: number): Promise<number> {
+  let bytes = 0;
+  try {
+    for await (const chunk of createReadStream(file, { start })) {
+      process.stdout.write(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  return bytes;
+}
+
+export function cancelRender(id: string): Promise<number> {
+  return withFarm(async (farm) => {
+    const renderId = resolveRenderId(farm, id);
+    let cancelled = 0;
+    let terminating = 0;
+    for (const job of renderJobs(farm, renderId)) {
+      if (isTerminal(job.status)) continue;
+      const result = farm.jobs.terminate(job.id, "Cancelled by user");
+      cancelled += result.cancelled;
+      terminating += result.terminating;
+    }
+    if (cancelled + terminating === 0) throw new UserInputError(`Render ${renderId} has already ended; nothing to cancel.`);
+    process.stdout.write(`render ${renderId}: ${cancelled} queued job(s) cancelled, ${terminating} running job(s) terminating\n`);
+    return 0;
+  });
+}
+
+export function downloadRender(id: string, dir: string): Promise<number> {
+  return withFarm(async (farm) => {
+    const renderId = resolveRenderId(farm, id);
+    const payload = submittedPayload(farm, renderId);
+    const prefix = outputPrefix(payload.project.name, renderId);
+    const target = resolve(dir);
+    await mkdir(target, { recursive: true });
+    let files = 0;
+    for await (const object of farm.objects.list(prefix)) {
+      await farm.objects.getFile(object.key, join(target, ...object.key.slice(prefix.length).split("/")));
+      files += 1;
+    }
+    if (files === 0) throw new JobFailedError(`Render ${renderId} has no outputs yet; 'brender status ${renderId}' says where it stands.`);
+    process.stdout.write(`${files} files from ${farm.objects.describe(prefix)} into ${target}\n`);
+    return 0;
+  });
+}
+
+export function runFarmProcess(options: { untilIdle?: boolean }): Promise<number> {
+  return withFarm(async (farm) => {
+    await runLocalFarm({ store: farm.jobs, logDir: farm.logDir, untilIdle: options.untilIdle === true, signal: terminationSignal() });
+    return 0;
+  });
+}

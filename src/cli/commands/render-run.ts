@@ -1,0 +1,93 @@
+import { stat } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { inspectBlendFile } from "../../blender/inspect.ts";
+import { newRenderId } from "../../domain/ids.ts";
+import type { RenderJobPayload } from "../../domain/render-payload.ts";
+import { UserInputError } from "../../errors.ts";
+import { openLocalFarm, renderJobs, resolveRenderId, submitPlanFor, submitRender, type LocalFarm, type ProjectSource } from "../../backends/local/farm.ts";
+import { buildRenderPayload, parseDuration, type RenderCliOptions } from "../render-request.ts";
+import { printOutcome, runAndWatch, startBackgroundRunner, submittedPayload } from "../render-wait.ts";
+import { terminationSignal } from "../run-command.ts";
+
+type RenderOptions = RenderCliOptions & {
+  blend?: string;
+  attempts: string;
+  timeout?: string;
+  priority: string;
+  detach?: boolean;
+  json?: boolean;
+};
+
+/** `brender render PATH`: inspect, submit (nothing when the input is bad), then wait with progress or detach. */
+export async function runRender(path: string, options: RenderOptions): Promise<number> {
+  const started = performance.now();
+  const { source, blendPath, blendFile } = await locateProject(path, options.blend);
+  const signal = terminationSignal();
+  const inspection = await inspectBlendFile(blendPath, { signal });
+  const payload = buildRenderPayload(options, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
+  const attempts = wholeNumber(options.attempts, "--attempts", 1, 10);
+  const priority = Number.parseInt(options.priority, 10);
+  if (!Number.isFinite(priority)) throw new UserInputError(`--priority "${options.priority}" must be a whole number.`);
+  const timeoutSeconds = options.timeout ? parseDuration(options.timeout, "--timeout") : undefined;
+  if (inspection.missingFiles.length && !options.json) {
+    process.stderr.write(`warning: ${inspection.missingFiles.length} external file(s) are missing and will render pink or empty: ${inspection.missingFiles.map((file) => file.path).join(", ")}\n`);
+  }
+
+  const farm = openLocalFarm();
+  try {
+    await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority });
+    return await follow(farm, payload, started, options);
+  } finally {
+    farm.close();
+  }
+}
+
+/** `brender retry ID`: submits the render again; frames already uploaded are kept, only the rest are rendered. */
+export async function runRetry(id: string, options: { detach?: boolean; json?: boolean }): Promise<number> {
+  const started = performance.now();
+  const farm = openLocalFarm();
+  try {
+    const renderId = resolveRenderId(farm, id);
+    const jobs = renderJobs(farm, renderId);
+    if (jobs.some((job) => job.status !== "SUCCEEDED" && job.status !== "FAILED")) {
+      throw new UserInputError(`Render ${renderId} is still running; wait for it, or 'brender cancel ${renderId}' first.`);
+    }
+    const payload = submittedPayload(farm, renderId);
+    const copy = jobs.find((job) => job.action === "copy_efs")!;
+    const render = jobs.find((job) => job.action === "render" || job.action === "custom_render_python");
+    submitPlanFor(farm, payload, copy.environment.BUCKET_KEY!, { attempts: render?.attempts, timeoutSeconds: render?.timeoutSeconds, priority: copy.priority });
+    return await follow(farm, payload, started, options);
+  } finally {
+    farm.close();
+  }
+}
+
+async function follow(farm: LocalFarm, payload: RenderJobPayload, started: number, options: { detach?: boolean; json?: boolean }): Promise<number> {
+  if (options.detach) {
+    startBackgroundRunner();
+    process.stdout.write(options.json ? `${JSON.stringify({ renderId: payload.renderId, status: "SUBMITTED" })}\n` : `${payload.renderId}\n`);
+    return 0;
+  }
+  if (!options.json) process.stderr.write(`render ${payload.renderId}: ${payload.project.name}, frames ${payload.frames}\n`);
+  const outcome = await runAndWatch(farm, payload, { quiet: options.json === true, runFarm: true });
+  return printOutcome(farm, payload, outcome, (performance.now() - started) / 1000, options.json === true);
+}
+
+async function locateProject(path: string, blend: string | undefined): Promise<{ source: ProjectSource; blendPath: string; blendFile: string }> {
+  const absolute = resolve(path);
+  const info = await stat(absolute).catch(() => undefined);
+  if (!info) throw new UserInputError(`${absolute} does not exist; give a .blend file or a project folder.`);
+  if (info.isFile()) {
+    if (blend) throw new UserInputError("--blend is for project folders; with a .blend file, drop it.");
+    return { source: { kind: "file", path: absolute }, blendPath: absolute, blendFile: basename(absolute) };
+  }
+  if (!blend) throw new UserInputError(`${absolute} is a folder; say which .blend in it to render with --blend (a path inside the folder).`);
+  const blendFile = blend.split("\\").join("/").replace(/^\.\//, "");
+  return { source: { kind: "folder", path: absolute }, blendPath: join(absolute, ...blendFile.split("/")), blendFile };
+}
+
+function wholeNumber(text: string, option: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) throw new UserInputError(`${option} "${text}" must be a whole number from ${min} to ${max}.`);
+  return value;
+}

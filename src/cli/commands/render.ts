@@ -1,0 +1,42 @@
+import type { Command } from "commander";
+import { runCommand } from "../run-command.ts";
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function registerRender(program: Command): void {
+  program
+    .command("render")
+    .description("render a .blend (or a project folder) through copy -> render -> upload on this machine")
+    .argument("<path>", "a .blend file, or a project folder (then --blend names the .blend in it)")
+    .option("--blend <rel>", "the .blend inside a project folder")
+    .option("--frames <set>", "frames, e.g. 1-250, 1-250:5, 1-10,15 (default: the scene's range)")
+    .option("--engine <engine>", "cycles, eevee or workbench (default: the file's)")
+    .option("--samples <n>", "render samples (Cycles or Eevee)")
+    .option("--resolution <WxH>", "output size, e.g. 1920x1080")
+    .option("--percentage <n>", "resolution percentage")
+    .option("--format <format>", "output format: PNG, JPEG, OPEN_EXR, TIFF, ...")
+    .option("--scene <name>", "the scene to render (default: the file's active scene)")
+    .option("--layer <name>", "render only this view layer")
+    .option("--camera <name>", "the camera to render through")
+    .option("--gpu", "render on the GPU when there is one")
+    .option("--array-size <n>", "split the frames across N render children")
+    .option("--chunk-size <n>", "N frames per render child")
+    .option("--attempts <n>", "tries per render child (1-10)", "1")
+    .option("--timeout <duration>", "limit per attempt, e.g. 900, 15m, 2h")
+    .option("--python <script>", "run this bpy script (path inside the project) instead of a plain render")
+    .option("--env <NAME=value>", "a variable for the --python script (repeatable)", collect)
+    .option("--notify <email>", "e-mail the result (to the outbox, and over SMTP when configured)")
+    .option("--project <name>", "project name for the outputs (default: the file or folder name)")
+    .option("--priority <n>", "higher runs first", "0")
+    .option("--detach", "submit and return at once; a background process renders")
+    .option("--json", "print one JSON summary instead of progress")
+    .action((path: string, options) => runCommand(async () => (await import("./render-run.ts")).runRender(path, options)));
+
+  program
+    .command("retry")
+    .description("render again only the frames of a render that failed or are missing")
+    .argument("<id>", "render id (or its unambiguous start)")
+    .option("--detach", "return at once; a background process renders")
+    .option("--json", "print one JSON summary instead of progress")
+    .action((id: string, options) => runCommand(async () => (await import("./render-run.ts")).runRetry(id, options)));
+}
