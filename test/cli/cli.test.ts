@@ -86,7 +86,7 @@ describe("brender demo", () => {
     const home = await tempDir(t);
     const result = await brender(["demo", "--frames", "1-2", "--array-size", "2"], { BRENDER_HOME: home });
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /Done: 2\/2 frames/);
+    assert.match(result.stdout, /Done: render r-[0-9a-f-]+, 2\/2 frames/);
     const outputs = join(home, "bucket", "demo", "output");
     const [renderId] = await readdir(outputs);
     const files = await readdir(join(outputs, renderId!));
