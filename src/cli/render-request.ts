@@ -129,7 +129,7 @@ function parseEnv(pairs: readonly string[]): Record<string, string> {
 
 /** A project name from a file or folder name: letters, digits, . _ - only. */
 export function projectNameFrom(path: string): string {
-  const stem = basename(path, extname(path)).replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "");
+  const stem = basename(path, extname(path)).replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
   return stem.slice(0, 100) || "project";
 }
 

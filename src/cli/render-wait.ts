@@ -82,7 +82,8 @@ async function watchProgress(farm: LocalFarm, payload: RenderJobPayload, started
         lastLine = key;
       }
     }
-    await new Promise((resolve) => setTimeout(resolve, REFRESH_MS));
+    // Wake at once when the farm is done, not at the next tick.
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, REFRESH_MS)), until.catch(() => undefined)]);
   }
   if (!quiet && tty) process.stderr.write("\n");
 }

@@ -134,6 +134,13 @@ describe("brender render (local farm, real Blender)", () => {
     const renderId = submitted.stdout.trim();
     await waitFor(async () => /render\s+RUNNING/.test((await brender(["status", renderId], { BRENDER_HOME: home })).stdout), 60_000);
     await waitFor(async () => (await blenderProcesses(renderId)) > 0, 30_000);
+
+    // A second render waits behind the first (the render takes the whole machine); cancelling it runs nothing of it.
+    const queued = (await brender(["render", blend, "--frames", "1-2", "--detach"], { BRENDER_HOME: home })).stdout.trim();
+    assert.match((await brender(["status", queued], { BRENDER_HOME: home })).stdout, /copy_efs\s+(SUBMITTED|PENDING|RUNNABLE)/, "the machine is busy with the first render");
+    const cancelQueued = await brender(["cancel", queued], { BRENDER_HOME: home });
+    assert.match(cancelQueued.stdout, /[1-9]\d* queued job\(s\) cancelled, 0 running job\(s\) terminating/);
+
     const cancel = await brender(["cancel", renderId], { BRENDER_HOME: home });
     assert.equal(cancel.code, 0, cancel.stderr);
     assert.match(cancel.stdout, /running job\(s\) terminating/);
@@ -141,6 +148,11 @@ describe("brender render (local farm, real Blender)", () => {
     const status = JSON.parse((await brender(["status", renderId, "--json"], { BRENDER_HOME: home })).stdout);
     assert.equal(status.status, "FAILED");
     assert.match(JSON.stringify(status.jobs), /Cancelled by user/);
+    await waitFor(async () => (await brender(["status", queued, "--json"], { BRENDER_HOME: home })).code === 1, 30_000);
+    const queuedStatus = JSON.parse((await brender(["status", queued, "--json"], { BRENDER_HOME: home })).stdout);
+    assert.equal(queuedStatus.status, "FAILED");
+    assert.equal(queuedStatus.jobs.find((job: { action: string }) => job.action === "render").reason, "Cancelled by user");
+    assert.equal(queuedStatus.manifest.frames.renderedCount, 0, "nothing of the cancelled render ran");
   });
 
   it("survives kill -9 of the rendering CLI: a new runner finishes the job and keeps the frames already rendered", async (t) => {
@@ -167,6 +179,27 @@ describe("brender render (local farm, real Blender)", () => {
     const logs = (await brender(["logs", renderId], { BRENDER_HOME: home })).stdout;
     const reused = logs.match(/"reused":true/g)?.length ?? 0;
     assert.ok(reused >= done, `the ${done} frames rendered before the kill were kept (${reused} reused)`);
+  });
+
+  it("shows progress and a summary for people; status --watch and logs --follow follow a detached render", async (t) => {
+    const home = await tempDir(t);
+    const blend = await makeScene(join(home, "shot.blend"), { frames: [1, 3], resolution: [16, 16], samples: 1 });
+    const human = await brender(["render", blend], { BRENDER_HOME: home });
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stderr, /^render r-\S+: shot, frames 1-3$/m);
+    assert.match(human.stderr, /^3\/3 frames · /m);
+    assert.match(human.stdout, /^Done: render r-\S+, 3\/3 frames in \d+s\n  outputs: .*\/bucket\/shot\/output\/r-/);
+
+    const detached = (await brender(["render", blend, "--detach"], { BRENDER_HOME: home })).stdout.trim();
+    const [watched, followed] = await Promise.all([
+      brender(["status", detached, "--watch", "--json"], { BRENDER_HOME: home }),
+      brender(["logs", detached, "--follow"], { BRENDER_HOME: home }),
+    ]);
+    assert.equal(watched.code, 0, watched.stderr);
+    assert.equal(JSON.parse(watched.stdout).status, "SUCCEEDED");
+    assert.equal(followed.code, 0);
+    for (const job of ["copy_efs", "render", "upload_render_output"]) assert.match(followed.stdout, new RegExp(`==> ${job}, attempt 1`));
+    assert.match(followed.stdout, /"type":"frame_finished","frame":3/);
   });
 
   it("downloads a render's outputs into a folder", async (t) => {

@@ -113,13 +113,15 @@ export function cancelRender(id: string): Promise<number> {
     const renderId = resolveRenderId(farm, id);
     let cancelled = 0;
     let terminating = 0;
-    for (const job of renderJobs(farm, renderId)) {
-      if (isTerminal(job.status)) continue;
+    // The upload job is left to run: it publishes the frames rendered so far and reports the cancellation.
+    // Later jobs first, so each says it was cancelled rather than that its dependency failed.
+    for (const job of renderJobs(farm, renderId).reverse()) {
+      if (isTerminal(job.status) || job.action === "upload_render_output") continue;
       const result = farm.jobs.terminate(job.id, "Cancelled by user");
       cancelled += result.cancelled;
       terminating += result.terminating;
     }
-    if (cancelled + terminating === 0) throw new UserInputError(`Render ${renderId} has already ended; nothing to cancel.`);
+    if (cancelled + terminating === 0) throw new UserInputError(`Render ${renderId} has no job left to cancel (it has ended, or only its upload is left).`);
     process.stdout.write(`render ${renderId}: ${cancelled} queued job(s) cancelled, ${terminating} running job(s) terminating\n`);
     return 0;
   });

@@ -25,7 +25,7 @@ export function registerFarmCommands(program: Command): void {
     .action((id: string, options) => runCommand(async () => (await load()).showLogs(id, options)));
   program
     .command("cancel")
-    .description("cancel a render: queued jobs are cancelled, running ones terminated (Blender is killed)")
+    .description("cancel a render: queued jobs are cancelled, running ones terminated (Blender is killed); the frames already rendered are still uploaded")
     .argument("<id>", "render id (or its unambiguous start)")
     .action((id: string) => runCommand(async () => (await load()).cancelRender(id)));
   program

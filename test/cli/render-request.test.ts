@@ -1,0 +1,80 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { buildRenderPayload, parseDuration, projectNameFrom } from "../../src/cli/render-request.ts";
+import type { SceneInspection, SceneInfo } from "../../src/domain/scene-inspection.ts";
+import { UserInputError } from "../../src/errors.ts";
+
+function scene(name: string, overrides: Partial<SceneInfo> = {}): SceneInfo {
+  return {
+    name, frameStart: 1, frameEnd: 48, frameStep: 2, frameCurrent: 1, fps: 24, engine: "CYCLES",
+    resolution: { x: 1920, y: 1080, percentage: 100 }, pixelAspect: { x: 1, y: 1 },
+    output: { format: "PNG", colorMode: "RGBA", colorDepth: "8", filepath: "//out/" },
+    camera: "Cam", cameras: ["Cam"], viewLayers: [{ name: "ViewLayer", use: true }],
+    compositor: { enabled: false, fileOutputs: [] }, sequencer: false, cycles: null, ...overrides,
+  };
+}
+
+const inspection: SceneInspection = {
+  file: "/p/shot.blend", savedWith: "3.4", compression: "none", blenderVersion: "3.4.1", fileVersion: "3.4.1",
+  activeScene: "Main", scenes: [scene("Main"), scene("Eevee", { engine: "BLENDER_EEVEE", camera: null })],
+  cameras: ["Cam", "Side"], externalFiles: [], missingFiles: [],
+};
+const context = { renderId: "r-test-1", blendFile: "shot.blend", defaultProject: "/p/My Shot 01.blend" };
+
+describe("buildRenderPayload", () => {
+  it("keeps the file's settings (auto mode) and its frame range and step when nothing is given", () => {
+    const payload = buildRenderPayload({}, inspection, context);
+    assert.equal(payload.mode, "auto");
+    assert.equal(payload.render, undefined);
+    assert.equal(payload.frames, "1-47:2");
+    assert.equal(payload.type, "animation");
+    assert.deepEqual(payload.split, { arraySize: 1 });
+    assert.equal(payload.project.name, "My-Shot-01");
+  });
+
+  it("turns options into overrides: engine, samples for that engine, resolution, percentage, format", () => {
+    const payload = buildRenderPayload({ engine: "eevee", samples: "32", resolution: "640x360", percentage: "50", format: "jpeg", camera: "Side", frames: "7" }, inspection, context);
+    assert.equal(payload.mode, "override");
+    assert.equal(payload.type, "still");
+    assert.deepEqual(payload.render, { engine: "BLENDER_EEVEE", eevee: { samples: 32 }, resolution: { x: 640, y: 360, percentage: 50 }, output: { format: "JPEG" } });
+    assert.equal(buildRenderPayload({ samples: "64" }, inspection, context).render?.cycles?.samples, 64, "the file's engine (Cycles) decides");
+  });
+
+  it("makes a python job with its variables", () => {
+    const payload = buildRenderPayload({ python: "tools/job.py", env: ["SHOT=010", "MODE=a=b"], chunkSize: "4" }, inspection, context);
+    assert.equal(payload.type, "python");
+    assert.deepEqual(payload.python, { script: "tools/job.py", env: { SHOT: "010", MODE: "a=b" } });
+    assert.deepEqual(payload.split, { chunkSize: 4 });
+  });
+
+  it("refuses what the file cannot do, naming the option and the choices", () => {
+    const cases: Array<[Parameters<typeof buildRenderPayload>[0], RegExp]> = [
+      [{ scene: "Nope" }, /--scene "Nope" is not in \/p\/shot\.blend; its scenes are "Main", "Eevee"/],
+      [{ layer: "Fg" }, /--layer "Fg" is not in scene "Main"; its view layers are "ViewLayer"/],
+      [{ camera: "Top" }, /--camera "Top" is not in .*"Cam", "Side"/],
+      [{ scene: "Eevee" }, /Scene "Eevee" has no active camera; pick one with --camera/],
+      [{ arraySize: "2", chunkSize: "3" }, /--array-size or --chunk-size, not both/],
+      [{ engine: "octane" }, /--engine "octane" is not an engine; use cycles, eevee or workbench/],
+      [{ resolution: "big" }, /--resolution "big" must look like 1920x1080/],
+      [{ samples: "many" }, /--samples "many" must be a whole number/],
+      [{ env: ["A=1"] }, /--env sets variables for a --python script/],
+      [{ frames: "10-1" }, /10-1/],
+      [{ engine: "workbench", samples: "8" }, /--samples applies to Cycles and Eevee, not BLENDER_WORKBENCH/],
+    ];
+    for (const [options, message] of cases) {
+      assert.throws(() => buildRenderPayload(options, inspection, context), (error: unknown) => error instanceof UserInputError && message.test(error.message), JSON.stringify(options));
+    }
+  });
+});
+
+describe("small parsers", () => {
+  it("parses durations and refuses others", () => {
+    assert.deepEqual(["900", "15m", "2h", "30s"].map((text) => parseDuration(text, "--timeout")), [900, 900, 7200, 30]);
+    assert.throws(() => parseDuration("soon", "--timeout"), /--timeout "soon" must be a duration like 900, 15m or 2h/);
+  });
+
+  it("makes project names safe for object keys", () => {
+    assert.equal(projectNameFrom("/x/My Shot (final).blend"), "My-Shot-final");
+    assert.equal(projectNameFrom("/x/..blend"), "project");
+  });
+});
