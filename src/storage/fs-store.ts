@@ -3,7 +3,8 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/p
 import { dirname, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createHash, randomBytes } from "node:crypto";
-import { assertValidKey, type ObjectStore, type PutResult, type StoredObject } from "./object-store.ts";
+import { pathToFileURL } from "node:url";
+import { assertValidKey, type ObjectStore, type PutResult, type StoredObject, type TransferOptions } from "./object-store.ts";
 
 /** Marks files being written; listings skip them so half objects never show. */
 const PARTIAL_SUFFIX = ".brender-partial";
@@ -24,7 +25,7 @@ export class FsObjectStore implements ObjectStore {
     return join(this.root, ...key.split("/")) + (key.endsWith("/") ? sep : "");
   }
 
-  async putFile(key: string, sourcePath: string): Promise<PutResult> {
+  async putFile(key: string, sourcePath: string, options: TransferOptions = {}): Promise<PutResult> {
     const hash = createHash("sha256");
     let size = 0;
     await this.writeAtomically(key, (temp) =>
@@ -34,10 +35,12 @@ export class FsObjectStore implements ObjectStore {
           for await (const chunk of chunks) {
             hash.update(chunk);
             size += chunk.length;
+            options.onProgress?.(size);
             yield chunk;
           }
         },
         createWriteStream(temp),
+        { signal: options.signal },
       ),
     );
     return { key, size, sha256: hash.digest("hex") };
@@ -47,12 +50,24 @@ export class FsObjectStore implements ObjectStore {
     await this.writeAtomically(key, (temp) => writeFile(temp, data));
   }
 
-  async getFile(key: string, destinationPath: string): Promise<void> {
+  async getFile(key: string, destinationPath: string, options: TransferOptions = {}): Promise<void> {
     const source = this.pathOf(key);
     await mkdir(dirname(destinationPath), { recursive: true });
     const temp = `${destinationPath}.${randomBytes(4).toString("hex")}${PARTIAL_SUFFIX}`;
+    let done = 0;
     try {
-      await pipeline(createReadStream(source), createWriteStream(temp));
+      await pipeline(
+        createReadStream(source),
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            done += chunk.length;
+            options.onProgress?.(done);
+            yield chunk;
+          }
+        },
+        createWriteStream(temp),
+        { signal: options.signal },
+      );
       await rename(temp, destinationPath);
     } catch (error) {
       await rm(temp, { force: true });
@@ -83,6 +98,11 @@ export class FsObjectStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
+  }
+
+  /** Local files need no signing: the link is the file's URL, valid as long as the file is there. */
+  async linkFor(key: string, _expiresSeconds: number): Promise<string> {
+    return pathToFileURL(this.pathOf(key)).href;
   }
 
   private async *walk(folder: string, prefix: string): AsyncIterable<StoredObject> {

@@ -6,6 +6,12 @@ export type StoredObject = { readonly key: string; readonly size: number };
 /** What was uploaded: size and SHA-256 (hex), computed while the bytes streamed. */
 export type PutResult = { readonly key: string; readonly size: number; readonly sha256: string };
 
+/** Options of a transfer: progress in bytes done so far, and cancellation. */
+export type TransferOptions = {
+  readonly onProgress?: (bytesDone: number) => void;
+  readonly signal?: AbortSignal;
+};
+
 /**
  * The small object-store interface every job action uses. Keys are POSIX
  * paths without a leading slash ("proj/output/r1/frames/frame_0001.png").
@@ -14,16 +20,18 @@ export type PutResult = { readonly key: string; readonly size: number; readonly 
 export interface ObjectStore {
   /** Where a key lives, for people: a file path or an s3:// URL. */
   describe(key: string): string;
-  putFile(key: string, sourcePath: string): Promise<PutResult>;
+  putFile(key: string, sourcePath: string, options?: TransferOptions): Promise<PutResult>;
   putBytes(key: string, data: string | Uint8Array): Promise<void>;
   /** Downloads to `destinationPath` (written atomically). */
-  getFile(key: string, destinationPath: string): Promise<void>;
+  getFile(key: string, destinationPath: string, options?: TransferOptions): Promise<void>;
   getBytes(key: string): Promise<Buffer>;
   /** Size of the object, or undefined when there is none. */
   stat(key: string): Promise<StoredObject | undefined>;
   /** Every object whose key starts with `prefix`, in key order, however many there are. */
   list(prefix: string): AsyncIterable<StoredObject>;
   delete(key: string): Promise<void>;
+  /** A link that fetches the object without credentials for `expiresSeconds` (presigned on S3, file:// locally). */
+  linkFor(key: string, expiresSeconds: number): Promise<string>;
 }
 
 const UNSAFE_SEGMENT = /^(|\.|\.\.)$/;
