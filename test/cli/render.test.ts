@@ -209,6 +209,15 @@ describe("brender render (local farm, real Blender)", () => {
     const result = await brender(["download", summary.renderId.slice(0, 12), join(home, "got")], { BRENDER_HOME: home });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual((await readdir(join(home, "got"))).sort(), ["frames", "manifest.json", "output.zip", "preview.mp4", "thumbnail.jpg"]);
+    const links = await brender(["link", summary.renderId, "--expires", "2h", "--json"], { BRENDER_HOME: home });
+    assert.equal(links.code, 0, links.stderr);
+    const linked = JSON.parse(links.stdout) as { expiresSeconds: number; links: Record<string, string> };
+    assert.equal(linked.expiresSeconds, 7200);
+    assert.deepEqual(Object.keys(linked.links).sort(), ["manifest.json", "output.zip", "preview.mp4", "thumbnail.jpg"]);
+    assert.ok((await readFile(new URL(linked.links["output.zip"]!))).equals(await readFile(join(home, "got", "output.zip"))));
+    const tooLong = await brender(["link", summary.renderId, "--expires", "8d"], { BRENDER_HOME: home });
+    assert.equal(tooLong.code, 2);
+    assert.match(tooLong.stderr, /--expires "8d" must be between 5 minutes and 7 days/);
     const unknown = await brender(["download", "r-nope", join(home, "x")], { BRENDER_HOME: home });
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /No render "r-nope" on this machine/);

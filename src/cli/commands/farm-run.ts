@@ -145,6 +145,35 @@ export function downloadRender(id: string, dir: string): Promise<number> {
   });
 }
 
+/** The outputs worth sharing: zip, preview, thumbnail and manifest (frames stay in the zip). */
+const SHARED_OUTPUTS = ["output.zip", "preview.mp4", "preview.mov", "preview.mkv", "preview.avi", "thumbnail.jpg", "manifest.json"];
+
+export function linkRender(id: string, options: { expires: string; json?: boolean }): Promise<number> {
+  return withFarm(async (farm) => {
+    const renderId = resolveRenderId(farm, id);
+    const seconds = parseExpiry(options.expires);
+    const prefix = outputPrefix(submittedPayload(farm, renderId).project.name, renderId);
+    const links: Record<string, string> = {};
+    for (const name of SHARED_OUTPUTS) {
+      if (await farm.objects.stat(prefix + name)) links[name] = await farm.objects.linkFor(prefix + name, seconds);
+    }
+    if (Object.keys(links).length === 0) throw new JobFailedError(`Render ${renderId} has no outputs yet; 'brender status ${renderId}' says where it stands.`);
+    if (options.json) process.stdout.write(`${JSON.stringify({ renderId, expiresSeconds: seconds, links }, null, 2)}\n`);
+    else for (const [name, url] of Object.entries(links)) process.stdout.write(`${name.padEnd(14)} ${url}\n`);
+    return 0;
+  });
+}
+
+/** 5 minutes to 7 days, written like 300, 30m, 12h or 7d. */
+export function parseExpiry(text: string): number {
+  const match = /^(\d+)\s*(s|m|h|d)?$/i.exec(text.trim());
+  const seconds = match ? Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? "s").toLowerCase() as "s" | "m" | "h" | "d"] : Number.NaN;
+  if (!(seconds >= 300 && seconds <= 604_800)) {
+    throw new UserInputError(`--expires "${text}" must be between 5 minutes and 7 days, like 30m, 12h or 7d.`);
+  }
+  return seconds;
+}
+
 export function runFarmProcess(options: { untilIdle?: boolean }): Promise<number> {
   return withFarm(async (farm) => {
     await runLocalFarm({ store: farm.jobs, logDir: farm.logDir, untilIdle: options.untilIdle === true, signal: terminationSignal() });

@@ -35,6 +35,13 @@ export function registerFarmCommands(program: Command): void {
     .argument("<dir>", "where to put them")
     .action((id: string, dir: string) => runCommand(async () => (await load()).downloadRender(id, dir)));
   program
+    .command("link")
+    .description("print links that fetch a render's outputs without credentials (presigned on S3)")
+    .argument("<id>", "render id (or its unambiguous start)")
+    .option("--expires <duration>", "how long the links work: 5m to 7d", "1h")
+    .option("--json", "print JSON")
+    .action((id: string, options) => runCommand(async () => (await load()).linkRender(id, options)));
+  program
     .command("runner")
     .description("run queued jobs on this machine (what `render --detach` starts in the background)")
     .option("--until-idle", "stop when no job is left")
