@@ -16,6 +16,8 @@ export type PlanInputs = {
   /** Where the project was put in the object store (BUCKET_KEY). */
   readonly bucketKey: string;
   readonly bucketName?: string;
+  /** The object store every job uses (BRENDER_STORAGE), when not the machine's default. */
+  readonly storage?: string;
 };
 
 /**
@@ -29,6 +31,8 @@ export function compileRenderPlan(payload: RenderJobPayload, inputs: PlanInputs)
   const common: Record<string, string> = {
     BRENDER_JOB_PAYLOAD: JSON.stringify(payload),
     ...(inputs.bucketName ? { BUCKET_NAME: inputs.bucketName } : {}),
+    // The store travels with the job, so any runner (or AWS) reads and writes the same place.
+    ...(inputs.storage ? { BRENDER_STORAGE: inputs.storage } : {}),
   };
   const copy = `${payload.renderId}-copy`;
   const renderJob = `${payload.renderId}-render`;
