@@ -91,9 +91,13 @@ export class FsObjectStore implements ObjectStore {
 
   async *list(prefix: string): AsyncIterable<StoredObject> {
     if (prefix !== "") assertValidKey(prefix, { allowTrailingSlash: true });
-    // Walk only the deepest folder the prefix names, then filter by the rest.
+    // Walk only the deepest folder the prefix names, then filter by the rest. Keys are
+    // sorted as a whole (as S3 does): "a/b.png" comes after "a.zip", not before it.
     const folderPart = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
-    yield* this.walk(join(this.root, folderPart), prefix);
+    const objects: StoredObject[] = [];
+    for await (const object of this.walk(join(this.root, folderPart), prefix)) objects.push(object);
+    objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    yield* objects;
   }
 
   async delete(key: string): Promise<void> {
