@@ -1,0 +1,377 @@
+/**
+ * Turns a render plan (compileRenderPlan: copy -> render -> upload) into the
+ * exact AWS Batch SubmitJob inputs, in submission order. Pure: no AWS call,
+ * so `--dry-run` prints precisely what submitToBatch would send.
+ *
+ * Later jobs name earlier ones in `dependsOn` by a placeholder
+ * `{ jobId: "<job name>" }`; submitToBatch swaps in the real job ids.
+ */
+import type { SubmitJobCommandInput } from "@aws-sdk/client-batch";
+import { z } from "zod";
+import type { PlannedJob } from "../../domain/render-plan.ts";
+import { UserInputError } from "../../errors.ts";
+import { BLENDER_VERSION_PATTERN, isGpuQueue, renderQueue, type FarmResources, type QueueKind } from "./farm-resources.ts";
+import type { ServerResources } from "./server-sizes.ts";
+
+// ---------------------------------------------------------------------------
+// SubmitJob's documented shape (AWS Batch API reference, SubmitJob and its
+// types, and the Batch service quotas), for the fields Brender sends.
+
+/** "It can be up to 128 letters long. The first character must be alphanumeric, ... letters, numbers, hyphens, underscores." */
+export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+/** Maximum job payload size for SubmitJob (Batch service quotas; cannot be raised). */
+export const MAX_SUBMIT_JOB_BYTES = 30 * 1024;
+/** Maximum number of job dependencies for a job (Batch service quotas). */
+export const MAX_DEPENDENCIES = 20;
+export const MAX_ARRAY_SIZE = 10_000;
+const EXIT_GLOB = /^[0-9]*\*?$/;
+// Letters, numbers, periods, colons and white space, optionally ending with "*".
+const REASON_GLOB = /^[A-Za-z0-9.: \t]*\*?$/;
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+const evaluateOnExitSchema = z.strictObject({
+  // AWS reads the action case-insensitively; the SDK's type, and Brender, use upper case.
+  action: z.enum(["RETRY", "EXIT"]),
+  onStatusReason: z.string().min(1).max(512).regex(REASON_GLOB).optional(),
+  onReason: z.string().min(1).max(512).regex(REASON_GLOB).optional(),
+  onExitCode: z.string().min(1).max(512).regex(EXIT_GLOB).optional(),
+});
+
+const resourceRequirementSchema = z
+  .strictObject({ type: z.enum(["GPU", "MEMORY", "VCPU"]), value: z.string() })
+  .refine((requirement) => (requirement.type === "VCPU" ? /^\d+(\.\d+)?$/ : /^\d+$/).test(requirement.value) && Number(requirement.value) > 0, {
+    message: "must be a positive number (whole for MEMORY and GPU)",
+  });
+
+const tagsSchema = z
+  .record(
+    z.string().min(1).max(128).regex(TAG_TEXT).refine((key) => !key.toLowerCase().startsWith("aws:"), "the aws: prefix is reserved"),
+    z.string().max(256).regex(TAG_TEXT),
+  )
+  .refine((tags) => Object.keys(tags).length <= 50, "at most 50 tags");
+
+/** The SubmitJob request, as far as Brender uses it, with every documented constraint that can be checked offline. */
+export const submitJobInputSchema = z
+  .strictObject({
+    jobName: z.string().regex(JOB_NAME_PATTERN, "must be 1-128 letters, digits, - or _, starting with a letter or digit"),
+    jobQueue: z.string().min(1),
+    jobDefinition: z.string().min(1),
+    shareIdentifier: z.string().regex(/^[A-Za-z0-9]{1,255}\*?$/).optional(),
+    schedulingPriorityOverride: z.int().min(0).max(9999).optional(),
+    arrayProperties: z.strictObject({ size: z.int().min(2).max(MAX_ARRAY_SIZE) }).optional(),
+    dependsOn: z
+      .array(z.strictObject({ jobId: z.string().min(1), type: z.enum(["N_TO_N", "SEQUENTIAL"]).optional() }))
+      .max(MAX_DEPENDENCIES)
+      .optional(),
+    containerOverrides: z
+      .strictObject({
+        command: z.array(z.string()).optional(),
+        environment: z
+          .array(
+            z.strictObject({
+              name: z
+                .string()
+                .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+                .refine((name) => !name.startsWith("AWS_BATCH"), "names starting with AWS_BATCH are reserved for Batch"),
+              value: z.string(),
+            }),
+          )
+          .optional(),
+        resourceRequirements: z.array(resourceRequirementSchema).optional(),
+      })
+      .optional(),
+    retryStrategy: z
+      .strictObject({ attempts: z.int().min(1).max(10), evaluateOnExit: z.array(evaluateOnExitSchema).max(5).optional() })
+      .optional(),
+    propagateTags: z.boolean().optional(),
+    timeout: z.strictObject({ attemptDurationSeconds: z.int().min(60) }).optional(),
+    tags: tagsSchema.optional(),
+  })
+  .superRefine((input, ctx) => {
+    const bytes = Buffer.byteLength(JSON.stringify(input));
+    if (bytes > MAX_SUBMIT_JOB_BYTES) {
+      ctx.addIssue({ code: "custom", message: `request is ${bytes} bytes, over SubmitJob's limit of ${MAX_SUBMIT_JOB_BYTES}` });
+    }
+    const names = new Set((input.containerOverrides?.environment ?? []).map((variable) => variable.name));
+    if (names.size !== (input.containerOverrides?.environment ?? []).length) {
+      ctx.addIssue({ code: "custom", path: ["containerOverrides", "environment"], message: "has a variable twice" });
+    }
+  });
+
+// ---------------------------------------------------------------------------
+// Brender's policy
+
+/** Copy and upload move files; they get a small slice of the io queue's CPU hosts, never a GPU host. */
+export const IO_RESOURCES: ServerResources = { vcpus: 1, memoryMiB: 2048, gpus: 0 };
+/** Copy and upload are cheap to repeat; they retry infrastructure failures like the render does. */
+export const IO_ATTEMPTS = 3;
+
+/**
+ * First match wins; when no rule matches, Batch RETRIES, hence the final
+ * catch-all EXIT. Retried: the host went away (spot reclaim, "Host EC2
+ * (instance i-…) terminated.") or the image could not be pulled (registry
+ * hiccup). Any exit code of the worker itself (a Blender error, a missing
+ * frame) is deterministic and ends the job at once. Timeouts are never
+ * retried by Batch.
+ */
+export const RETRY_RULES = [
+  { onStatusReason: "Host EC2*", action: "RETRY" },
+  { onReason: "CannotPullContainerError*", action: "RETRY" },
+  { onExitCode: "*", action: "EXIT" },
+] as const;
+
+/** Tag keys on every job (and, propagated, on its ECS tasks) so renders can be found and costed. */
+export const TAG_KEYS = {
+  renderId: "brender:render-id",
+  project: "brender:project",
+  farm: "brender:farm",
+  action: "brender:action",
+} as const;
+
+export type BatchSubmitOptions = {
+  readonly queue: QueueKind;
+  /** What each render child asks for (resolveResources). */
+  readonly resources: ServerResources;
+  /** Tries per render child, 1..10. */
+  readonly attempts: number;
+  /** Limit per attempt of a render child, 60 s or more. */
+  readonly timeoutSeconds: number;
+  /** A deployed Blender version (chooseBlenderVersion). */
+  readonly blenderVersion: string;
+  readonly tags: { readonly renderId: string; readonly project: string };
+  /** 0..9999, higher first; only used on queues with a fair-share scheduling policy. */
+  readonly priority?: number;
+};
+
+/** One SubmitJob input as Brender builds it (SubmitJobCommandInput with the fields Brender sets). */
+export type SubmitJobInput = SubmitJobCommandInput & { jobName: string; jobQueue: string; jobDefinition: string };
+
+/**
+ * The SubmitJob inputs for a plan, in order. The render job goes to the
+ * chosen queue with the chosen resources; copy and upload go to the farm's
+ * io queue with IO_RESOURCES. Each input is checked against
+ * submitJobInputSchema. Throws UserInputError for options AWS would refuse
+ * (or that would leave a job waiting forever) and for plans that break
+ * Batch's rules.
+ */
+export function toSubmitJobInputs(plan: readonly PlannedJob[], farm: FarmResources, options: BatchSubmitOptions): SubmitJobInput[] {
+  checkOptions(options);
+  const renderQueueId = renderQueue(farm, options.queue);
+  checkQueueFitsResources(options.queue, options.resources);
+  const jobDefinition = jobDefinitionFor(farm, options.blenderVersion);
+
+  const earlier = new Set<string>();
+  return plan.map((job) => {
+    checkJob(job, earlier);
+    earlier.add(job.name);
+    const isRender = job.action === "render" || job.action === "custom_render_python";
+    const jobQueue = isRender ? renderQueueId : farm.queues.io;
+    const resources = isRender ? options.resources : IO_RESOURCES;
+    const fairShare = farm.fairShareQueues.includes(jobQueue);
+    const input = {
+      jobName: job.name,
+      jobQueue,
+      jobDefinition,
+      ...(fairShare ? { shareIdentifier: shareIdentifier(options.tags.project) } : {}),
+      ...(fairShare && options.priority !== undefined ? { schedulingPriorityOverride: options.priority } : {}),
+      ...(job.arraySize >= 2 ? { arrayProperties: { size: job.arraySize } } : {}),
+      ...(job.dependsOn.length > 0 ? { dependsOn: job.dependsOn.map((name) => ({ jobId: name })) } : {}),
+      containerOverrides: {
+        environment: [
+          { name: "JOB_ACTION_TYPE", value: job.action },
+          ...Object.entries(job.environment)
+            .filter(([name]) => name !== "JOB_ACTION_TYPE")
+            .map(([name, value]) => ({ name, value })),
+        ],
+        resourceRequirements: resourceRequirements(resources),
+      },
+      retryStrategy: {
+        attempts: isRender ? options.attempts : IO_ATTEMPTS,
+        evaluateOnExit: RETRY_RULES.map((rule) => ({ ...rule })),
+      },
+      // Only the render gets the user's limit: a big project's copy may legitimately outlast one frame's budget.
+      ...(isRender ? { timeout: { attemptDurationSeconds: options.timeoutSeconds } } : {}),
+      propagateTags: true,
+      tags: {
+        [TAG_KEYS.renderId]: options.tags.renderId,
+        [TAG_KEYS.project]: options.tags.project,
+        [TAG_KEYS.farm]: farm.name,
+        [TAG_KEYS.action]: job.action,
+      },
+    };
+    const parsed = submitJobInputSchema.safeParse(input);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "request"}: ${issue.message}`).join("; ");
+      throw new UserInputError(`Job "${job.name}" is not valid for AWS Batch (${problems}): ${fixHint(problems)}.`);
+    }
+    const checked: SubmitJobInput = parsed.data;
+    return checked;
+  });
+}
+
+/** Whether `--priority` has an effect for this queue kind on this farm (only fair-share queues honour it). */
+export function priorityApplies(farm: FarmResources, queue: QueueKind): boolean {
+  return farm.fairShareQueues.includes(renderQueue(farm, queue));
+}
+
+function resourceRequirements(resources: ServerResources): { type: "VCPU" | "MEMORY" | "GPU"; value: string }[] {
+  return [
+    { type: "VCPU", value: String(resources.vcpus) },
+    { type: "MEMORY", value: String(resources.memoryMiB) },
+    ...(resources.gpus > 0 ? [{ type: "GPU" as const, value: String(resources.gpus) }] : []),
+  ];
+}
+
+/** Fair-share identifiers are alphanumeric: one share per project, so big projects cannot starve small ones. */
+function shareIdentifier(project: string): string {
+  return project.replace(/[^A-Za-z0-9]/g, "").slice(0, 255) || "brender";
+}
+
+function jobDefinitionFor(farm: FarmResources, blenderVersion: string): string {
+  const found = farm.jobDefinitions.find((definition) => definition.blenderVersion === blenderVersion);
+  if (found !== undefined) return found.arn;
+  const deployed = farm.jobDefinitions.map((definition) => definition.blenderVersion).join(", ");
+  throw new UserInputError(
+    `Blender ${blenderVersion} is not deployed on farm "${farm.name}" (it has ${deployed}): pick one with --blender or deploy it with 'brender farm deploy ${farm.name} --blender ${blenderVersion}'.`,
+  );
+}
+
+function checkOptions(options: BatchSubmitOptions): void {
+  if (!Number.isSafeInteger(options.attempts) || options.attempts < 1 || options.attempts > 10) {
+    throw new UserInputError(`--attempts ${options.attempts} is out of range: AWS Batch allows 1 to 10 attempts.`);
+  }
+  if (!Number.isSafeInteger(options.timeoutSeconds) || options.timeoutSeconds < 60) {
+    throw new UserInputError(
+      `--timeout of ${options.timeoutSeconds} s is too short: AWS Batch needs at least 60 seconds (e.g. --timeout 15m).`,
+    );
+  }
+  if (options.priority !== undefined && (!Number.isSafeInteger(options.priority) || options.priority < 0 || options.priority > 9999)) {
+    throw new UserInputError(`--priority ${options.priority} is out of range: give a whole number from 0 to 9999.`);
+  }
+}
+
+function checkQueueFitsResources(queue: QueueKind, resources: ServerResources): void {
+  // A GPU request on a CPU queue (or a CPU job on GPU hosts) matches no instance and waits in RUNNABLE forever.
+  if (isGpuQueue(queue) && resources.gpus === 0) {
+    throw new UserInputError(`--queue ${queue} needs GPUs: pick a GPU size (--size gpu-1, gpu-4 or gpu-8) or --gpus N.`);
+  }
+  if (!isGpuQueue(queue) && resources.gpus > 0) {
+    const gpuQueue = queue.startsWith("spot") ? "spot-gpu" : "on-demand-gpu";
+    throw new UserInputError(`${resources.gpus} GPU(s) requested on the ${queue} queue, which has no GPUs: use --queue ${gpuQueue}.`);
+  }
+}
+
+function checkJob(job: PlannedJob, earlier: ReadonlySet<string>): void {
+  if (!JOB_NAME_PATTERN.test(job.name)) {
+    throw new UserInputError(
+      `Job name ${JSON.stringify(job.name)} is not valid for AWS Batch: use 1 to 128 letters, digits, - or _, starting with a letter or digit.`,
+    );
+  }
+  if (earlier.has(job.name)) throw new UserInputError(`Job name "${job.name}" appears twice in the render: job names must be unique.`);
+  if (!Number.isSafeInteger(job.arraySize) || job.arraySize < 1 || job.arraySize > MAX_ARRAY_SIZE) {
+    throw new UserInputError(
+      `Job "${job.name}" splits into ${job.arraySize} children: AWS Batch allows 1 to ${MAX_ARRAY_SIZE}; lower --array-size or raise --chunk-size.`,
+    );
+  }
+  if (job.dependsOn.length > MAX_DEPENDENCIES) {
+    throw new UserInputError(`Job "${job.name}" depends on ${job.dependsOn.length} jobs: AWS Batch allows at most ${MAX_DEPENDENCIES}.`);
+  }
+  for (const dependency of job.dependsOn) {
+    if (!earlier.has(dependency)) {
+      throw new UserInputError(`Job "${job.name}" depends on "${dependency}", which is not submitted before it: order the plan so dependencies come first.`);
+    }
+  }
+}
+
+function fixHint(problems: string): string {
+  if (problems.includes("bytes")) return "shorten the payload (python env values, names) so each job stays under 30 KiB";
+  if (problems.includes("tags")) return "use a project name of letters, digits and . _ - only";
+  return "check the render options";
+}
+
+// ---------------------------------------------------------------------------
+// Blender version
+
+export type BlenderChoice = { readonly version: string; readonly warning?: string };
+
+type Version = readonly [major: number, minor: number, patch: number];
+
+/**
+ * Picks the deployed Blender to render a file saved by `fileVersion` ("3.4",
+ * from the .blend header). `requested` (--blender, "4.2.0" or "4.2") must be
+ * deployed. By default: the nearest deployed version at or above the file's
+ * (newest patch of that release), with a warning when its release differs
+ * from the file's. Throws UserInputError when the request is not deployed or
+ * the file is newer than every deployed version.
+ */
+export function chooseBlenderVersion(
+  fileVersion: string,
+  deployed: readonly string[],
+  requested?: string,
+  farmName = "NAME",
+): BlenderChoice {
+  const file = parseVersion(fileVersion, "the file's Blender version");
+  const available = deployed.map((version) => ({ text: version, version: parseVersion(version, "a deployed Blender version") }));
+  if (available.length === 0) {
+    throw new UserInputError(`Farm "${farmName}" has no Blender version deployed: deploy one with 'brender farm deploy ${farmName} --blender 4.2.0'.`);
+  }
+  const list = available.map((entry) => entry.text).join(", ");
+
+  if (requested !== undefined) {
+    const wanted = parseVersion(requested, "--blender");
+    const matches = available.filter(
+      (entry) =>
+        sameRelease(entry.version, wanted) && (requested.split(".").length === 2 || entry.version[2] === wanted[2]),
+    );
+    const chosen = newest(matches);
+    if (chosen === undefined) {
+      throw new UserInputError(
+        `Blender ${requested} is not deployed on farm "${farmName}": use --blender with one of ${list}, or deploy it with 'brender farm deploy ${farmName} --blender ${requested}'.`,
+      );
+    }
+    return compare(release(chosen.version), release(file)) < 0
+      ? {
+          version: chosen.text,
+          warning: `The file was saved with Blender ${fileVersion}, newer than the requested ${chosen.text}: features added since may be lost or the file may not open.`,
+        }
+      : { version: chosen.text };
+  }
+
+  const atOrAbove = available.filter((entry) => compare(release(entry.version), release(file)) >= 0);
+  if (atOrAbove.length === 0) {
+    throw new UserInputError(
+      `The file was saved with Blender ${fileVersion}, newer than every version on farm "${farmName}" (${list}): deploy Blender ${fileVersion} or newer with 'brender farm deploy ${farmName} --blender ${file[0]}.${file[1]}.0', or pass --blender to force an older one.`,
+    );
+  }
+  const nearestRelease = atOrAbove.map((entry) => release(entry.version)).sort(compare)[0]!;
+  const chosen = newest(atOrAbove.filter((entry) => sameRelease(entry.version, nearestRelease)))!;
+  if (sameRelease(chosen.version, file)) return { version: chosen.text };
+  return {
+    version: chosen.text,
+    warning: `The file was saved with Blender ${fileVersion}; rendering with ${chosen.text}, the nearest deployed version above it (deploy ${file[0]}.${file[1]} with 'brender farm deploy ${farmName} --blender ${file[0]}.${file[1]}.0' to match it).`,
+  };
+}
+
+function parseVersion(text: string, what: string): Version {
+  if (!BLENDER_VERSION_PATTERN.test(text)) {
+    throw new UserInputError(`${what} ${JSON.stringify(text)} is not a Blender version: write it like 4.2 or 4.2.0.`);
+  }
+  const [major = 0, minor = 0, patch = 0] = text.split(".").map(Number);
+  return [major, minor, patch];
+}
+
+function release(version: Version): Version {
+  return [version[0], version[1], 0];
+}
+
+function sameRelease(a: Version, b: Version): boolean {
+  return a[0] === b[0] && a[1] === b[1];
+}
+
+function compare(a: Version, b: Version): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+}
+
+function newest<T extends { version: Version }>(entries: readonly T[]): T | undefined {
+  return [...entries].sort((a, b) => compare(b.version, a.version))[0];
+}
