@@ -1,12 +1,14 @@
 import { availableParallelism } from "node:os";
-import { readdir, stat } from "node:fs/promises";
-import { basename, join, relative, sep } from "node:path";
+import { join } from "node:path";
 import { brenderPaths, type BrenderPaths } from "../../config.ts";
 import { compileRenderPlan } from "../../domain/render-plan.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
+import { uploadProject, type UploadProgress } from "../../storage/content-upload.ts";
+import { HashCache, hashCachePath } from "../../storage/hash-cache.ts";
 import type { ObjectStore } from "../../storage/object-store.ts";
 import { openObjectStore } from "../../storage/open-store.ts";
+import { manifestKeyFor } from "../../storage/project-manifest.ts";
 import { openJobStore, type JobStore, type JobView } from "./job-store.ts";
 
 /** Job definitions of the local farm: renders take the whole machine, copy and upload one core. */
@@ -44,21 +46,27 @@ export type RenderJobOptions = {
   readonly attempts?: number;
   readonly timeoutSeconds?: number;
   readonly priority?: number;
+  /** Progress of the project upload (bytes of unchanged files count as done at once). */
+  readonly onUploadProgress?: (progress: UploadProgress) => void;
 };
 
+/** What the project upload did: only content the store lacked was uploaded. */
+export type ProjectUploadSummary = { readonly files: number; readonly bytesUploaded: number; readonly bytesSkipped: number };
+
 /**
- * Puts the project into the object store and submits the render's three
- * jobs. The upload job runs even when the render fails, so the user always
- * gets the outputs that exist and a report.
+ * Puts the project into the object store (content-addressed: unchanged files
+ * are not uploaded again) and submits the render's three jobs. The upload job
+ * runs even when the render fails, so the user always gets the outputs that
+ * exist and a report. Nothing is submitted when the upload fails.
  */
 export async function submitRender(
   farm: LocalFarm,
   payload: RenderJobPayload,
   project: ProjectSource,
   options: RenderJobOptions = {},
-): Promise<{ readonly bucketKey: string; readonly jobIds: readonly string[] }> {
-  const bucketKey = await uploadProject(farm.objects, payload, project);
-  return { bucketKey, jobIds: submitPlanFor(farm, payload, bucketKey, options) };
+): Promise<{ readonly bucketKey: string; readonly jobIds: readonly string[]; readonly upload: ProjectUploadSummary }> {
+  const { manifestKey, files, bytesUploaded, bytesSkipped } = await uploadProjectOf(farm, payload, project, options.onUploadProgress);
+  return { bucketKey: manifestKey, jobIds: submitPlanFor(farm, payload, manifestKey, options), upload: { files, bytesUploaded, bytesSkipped } };
 }
 
 /** Submits the plan again for a project already in the store (retry). */
@@ -77,29 +85,9 @@ export function submitPlanFor(farm: LocalFarm, payload: RenderJobPayload, bucket
   });
 }
 
-async function uploadProject(objects: ObjectStore, payload: RenderJobPayload, project: ProjectSource): Promise<string> {
-  const prefix = `${payload.project.name}/projects/${payload.renderId}/`;
-  if (project.kind === "file") {
-    const key = prefix + basename(project.path);
-    await objects.putFile(key, project.path);
-    return key;
-  }
-  const files = await listProjectFiles(project.path);
-  if (files.length === 0) throw new UserInputError(`The project folder ${project.path} is empty.`);
-  for (const file of files) await objects.putFile(prefix + relative(project.path, file).split(sep).join("/"), file);
-  return prefix;
-}
-
-async function listProjectFiles(folder: string): Promise<string[]> {
-  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
-  const files: string[] = [];
-  for (const entry of entries) {
-    const path = join(entry.parentPath, entry.name);
-    // Blender's backups (.blend1, .blend2…) are never needed to render.
-    if (/\.blend\d+$/.test(entry.name)) continue;
-    if (entry.isFile() || (entry.isSymbolicLink() && (await stat(path)).isFile())) files.push(path);
-  }
-  return files.sort();
+async function uploadProjectOf(farm: LocalFarm, payload: RenderJobPayload, project: ProjectSource, onProgress?: (progress: UploadProgress) => void) {
+  const hashCache = await HashCache.open(hashCachePath(farm.paths.home));
+  return uploadProject(farm.objects, project, manifestKeyFor(payload.project.name, payload.renderId), { hashCache, onProgress });
 }
 
 /** The jobs of a render's newest submission (a retry submits the plan again), in plan order. */

@@ -3,15 +3,19 @@ import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { frameOfFileName, outputLayout, outputPrefix } from "../../domain/layout.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
+import { isManifestKey } from "../../storage/project-manifest.ts";
 import { extractArchive, isArchiveFileName } from "../archive/extract.ts";
 import { renderFolders, requirePayload, type ActionContext } from "../context.ts";
+import { rebuildFromManifest } from "./copy-efs-manifest.ts";
 
 /**
  * The `copy_efs` action: brings the project from the object store into the
  * render's folder in the shared work folder. BUCKET_KEY names a single .blend,
- * an archive (.zip, .tar.gz, .tgz, .tar: unpacked safely) or a folder prefix
- * ending in "/". The project appears whole or not at all: it is assembled in a
- * staging folder and renamed into place, replacing an earlier attempt's copy.
+ * an archive (.zip, .tar.gz, .tgz, .tar: unpacked safely), a folder prefix
+ * ending in "/", or a content-addressed project manifest (".manifest.json",
+ * every file's SHA-256 verified). The project appears whole or not at all: it
+ * is assembled in a staging folder and renamed into place, replacing an
+ * earlier attempt's copy.
  */
 export async function copyEfs(context: ActionContext): Promise<void> {
   const payload = await requirePayload(context.env, "copy_efs");
@@ -62,6 +66,14 @@ async function restoreUploadedFrames(context: ActionContext, project: string, re
 async function fetchProject(context: ActionContext, key: string, destination: string): Promise<number> {
   const { store } = context;
   if (key.endsWith("/")) return fetchFolder(context, key, destination);
+  if (isManifestKey(key)) {
+    const rebuilt = await rebuildFromManifest(store, key, destination, {
+      signal: context.signal,
+      onWarning: (message) => context.log.warn(message),
+    });
+    context.log.info({ key, ...rebuilt }, "project rebuilt from its manifest");
+    return rebuilt.files;
+  }
   const object = await store.stat(key);
   if (!object) {
     throw new JobFailedError(`The project object "${key}" is not in the object store (${store.describe(key)}); upload it first or check BUCKET_KEY.`);
