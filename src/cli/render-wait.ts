@@ -5,7 +5,7 @@ import { outputPrefix } from "../domain/layout.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";
 import { parseRenderPayloadJson } from "../domain/render-payload.ts";
 import { isTerminal } from "../backends/local/job-state.ts";
-import { renderJobs, type LocalFarm } from "../backends/local/farm.ts";
+import { renderJobs, renderObjects, type LocalFarm, type ProjectUploadSummary } from "../backends/local/farm.ts";
 import { runLocalFarm } from "../backends/local/runner.ts";
 import { UserInputError } from "../errors.ts";
 import { applyEvent, emptyProgress, EventFollower, formatProgressLine, renderOutcome, formatSeconds, type RenderOutcome } from "./render-watch.ts";
@@ -97,18 +97,26 @@ export function startBackgroundRunner(): void {
 }
 
 /** The summary printed when a render ends; one JSON object with --json. */
-export function printOutcome(farm: LocalFarm, payload: RenderJobPayload, outcome: RenderOutcome, seconds: number, json: boolean): number {
+export function printOutcome(
+  farm: LocalFarm,
+  payload: RenderJobPayload,
+  outcome: RenderOutcome,
+  seconds: number,
+  json: boolean,
+  upload?: ProjectUploadSummary,
+): number {
   const manifest = outcome.manifest;
+  const objects = renderObjects(farm, payload.renderId);
   const prefix = outputPrefix(payload.project.name, payload.renderId);
   const total = manifest?.frames.expectedCount ?? (payload.type === "python" ? 0 : frameCount(parseFrameSet(payload.frames)));
   const outputs = manifest
     ? {
-        location: farm.objects.describe(prefix),
-        frames: farm.objects.describe(`${prefix}frames/`),
-        ...(manifest.outputs.zip ? { zip: farm.objects.describe(manifest.outputs.zip) } : {}),
-        ...(manifest.outputs.thumbnail ? { thumbnail: farm.objects.describe(manifest.outputs.thumbnail) } : {}),
-        ...(manifest.outputs.preview ? { preview: farm.objects.describe(manifest.outputs.preview) } : {}),
-        manifest: farm.objects.describe(`${prefix}manifest.json`),
+        location: objects.describe(prefix),
+        frames: objects.describe(`${prefix}frames/`),
+        ...(manifest.outputs.zip ? { zip: objects.describe(manifest.outputs.zip) } : {}),
+        ...(manifest.outputs.thumbnail ? { thumbnail: objects.describe(manifest.outputs.thumbnail) } : {}),
+        ...(manifest.outputs.preview ? { preview: objects.describe(manifest.outputs.preview) } : {}),
+        manifest: objects.describe(`${prefix}manifest.json`),
       }
     : undefined;
   const summary = {
@@ -119,6 +127,7 @@ export function printOutcome(farm: LocalFarm, payload: RenderJobPayload, outcome
     frames: { total, done: manifest?.frames.renderedCount ?? 0, failed: manifest?.frames.missing ?? [] },
     warnings: manifest?.warnings ?? [],
     seconds: Math.round(seconds * 10) / 10,
+    ...(upload ? { upload } : {}),
     ...(outputs ? { outputs } : {}),
   };
   if (json) {

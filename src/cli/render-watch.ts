@@ -6,7 +6,7 @@ import { renderManifestSchema, type RenderManifest } from "../domain/render-mani
 import type { RenderJobPayload } from "../domain/render-payload.ts";
 import { isTerminal } from "../backends/local/job-state.ts";
 import type { JobView } from "../backends/local/job-store.ts";
-import { renderJobs, type LocalFarm } from "../backends/local/farm.ts";
+import { renderJobs, renderObjects, type LocalFarm } from "../backends/local/farm.ts";
 
 /** What a person watching a render wants to know, folded from job statuses and progress events. */
 export type RenderProgress = {
@@ -83,6 +83,18 @@ export function formatSeconds(total: number): string {
   return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(s).padStart(2, "0")}s` : `${s}s`;
 }
 
+/** Bytes for people: 1.5 GB, 12 MB, 900 B (powers of 1,000). */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${unit === 0 ? value.toFixed(0) : value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
 /** Reads new lines from the render children's event files, remembering where it stopped in each. */
 export class EventFollower {
   private readonly offsets = new Map<string, number>();
@@ -142,6 +154,6 @@ export async function renderOutcome(farm: LocalFarm, payload: RenderJobPayload):
 }
 
 async function readManifest(farm: LocalFarm, payload: RenderJobPayload): Promise<RenderManifest | undefined> {
-  const bytes = await farm.objects.getBytes(`${outputPrefix(payload.project.name, payload.renderId)}manifest.json`).catch(() => undefined);
+  const bytes = await renderObjects(farm, payload.renderId).getBytes(`${outputPrefix(payload.project.name, payload.renderId)}manifest.json`).catch(() => undefined);
   return bytes ? renderManifestSchema.parse(JSON.parse(bytes.toString("utf8"))) : undefined;
 }

@@ -19,7 +19,10 @@ export const IO_DEFINITION = "brender-io";
 export type LocalFarm = {
   readonly paths: BrenderPaths;
   readonly jobs: JobStore;
+  /** The object store new renders use (BRENDER_STORAGE, or $BRENDER_HOME/bucket). */
   readonly objects: ObjectStore;
+  /** BRENDER_STORAGE as configured, written into every job so any runner uses the same store. */
+  readonly storage: string | undefined;
   readonly logDir: string;
   close(): void;
 };
@@ -27,9 +30,17 @@ export type LocalFarm = {
 export function openLocalFarm(env: NodeJS.ProcessEnv = process.env): LocalFarm {
   const paths = brenderPaths(env);
   const logDir = join(paths.home, "logs");
+  const objects = openObjectStore(env);
   const jobs = openJobStore(join(paths.home, "farm.sqlite"), { logDir });
   ensureDefinitions(jobs);
-  return { paths, jobs, objects: openObjectStore(env), logDir, close: () => jobs.close() };
+  return { paths, jobs, objects, storage: env.BRENDER_STORAGE?.trim() || undefined, logDir, close: () => jobs.close() };
+}
+
+/** The object store an existing render used: the one written into its jobs, whatever is configured now. */
+export function renderObjects(farm: LocalFarm, renderId: string): ObjectStore {
+  const storage = renderJobs(farm, renderId)[0]?.environment.BRENDER_STORAGE;
+  if (storage === farm.storage) return farm.objects;
+  return openObjectStore({ ...process.env, BRENDER_STORAGE: storage ?? "", BRENDER_HOME: farm.paths.home });
 }
 
 function ensureDefinitions(jobs: JobStore): void {
@@ -71,7 +82,7 @@ export async function submitRender(
 
 /** Submits the plan again for a project already in the store (retry). */
 export function submitPlanFor(farm: LocalFarm, payload: RenderJobPayload, bucketKey: string, options: RenderJobOptions = {}): string[] {
-  const plan = compileRenderPlan(payload, { bucketKey });
+  const plan = compileRenderPlan(payload, { bucketKey, storage: farm.storage });
   const [copy, render, upload] = plan;
   return farm.jobs.submitPlan(plan, {
     renderId: payload.renderId,

@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { outputPrefix } from "../../domain/layout.ts";
 import { isTerminal } from "../../backends/local/job-state.ts";
-import { openLocalFarm, renderJobs, resolveRenderId, type LocalFarm } from "../../backends/local/farm.ts";
+import { openLocalFarm, renderJobs, renderObjects, resolveRenderId, type LocalFarm } from "../../backends/local/farm.ts";
 import { runLocalFarm } from "../../backends/local/runner.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
 import { formatSeconds, renderOutcome } from "../render-watch.ts";
@@ -67,7 +67,7 @@ export function showStatus(id: string, options: { watch?: boolean; json?: boolea
         const children = "children" in job ? ` [${Object.entries(job.children!).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(", ")}]` : "";
         process.stdout.write(`  ${job.action.padEnd(22)} ${job.status}${children}${"seconds" in job ? ` ${formatSeconds(job.seconds!)}` : ""}${job.reason ? ` — ${job.reason}` : ""}\n`);
       }
-      if (outcome.manifest) process.stdout.write(`  frames ${outcome.manifest.frames.renderedCount}/${outcome.manifest.frames.expectedCount}; outputs: ${farm.objects.describe(outputPrefix(payload.project.name, renderId))}\n`);
+      if (outcome.manifest) process.stdout.write(`  frames ${outcome.manifest.frames.renderedCount}/${outcome.manifest.frames.expectedCount}; outputs: ${renderObjects(farm, renderId).describe(outputPrefix(payload.project.name, renderId))}\n`);
     }
     return outcome.status === "FAILED" ? 1 : 0;
   });
@@ -132,15 +132,16 @@ export function downloadRender(id: string, dir: string): Promise<number> {
     const renderId = resolveRenderId(farm, id);
     const payload = submittedPayload(farm, renderId);
     const prefix = outputPrefix(payload.project.name, renderId);
+    const objects = renderObjects(farm, renderId);
     const target = resolve(dir);
     await mkdir(target, { recursive: true });
     let files = 0;
-    for await (const object of farm.objects.list(prefix)) {
-      await farm.objects.getFile(object.key, join(target, ...object.key.slice(prefix.length).split("/")));
+    for await (const object of objects.list(prefix)) {
+      await objects.getFile(object.key, join(target, ...object.key.slice(prefix.length).split("/")));
       files += 1;
     }
     if (files === 0) throw new JobFailedError(`Render ${renderId} has no outputs yet; 'brender status ${renderId}' says where it stands.`);
-    process.stdout.write(`${files} files from ${farm.objects.describe(prefix)} into ${target}\n`);
+    process.stdout.write(`${files} files from ${objects.describe(prefix)} into ${target}\n`);
     return 0;
   });
 }
@@ -153,9 +154,10 @@ export function linkRender(id: string, options: { expires: string; json?: boolea
     const renderId = resolveRenderId(farm, id);
     const seconds = parseExpiry(options.expires);
     const prefix = outputPrefix(submittedPayload(farm, renderId).project.name, renderId);
+    const objects = renderObjects(farm, renderId);
     const links: Record<string, string> = {};
     for (const name of SHARED_OUTPUTS) {
-      if (await farm.objects.stat(prefix + name)) links[name] = await farm.objects.linkFor(prefix + name, seconds);
+      if (await objects.stat(prefix + name)) links[name] = await objects.linkFor(prefix + name, seconds);
     }
     if (Object.keys(links).length === 0) throw new JobFailedError(`Render ${renderId} has no outputs yet; 'brender status ${renderId}' says where it stands.`);
     if (options.json) process.stdout.write(`${JSON.stringify({ renderId, expiresSeconds: seconds, links }, null, 2)}\n`);

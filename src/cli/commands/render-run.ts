@@ -4,13 +4,20 @@ import { inspectBlendFile } from "../../blender/inspect.ts";
 import { newRenderId } from "../../domain/ids.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
-import { openLocalFarm, renderJobs, resolveRenderId, submitPlanFor, submitRender, type LocalFarm, type ProjectSource } from "../../backends/local/farm.ts";
+import {
+  openLocalFarm, renderJobs, resolveRenderId, submitPlanFor, submitRender,
+  type LocalFarm, type ProjectSource, type ProjectUploadSummary,
+} from "../../backends/local/farm.ts";
+import type { UploadProgress } from "../../storage/content-upload.ts";
+import { checkBucketAccess } from "../../storage/s3-store.ts";
+import { formatBytes, formatSeconds } from "../render-watch.ts";
 import { buildRenderPayload, parseDuration, type RenderCliOptions } from "../render-request.ts";
 import { printOutcome, runAndWatch, startBackgroundRunner, submittedPayload } from "../render-wait.ts";
 import { terminationSignal } from "../run-command.ts";
 
 type RenderOptions = RenderCliOptions & {
   blend?: string;
+  storage?: string;
   attempts: string;
   timeout?: string;
   priority: string;
@@ -33,13 +40,41 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
     process.stderr.write(`warning: ${inspection.missingFiles.length} external file(s) are missing and will render pink or empty: ${inspection.missingFiles.map((file) => file.path).join(", ")}\n`);
   }
 
-  const farm = openLocalFarm();
+  const farm = openLocalFarm(options.storage ? { ...process.env, BRENDER_STORAGE: options.storage } : process.env);
   try {
-    await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority });
-    return await follow(farm, payload, started, options);
+    // A store we cannot write to fails here, before anything is uploaded or submitted.
+    await checkBucketAccess(farm.objects);
+    const progress = uploadProgressPrinter(options.json === true);
+    const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, onUploadProgress: progress.update });
+    progress.done(upload);
+    return await follow(farm, payload, started, options, upload);
   } finally {
     farm.close();
   }
+}
+
+/** A one-line upload progress display: files, bytes, rate, ETA (rewritten on a terminal, silent with --json). */
+function uploadProgressPrinter(quiet: boolean) {
+  const started = performance.now();
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  return {
+    update(progress: UploadProgress): void {
+      const now = performance.now();
+      if (quiet || !tty || now - last < 200) return;
+      last = now;
+      const seconds = (now - started) / 1000;
+      const sent = progress.bytesDone - progress.bytesSkipped;
+      const rate = seconds > 0 ? sent / seconds : 0;
+      const left = progress.bytesTotal - progress.bytesDone;
+      const eta = rate > 0 ? ` · ETA ${formatSeconds(left / rate)}` : "";
+      process.stderr.write(`\r\x1b[Kuploading project: ${progress.filesDone}/${progress.files} files · ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)} · ${formatBytes(rate)}/s${eta}`);
+    },
+    done(upload: ProjectUploadSummary): void {
+      if (quiet) return;
+      process.stderr.write(`${tty ? "\r\x1b[K" : ""}project: ${upload.files} files, ${formatBytes(upload.bytesUploaded)} uploaded, ${formatBytes(upload.bytesSkipped)} already in the store\n`);
+    },
+  };
 }
 
 /** `brender retry ID`: submits the render again; frames already uploaded are kept, only the rest are rendered. */
@@ -62,15 +97,21 @@ export async function runRetry(id: string, options: { detach?: boolean; json?: b
   }
 }
 
-async function follow(farm: LocalFarm, payload: RenderJobPayload, started: number, options: { detach?: boolean; json?: boolean }): Promise<number> {
+async function follow(
+  farm: LocalFarm,
+  payload: RenderJobPayload,
+  started: number,
+  options: { detach?: boolean; json?: boolean },
+  upload?: ProjectUploadSummary,
+): Promise<number> {
   if (options.detach) {
     startBackgroundRunner();
-    process.stdout.write(options.json ? `${JSON.stringify({ renderId: payload.renderId, status: "SUBMITTED" })}\n` : `${payload.renderId}\n`);
+    process.stdout.write(options.json ? `${JSON.stringify({ renderId: payload.renderId, status: "SUBMITTED", ...(upload ? { upload } : {}) })}\n` : `${payload.renderId}\n`);
     return 0;
   }
   if (!options.json) process.stderr.write(`render ${payload.renderId}: ${payload.project.name}, frames ${payload.frames}\n`);
   const outcome = await runAndWatch(farm, payload, { quiet: options.json === true, runFarm: true });
-  return printOutcome(farm, payload, outcome, (performance.now() - started) / 1000, options.json === true);
+  return printOutcome(farm, payload, outcome, (performance.now() - started) / 1000, options.json === true, upload);
 }
 
 async function locateProject(path: string, blend: string | undefined): Promise<{ source: ProjectSource; blendPath: string; blendFile: string }> {
