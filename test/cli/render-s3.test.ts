@@ -49,7 +49,7 @@ describe("brender render --storage s3://… (S3-compatible server on loopback, r
     const links = JSON.parse((await brender(["link", summary.renderId, "--json"], s3Env(home))).stdout);
     const response = await fetch(links.links["manifest.json"]);
     assert.equal(response.status, 200);
-    assert.equal((await response.json()).renderId, summary.renderId);
+    assert.equal(((await response.json()) as { renderId: string }).renderId, summary.renderId);
   });
 
   it("refuses a missing bucket or an unreachable endpoint in one line, exit 2, submitting nothing", async (t) => {
