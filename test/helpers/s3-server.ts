@@ -35,8 +35,12 @@ export type S3TestServer = {
 export async function startS3Server(
   t: { after: (fn: () => Promise<void>) => void } | undefined,
   buckets: readonly string[] = [],
+  options: { readonly latencyMs?: number } = {},
 ): Promise<S3TestServer> {
   const app = buildApp({ logger: false });
+  // A round trip's worth of delay per request, to model a server across a network (benchmarks).
+  const latencyMs = options.latencyMs ?? 0;
+  if (latencyMs > 0) app.addHook("onRequest", () => new Promise<void>((resolve) => setTimeout(resolve, latencyMs)));
   const openUploads = new Set<string>();
   let served = 0;
   app.addHook("onSend", async (request, reply, payload) => {
