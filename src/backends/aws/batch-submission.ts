@@ -143,6 +143,27 @@ export type BatchSubmitOptions = {
   readonly priority?: number;
 };
 
+/** Jobs that must run whatever happened before them: they wait for the earlier jobs in the worker. */
+export function awaitsUpstream(job: PlannedJob): boolean {
+  return job.action === "upload_render_output";
+}
+
+/**
+ * Variables only the cloud run needs. BRENDER_AWAIT_JOBS holds the names of the
+ * jobs to wait for; submitToBatch turns each into `name=jobId`.
+ */
+function cloudEnvironment(job: PlannedJob, farm: FarmResources, earlierJobs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = { AWS_REGION: farm.region };
+  if (job.action === "render" || job.action === "custom_render_python") env.BRENDER_PUBLISH_EVENTS = "1";
+  if (awaitsUpstream(job)) {
+    env.BRENDER_AWAIT_JOBS = earlierJobs.join(",");
+    if (farm.notification.sender) env.BRENDER_SES_FROM = farm.notification.sender;
+    if (farm.notification.successTemplate) env.BRENDER_SES_SUCCESS_TEMPLATE = farm.notification.successTemplate;
+    if (farm.notification.failureTemplate) env.BRENDER_SES_FAILURE_TEMPLATE = farm.notification.failureTemplate;
+  }
+  return env;
+}
+
 /** One SubmitJob input as Brender builds it (SubmitJobCommandInput with the fields Brender sets). */
 export type SubmitJobInput = SubmitJobCommandInput & { jobName: string; jobQueue: string; jobDefinition: string };
 
@@ -175,11 +196,13 @@ export function toSubmitJobInputs(plan: readonly PlannedJob[], farm: FarmResourc
       ...(fairShare ? { shareIdentifier: shareIdentifier(options.tags.project) } : {}),
       ...(fairShare && options.priority !== undefined ? { schedulingPriorityOverride: options.priority } : {}),
       ...(job.arraySize >= 2 ? { arrayProperties: { size: job.arraySize } } : {}),
-      ...(job.dependsOn.length > 0 ? { dependsOn: job.dependsOn.map((name) => ({ jobId: name })) } : {}),
+      // AWS Batch fails a job whose dependency failed; the upload job must still run to report
+      // the failure, so it waits for the earlier jobs itself (BRENDER_AWAIT_JOBS) instead.
+      ...(job.dependsOn.length > 0 && !awaitsUpstream(job) ? { dependsOn: job.dependsOn.map((name) => ({ jobId: name })) } : {}),
       containerOverrides: {
         environment: [
           { name: "JOB_ACTION_TYPE", value: job.action },
-          ...Object.entries(job.environment)
+          ...Object.entries({ ...job.environment, ...cloudEnvironment(job, farm, [...earlier].filter((name) => name !== job.name)) })
             .filter(([name]) => name !== "JOB_ACTION_TYPE")
             .map(([name, value]) => ({ name, value })),
         ],

@@ -52,15 +52,22 @@ export async function submitToBatch(
 }
 
 function withRealDependencies(input: SubmitJobInput, idsByName: ReadonlyMap<string, string>): SubmitJobInput {
-  if (input.dependsOn === undefined) return input;
+  const idOf = (name: string) => {
+    const jobId = idsByName.get(name);
+    // toSubmitJobInputs only lets a job depend on earlier ones, so this is a bug, not bad input.
+    if (jobId === undefined) throw new Error(`Job "${input.jobName}" waits for "${name}", which was not submitted before it`);
+    return jobId;
+  };
+  const environment = input.containerOverrides?.environment?.map((variable) =>
+    variable.name === "BRENDER_AWAIT_JOBS" && variable.value
+      ? { ...variable, value: variable.value.split(",").map((name) => `${name}=${idOf(name)}`).join(",") }
+      : variable,
+  );
+  const withEnvironment = environment ? { ...input, containerOverrides: { ...input.containerOverrides, environment } } : input;
+  if (withEnvironment.dependsOn === undefined) return withEnvironment;
   return {
-    ...input,
-    dependsOn: input.dependsOn.map((dependency) => {
-      const jobId = dependency.jobId === undefined ? undefined : idsByName.get(dependency.jobId);
-      // toSubmitJobInputs only lets a job depend on earlier ones, so this is a bug, not bad input.
-      if (jobId === undefined) throw new Error(`Job "${input.jobName}" depends on "${dependency.jobId}", which was not submitted before it`);
-      return { ...dependency, jobId };
-    }),
+    ...withEnvironment,
+    dependsOn: withEnvironment.dependsOn.map((dependency) => ({ ...dependency, jobId: idOf(dependency.jobId ?? "") })),
   };
 }
 

@@ -192,7 +192,7 @@ describe("findFarm (CloudFormation on moto)", () => {
 });
 
 describe("submitToBatch (Batch on moto)", () => {
-  it("submits copy -> render array -> upload, chained, as the plan says", async () => {
+  it("submits copy -> render array -> upload, chained, as the plan says (the upload waits for both in the worker)", async () => {
     const farm = await findFarm("test", { client: cloudFormation });
     // The version comes from the file's header: a Blender 3.4 file renders on the nearest deployed version, 3.6.0.
     const blend = join(workDir, "scene.blend");
@@ -220,7 +220,10 @@ describe("submitToBatch (Batch on moto)", () => {
 
     assert.deepEqual(copy.dependsOn, []);
     assert.deepEqual(render.dependsOn, [{ jobId: copyId }]);
-    assert.deepEqual(upload.dependsOn, [{ jobId: renderId }]);
+    // Batch would fail the upload with the render; it waits for both itself so it can report a failure.
+    assert.deepEqual(upload.dependsOn, []);
+    assert.equal(envOf(upload)["BRENDER_AWAIT_JOBS"], `r-20261122-000000-000001-copy=${copyId},r-20261122-000000-000001-render=${renderId}`);
+    assert.equal(envOf(render)["BRENDER_PUBLISH_EVENTS"], "1");
     assert.equal(render.arrayProperties?.size, 4);
     assert.equal(copy.arrayProperties, undefined);
     assert.deepEqual([copy.jobQueue, render.jobQueue, upload.jobQueue], [arns.io, arns.spotCpu, arns.io]);
@@ -267,9 +270,13 @@ describe("submitToBatch (Batch on moto)", () => {
     // The dry run is exactly what was sent, less the real ids.
     const dry = dryRun(plan(), farm, options(farm, choice.version));
     const placeholders = new Map(submitted.map((job) => [job.jobId, job.name]));
-    const sentWithPlaceholders = bodies.map((body) =>
-      body["dependsOn"] ? { ...body, dependsOn: body["dependsOn"].map((d: { jobId: string }) => ({ jobId: placeholders.get(d.jobId) })) } : body,
-    );
+    const withoutIds = (variable: { name: string; value: string }) =>
+      variable.name === "BRENDER_AWAIT_JOBS" ? { ...variable, value: variable.value.replace(/=[^,]+/g, "") } : variable;
+    const sentWithPlaceholders = bodies
+      .map((body): Record<string, any> => ({ ...body, containerOverrides: { ...body["containerOverrides"], environment: body["containerOverrides"]["environment"].map(withoutIds) } }))
+      .map((body) =>
+        body["dependsOn"] ? { ...body, dependsOn: body["dependsOn"].map((d: { jobId: string }) => ({ jobId: placeholders.get(d.jobId) })) } : body,
+      );
     assert.deepEqual(sentWithPlaceholders, JSON.parse(JSON.stringify(dry)));
   });
 

@@ -74,9 +74,10 @@ describe("toSubmitJobInputs", () => {
       [
         ["r-20261122-013347-767351-copy", farm.queues.io, undefined],
         ["r-20261122-013347-767351-render", farm.queues.spotCpu, [{ jobId: "r-20261122-013347-767351-copy" }]],
-        ["r-20261122-013347-767351-upload", farm.queues.io, [{ jobId: "r-20261122-013347-767351-render" }]],
+        ["r-20261122-013347-767351-upload", farm.queues.io, undefined],
       ],
     );
+    assert.equal(env(inputs[2]!)["BRENDER_AWAIT_JOBS"], "r-20261122-013347-767351-copy,r-20261122-013347-767351-render");
     const [copy, render, upload] = inputs;
     assert.deepEqual(render!.arrayProperties, { size: 10 });
     assert.equal(copy!.arrayProperties, undefined);
