@@ -4,7 +4,8 @@ import { outputPrefix, workLayout } from "../domain/layout.ts";
 import { parseProgressEventLine, type ProgressEvent } from "../domain/progress-events.ts";
 import { renderManifestSchema, type RenderManifest } from "../domain/render-manifest.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";
-import { isTerminal } from "../backends/local/job-state.ts";
+import { isTerminal, type JobStatus } from "../backends/local/job-state.ts";
+import type { JobActionType } from "../worker/env.ts";
 import type { JobView } from "../backends/local/job-store.ts";
 import { renderJobs, renderObjects, type LocalFarm } from "../backends/local/farm.ts";
 
@@ -52,8 +53,11 @@ export function applyEvent(progress: RenderProgress, child: number, event: Progr
   }
 }
 
+/** What the progress line needs of a job, on either backend (AWS Batch's statuses are ours). */
+export type StageJob = { readonly action: JobActionType; readonly status: JobStatus };
+
 /** One status line: frames done/total, what renders now, ETA, failures. */
-export function formatProgressLine(progress: RenderProgress, jobs: readonly JobView[], elapsedSeconds: number): string {
+export function formatProgressLine(progress: RenderProgress, jobs: readonly StageJob[], elapsedSeconds: number): string {
   const stage = jobs.find((job) => !isTerminal(job.status));
   const parts = [`${progress.framesDone.size}/${progress.framesTotal} frames`];
   for (const [child, now] of [...progress.current].sort((a, b) => a[0] - b[0])) {
@@ -70,7 +74,7 @@ export function formatProgressLine(progress: RenderProgress, jobs: readonly JobV
   return parts.join(" · ");
 }
 
-function stageName(job: JobView): string {
+function stageName(job: StageJob): string {
   const what = { copy_efs: "copying project", render: "rendering", custom_render_python: "running script", upload_render_output: "uploading", remove_efs: "cleaning" }[job.action];
   return job.status === "RUNNING" || job.status === "STARTING" ? what : `${what}: ${job.status.toLowerCase()}`;
 }

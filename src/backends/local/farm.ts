@@ -82,7 +82,9 @@ export async function submitRender(
 
 /** Submits the plan again for a project already in the store (retry). */
 export function submitPlanFor(farm: LocalFarm, payload: RenderJobPayload, bucketKey: string, options: RenderJobOptions = {}): string[] {
-  const plan = compileRenderPlan(payload, { bucketKey, storage: farm.storage });
+  // On S3 the jobs also get the seed's BUCKET_NAME, as on AWS.
+  const bucketName = farm.storage?.startsWith("s3://") ? farm.storage.slice(5).split("/")[0] : undefined;
+  const plan = compileRenderPlan(payload, { bucketKey, storage: farm.storage, ...(bucketName ? { bucketName } : {}) });
   const [copy, render, upload] = plan;
   return farm.jobs.submitPlan(plan, {
     renderId: payload.renderId,
