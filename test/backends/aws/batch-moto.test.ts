@@ -15,15 +15,8 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  BatchClient,
-  CreateComputeEnvironmentCommand,
-  CreateJobQueueCommand,
-  DescribeJobsCommand,
-  RegisterJobDefinitionCommand,
-  type JobDetail,
-} from "@aws-sdk/client-batch";
-import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import { DescribeJobsCommand, type BatchClient, type JobDetail } from "@aws-sdk/client-batch";
+import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { chooseBlenderVersion, RETRY_RULES, TAG_KEYS, type BatchSubmitOptions } from "../../../src/backends/aws/batch-submission.ts";
 import { findFarm, type FarmResources } from "../../../src/backends/aws/farm-resources.ts";
 import { resolveResources } from "../../../src/backends/aws/server-sizes.ts";
@@ -32,6 +25,7 @@ import { readBlendHeader } from "../../../src/blender/blend-file.ts";
 import { compileRenderPlan } from "../../../src/domain/render-plan.ts";
 import { parseRenderPayload } from "../../../src/domain/render-payload.ts";
 import { UserInputError } from "../../../src/errors.ts";
+import { createTestFarm } from "../../helpers/aws-farm.ts";
 import { startMotoServer, type MotoServer } from "../../helpers/moto-server.ts";
 
 let moto: MotoServer;
@@ -44,89 +38,11 @@ before(async () => {
   moto = await startMotoServer();
   // Jobs complete at once, without Docker.
   await moto.configure({ batch: { use_docker: false } });
-  const config = { endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials };
-  batch = new BatchClient(config);
-  cloudFormation = new CloudFormationClient(config);
   workDir = await mkdtemp(join(tmpdir(), "brender-aws-"));
-
-  // Batch wants an existing IAM service role; the farm's own stack makes one too, and no IAM client is a dependency.
-  await cloudFormation.send(
-    new CreateStackCommand({
-      StackName: "brender-test-roles",
-      TemplateBody: JSON.stringify({
-        Resources: {
-          BatchServiceRole: {
-            Type: "AWS::IAM::Role",
-            Properties: {
-              AssumeRolePolicyDocument: {
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "batch.amazonaws.com" }, Action: "sts:AssumeRole" }],
-              },
-            },
-          },
-        },
-        Outputs: { RoleArn: { Value: { "Fn::GetAtt": ["BatchServiceRole", "Arn"] } } },
-      }),
-    }),
-  );
-  const roles = await cloudFormation.send(new DescribeStacksCommand({ StackName: "brender-test-roles" }));
-  const serviceRole = roles.Stacks![0]!.Outputs!.find((output) => output.OutputKey === "RoleArn")!.OutputValue!;
-
-  const environment = await batch.send(
-    new CreateComputeEnvironmentCommand({ computeEnvironmentName: "brender-test-cpu", type: "UNMANAGED", state: "ENABLED", serviceRole }),
-  );
-  const queue = async (name: string) =>
-    (
-      await batch.send(
-        new CreateJobQueueCommand({
-          jobQueueName: name,
-          priority: 1,
-          state: "ENABLED",
-          computeEnvironmentOrder: [{ order: 1, computeEnvironment: environment.computeEnvironmentArn! }],
-        }),
-      )
-    ).jobQueueArn!;
-  arns.io = await queue("brender-test-io");
-  arns.spotCpu = await queue("brender-test-spot-cpu");
-  const definition = async (version: string) =>
-    (
-      await batch.send(
-        new RegisterJobDefinitionCommand({
-          jobDefinitionName: `brender-test-blender-${version.replaceAll(".", "-")}`,
-          type: "container",
-          containerProperties: {
-            image: `123456789012.dkr.ecr.us-east-1.amazonaws.com/brender-worker:${version}`,
-            command: ["brender", "worker"],
-            resourceRequirements: [
-              { type: "VCPU", value: "1" },
-              { type: "MEMORY", value: "2048" },
-            ],
-            environment: [{ name: "EFS_BLENDER_FOLDER_PATH", value: "/mnt/efs" }],
-          },
-        }),
-      )
-    ).jobDefinitionArn!;
-  arns.blender36 = await definition("3.6.0");
-  arns.blender42 = await definition("4.2.0");
-
-  await cloudFormation.send(
-    new CreateStackCommand({
-      StackName: "brender-farm-test",
-      TemplateBody: JSON.stringify({
-        // CloudFormation needs a resource; a wait-condition handle creates nothing.
-        Resources: { Placeholder: { Type: "AWS::CloudFormation::WaitConditionHandle" } },
-        Outputs: {
-          BucketName: { Value: "brender-test-bucket" },
-          IoQueue: { Value: arns.io },
-          // A name works as well as an ARN.
-          SpotCpuQueue: { Value: "brender-test-spot-cpu" },
-          JobDefinitions: { Value: JSON.stringify({ "3.6.0": arns.blender36, "4.2.0": arns.blender42 }) },
-          LogGroup: { Value: "/brender/test" },
-          SenderEmail: { Value: "renders@example.com" },
-        },
-      }),
-    }),
-  );
+  const farm = await createTestFarm(moto);
+  batch = farm.batch;
+  cloudFormation = farm.cloudFormation;
+  Object.assign(arns, farm.arns);
 });
 
 after(async () => {
