@@ -34,6 +34,8 @@ export const renderManifestSchema = z.object({
   finishedAt: z.string(),
   renderSeconds: z.number(),
   peakMemoryMb: z.number().optional(),
+  /** Where the upload ran, when known (AWS: instance type and whether it was spot). */
+  host: z.object({ instanceType: z.string().optional(), spot: z.boolean().optional(), availabilityZone: z.string().optional() }).optional(),
 });
 
 export type RenderManifest = z.infer<typeof renderManifestSchema>;

@@ -6,6 +6,7 @@ import MailComposer from "nodemailer/lib/mail-composer";
 import type { NodemailerError } from "nodemailer";
 import { JobFailedError, UserInputError } from "../errors.ts";
 import { composeRenderEmail } from "./render-report.ts";
+import { sendWithSes, type SesOptions } from "./ses.ts";
 import type { RenderReport } from "./render-report.ts";
 
 export type MailerConfig = {
@@ -14,6 +15,8 @@ export type MailerConfig = {
   /** smtp://user:pass@host:port or smtps://…; unset means outbox only. */
   smtpUrl?: string;
   from: string;
+  /** Deliver through Amazon SES v2 too (BRENDER_SES_FROM); the outbox copy is still written. */
+  ses?: SesOptions;
 };
 
 export const DEFAULT_MAIL_FROM = "Brender <brender@localhost>";
@@ -64,12 +67,17 @@ function serverLabel(smtpUrl: string): string {
 /**
  * Reads the mail settings: the outbox is `<brenderHome>/outbox`, BRENDER_SMTP_URL (optional)
  * turns on SMTP delivery, BRENDER_MAIL_FROM sets the sender (default "Brender <brender@localhost>").
+ * BRENDER_SES_FROM (set by the AWS farm) turns on SES delivery from that sender, in AWS_REGION,
+ * with BRENDER_SES_SUCCESS_TEMPLATE / BRENDER_SES_FAILURE_TEMPLATE when set and
+ * AWS_ENDPOINT_URL_SESV2 / AWS_ENDPOINT_URL as the endpoint when set.
  * Throws UserInputError for a malformed URL or sender.
  */
 export function mailerConfigFromEnv(env: NodeJS.ProcessEnv, brenderHome: string): MailerConfig {
+  // First, so a bad BRENDER_SES_FROM is named as such even where it doubles as the outbox sender.
+  const ses = sesOptionsFromEnv(env);
   const config: MailerConfig = {
     outboxDir: path.join(brenderHome, "outbox"),
-    from: env.BRENDER_MAIL_FROM?.trim() || DEFAULT_MAIL_FROM,
+    from: env.BRENDER_MAIL_FROM?.trim() || env.BRENDER_SES_FROM?.trim() || DEFAULT_MAIL_FROM,
   };
   if (!looksLikeAddress(config.from)) {
     throw new UserInputError(
@@ -81,7 +89,35 @@ export function mailerConfigFromEnv(env: NodeJS.ProcessEnv, brenderHome: string)
     parseSmtpUrl(smtpUrl);
     config.smtpUrl = smtpUrl;
   }
+  if (ses) config.ses = ses;
   return config;
+}
+
+function sesOptionsFromEnv(env: NodeJS.ProcessEnv): SesOptions | undefined {
+  const from = env.BRENDER_SES_FROM?.trim();
+  if (!from) return undefined;
+  if (!looksLikeAddress(from)) {
+    throw new UserInputError(`BRENDER_SES_FROM "${from}" has no e-mail address: set it to the farm's verified sender, like renders@example.com`);
+  }
+  const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
+  if (!region) {
+    throw new UserInputError(`BRENDER_SES_FROM is set but AWS_REGION is not: set AWS_REGION to the region where ${from} is verified in SES`);
+  }
+  const endpoint = env.AWS_ENDPOINT_URL_SESV2?.trim() || env.AWS_ENDPOINT_URL?.trim();
+  const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();
+  const sessionToken = env.AWS_SESSION_TOKEN?.trim();
+  const successTemplate = env.BRENDER_SES_SUCCESS_TEMPLATE?.trim();
+  const failureTemplate = env.BRENDER_SES_FAILURE_TEMPLATE?.trim();
+  return {
+    from,
+    region,
+    ...(endpoint ? { endpoint } : {}),
+    ...(successTemplate ? { successTemplate } : {}),
+    ...(failureTemplate ? { failureTemplate } : {}),
+    // `env` may not be this process's environment (tests, the local farm): its keys win over the default chain.
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } } : {}),
+  };
 }
 
 // Colons are not allowed in Windows file names, so the ISO timestamp loses them.
@@ -146,15 +182,15 @@ function describeFailure(error: unknown): string {
 
 /**
  * Delivers the notification for a finished render to `to`. The message is always written as
- * an RFC 822 file to the outbox first; with `config.smtpUrl` it is then sent over SMTP.
- * An SMTP failure throws MailDeliveryError naming the server (never the password); the
- * outbox copy stays.
+ * an RFC 822 file to the outbox first; with `config.ses` it is then sent through SES, and with
+ * `config.smtpUrl` over SMTP. A delivery failure throws MailDeliveryError naming the server
+ * (never the password) or the SES sender and region; the outbox copy stays.
  */
 export async function sendRenderNotification(
   report: RenderReport,
   to: string,
   config: MailerConfig,
-): Promise<{ outboxFile: string; smtp?: { messageId: string } }> {
+): Promise<{ outboxFile: string; smtp?: { messageId: string }; ses?: { messageId: string; template?: string } }> {
   if (!looksLikeAddress(to)) {
     throw new UserInputError(`notification recipient "${to}" is not an e-mail address: give one like you@example.com`);
   }
@@ -180,7 +216,17 @@ export async function sendRenderNotification(
   );
   await writeAtomically(outboxFile, raw);
 
-  if (config.smtpUrl === undefined) return { outboxFile };
+  let ses: { messageId: string; template?: string } | undefined;
+  if (config.ses !== undefined) {
+    try {
+      ses = await sendWithSes(report, to, config.ses);
+    } catch (error) {
+      throw new MailDeliveryError(`${(error as Error).message}; the message is kept in ${outboxFile}`, outboxFile, `SES ${config.ses.region}`, {
+        cause: error,
+      });
+    }
+  }
+  if (config.smtpUrl === undefined) return { outboxFile, ...(ses ? { ses } : {}) };
 
   const server = serverLabel(config.smtpUrl);
   const transport = nodemailer.createTransport({
@@ -192,7 +238,7 @@ export async function sendRenderNotification(
   try {
     await transport.sendMail({ envelope: { from: config.from, to: [to] }, raw });
     // nodemailer invents a fresh id for raw messages; the one in the headers is what the recipient sees.
-    return { outboxFile, smtp: { messageId } };
+    return { outboxFile, smtp: { messageId }, ...(ses ? { ses } : {}) };
   } catch (error) {
     const hint = smtpHint(error instanceof Error ? (error as NodemailerError) : {});
     const failure = withoutPassword(describeFailure(error), config.smtpUrl);

@@ -7,7 +7,9 @@ import { JobFailedError, UserInputError } from "../../errors.ts";
 import { eventSink } from "../events.ts";
 import { arrayIndex, renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { assertBlendFileReadable, assertFileExists } from "./files.ts";
-import { childShare } from "./render.ts";
+import type { RenderJobPayload } from "../../domain/render-payload.ts";
+import { withPublishedEvents } from "../publish-events.ts";
+import { childShare, publishTarget } from "./render.ts";
 
 /**
  * The `custom_render_python` action: runs the user's own bpy script against
@@ -20,9 +22,17 @@ export async function customRenderPython(context: ActionContext): Promise<void> 
   if (!payload.python) {
     throw new UserInputError('custom_render_python needs "python": { "script": "relative/path.py" } in the payload.');
   }
+  const python = payload.python;
   const index = arrayIndex(context.env);
+  const { layout } = renderFolders(context, payload);
+  await withPublishedEvents(context, publishTarget(layout.events, payload, index), () => runScript(context, payload, python, index));
+}
+
+type PythonJob = NonNullable<RenderJobPayload["python"]>;
+
+async function runScript(context: ActionContext, payload: RenderJobPayload, python: PythonJob, index: number): Promise<void> {
   const { layout, blendFile, output } = renderFolders(context, payload);
-  const script = join(layout.project, ...payload.python.script.split("/"));
+  const script = join(layout.project, ...python.script.split("/"));
   const emit = eventSink(join(layout.events, `render-${index}.jsonl`), context.stdout);
   const share = childShare(payload, index, context.env.AWS_BATCH_JOB_ARRAY_SIZE);
   const frames = share.length ? formatFrameSet(compressFrames(share)) : "";
@@ -34,7 +44,7 @@ export async function customRenderPython(context: ActionContext): Promise<void> 
   const engine = payload.render?.engine;
   const scriptEnv: NodeJS.ProcessEnv = {
     ...context.processEnv,
-    ...payload.python.env,
+    ...python.env,
     EFS_BLENDER_FILE_PATH: blendFile,
     EFS_BLENDER_OUTPUT_FOLDER_PATH: output,
     BRENDER_FRAMES_FOLDER: outputLayout(output).frames,
@@ -61,7 +71,7 @@ export async function customRenderPython(context: ActionContext): Promise<void> 
     emit({ type: "child_finished", child: index, status: "succeeded", framesDone: share.length, seconds: exit.seconds });
     return;
   }
-  const reason = `The Python script ${payload.python.script} failed: ${describeExit(exit)}. Last output: ${exit.tail.slice(-3).join(" | ")}`;
+  const reason = `The Python script ${python.script} failed: ${describeExit(exit)}. Last output: ${exit.tail.slice(-3).join(" | ")}`;
   emit({ type: "child_finished", child: index, status: "failed", framesDone: 0, seconds: exit.seconds, reason });
   throw new JobFailedError(reason);
 }

@@ -10,6 +10,7 @@ import { progressEventSchema, type ProgressEventBody } from "../../domain/progre
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
 import { eventSink, type EmitEvent } from "../events.ts";
+import { withPublishedEvents } from "../publish-events.ts";
 import { arrayIndex, renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { assertBlendFileReadable } from "./files.ts";
 
@@ -36,6 +37,16 @@ const SETTINGS_FAILED = 3;
 export async function render(context: ActionContext): Promise<void> {
   const payload = await requirePayload(context.env, "render");
   const index = arrayIndex(context.env);
+  const { layout } = renderFolders(context, payload);
+  await withPublishedEvents(context, publishTarget(layout.events, payload, index), () => renderChild(context, payload, index));
+}
+
+/** Where a child's events file is and whose render it belongs to (for withPublishedEvents). */
+export function publishTarget(eventsFolder: string, payload: RenderJobPayload, child: number) {
+  return { eventsFolder, projectName: payload.project.name, renderId: payload.renderId, child };
+}
+
+async function renderChild(context: ActionContext, payload: RenderJobPayload, index: number): Promise<void> {
   const share = childShare(payload, index, context.env.AWS_BATCH_JOB_ARRAY_SIZE);
   const { layout, blendFile, output } = renderFolders(context, payload);
   const folders = outputLayout(output);

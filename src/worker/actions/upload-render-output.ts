@@ -12,7 +12,9 @@ import { makePreviewVideo } from "../../media/preview-video.ts";
 import { makeThumbnail } from "../../media/thumbnail.ts";
 import { mailerConfigFromEnv, sendRenderNotification } from "../../notify/mailer.ts";
 import type { RenderReport } from "../../notify/render-report.ts";
+import { awaitUpstreamJobs, batchClientFromEnv } from "../await-jobs.ts";
 import { renderFolders, requirePayload, type ActionContext } from "../context.ts";
+import { hostInfo } from "../host-info.ts";
 import { readRenderEvents, summarizeEvents, type RenderSummary } from "../render-summary.ts";
 import { renderedFrames } from "./render.ts";
 
@@ -29,6 +31,9 @@ const PARALLEL_UPLOADS = 4;
  */
 export async function uploadRenderOutput(context: ActionContext): Promise<void> {
   const payload = await requirePayload(context.env, "upload_render_output");
+  // Asked now, read at the end: the metadata services answer while the files upload.
+  const host = hostInfo(context.processEnv);
+  const awaited = await awaitUpstream(context);
   const { layout, output } = renderFolders(context, payload);
   const prefix = outputPrefix(payload.project.name, payload.renderId);
   const scratch = join(layout.root, "upload");
@@ -68,12 +73,13 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     });
   }
 
-  const upstream = context.env.BRENDER_UPSTREAM_FAILURE;
+  const upstream = context.env.BRENDER_UPSTREAM_FAILURE ?? awaited.failed;
   const failed = frames.missing.length > 0 || (payload.type === "python" && upstream !== undefined);
   const reason = failed
     ? upstream ?? summary.failureReason ?? `${frames.missing.length} of ${frames.expected.length} frames were not rendered: ${formatFrames(frames.missing)}`
     : undefined;
   const finishedAt = new Date().toISOString();
+  const hostDescription = await host;
   const manifest: RenderManifest = {
     schemaVersion: 1,
     renderId: payload.renderId,
@@ -96,14 +102,43 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     finishedAt,
     renderSeconds: summary.renderSeconds,
     peakMemoryMb: summary.peakMemoryMb,
+    ...(Object.keys(hostDescription).length > 0 ? { host: hostDescription } : {}),
   };
+  // The e-mail goes out before the manifest (still written last, marking the upload complete), so a
+  // notification that could not be sent is recorded there as a warning instead of failing a good render.
+  try {
+    await notify(context, payload, manifest, summary);
+  } catch (error) {
+    const message = `The e-mail notification could not be sent: ${(error as Error).message}`;
+    context.log.error(message);
+    manifest.warnings.push(message);
+  }
   await context.store.putBytes(`${prefix}manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
   context.log.info({ prefix: context.store.describe(prefix), files: uploaded.length, status: manifest.status }, "outputs uploaded");
-
-  await notify(context, payload, manifest, summary);
   // Everything is in the object store now; the work folder only held copies.
   await rm(layout.root, { recursive: true, force: true });
   if (failed) throw new JobFailedError(`Render ${payload.renderId} is incomplete: ${reason}`);
+}
+
+/**
+ * On AWS the upload job has no dependsOn (Batch would fail it with its
+ * dependency) and waits itself for the jobs in BRENDER_AWAIT_JOBS; a failure
+ * there counts like BRENDER_UPSTREAM_FAILURE from the local farm.
+ */
+async function awaitUpstream(context: ActionContext): Promise<{ failed?: string }> {
+  if (!context.env.BRENDER_AWAIT_JOBS) return {};
+  const batchClient = batchClientFromEnv(context.processEnv);
+  try {
+    const result = await awaitUpstreamJobs(context.env, {
+      batchClient,
+      signal: context.signal,
+      onWaiting: (pending) => context.log.info({ pending }, "waiting for upstream jobs"),
+    });
+    if (result.failed) context.log.warn({ failed: result.failed }, "an upstream job failed");
+    return result;
+  } finally {
+    batchClient.destroy();
+  }
 }
 
 type FrameAccounting = { expected: number[]; rendered: number[]; missing: number[]; renderedFiles: string[] };
@@ -172,7 +207,20 @@ async function attempt(warnings: string[], what: string, work: () => Promise<voi
   }
 }
 
-async function notify(context: ActionContext, payload: RenderJobPayload, manifest: RenderManifest, summary: RenderSummary): Promise<void> {
+/** Links in the e-mail work for a week without credentials (presigned on S3); where signing fails, the location. */
+const EMAIL_LINK_SECONDS = 604_800;
+
+async function shareLink(store: ActionContext["store"], key: string | undefined): Promise<string | undefined> {
+  if (!key) return undefined;
+  return store.linkFor(key, EMAIL_LINK_SECONDS).catch(() => store.describe(key));
+}
+
+async function notify(
+  context: ActionContext,
+  payload: RenderJobPayload,
+  manifest: RenderManifest,
+  summary: RenderSummary,
+): Promise<void> {
   const to = payload.notify.email;
   const wanted = manifest.status === "succeeded" ? payload.notify.onSuccess : payload.notify.onFailure;
   if (!to || !wanted) return;
@@ -192,12 +240,13 @@ async function notify(context: ActionContext, payload: RenderJobPayload, manifes
     outputs: {
       location: store.describe(manifest.outputs.prefix),
       frames: store.describe(`${manifest.outputs.prefix}frames/`),
-      zip: manifest.outputs.zip && store.describe(manifest.outputs.zip),
-      thumbnail: manifest.outputs.thumbnail && store.describe(manifest.outputs.thumbnail),
-      preview: manifest.outputs.preview && store.describe(manifest.outputs.preview),
+      zip: await shareLink(store, manifest.outputs.zip),
+      thumbnail: await shareLink(store, manifest.outputs.thumbnail),
+      preview: await shareLink(store, manifest.outputs.preview),
     },
     warnings: manifest.warnings,
+    ...(manifest.host ? { host: { instanceType: manifest.host.instanceType, spot: manifest.host.spot } } : {}),
   };
   const result = await sendRenderNotification(report, to, mailerConfigFromEnv(context.processEnv, context.paths.home));
-  context.log.info({ outbox: result.outboxFile, smtp: result.smtp?.messageId }, "notification sent");
+  context.log.info({ outbox: result.outboxFile, smtp: result.smtp?.messageId, ses: result.ses?.messageId }, "notification sent");
 }

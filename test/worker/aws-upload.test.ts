@@ -1,0 +1,193 @@
+/**
+ * The upload job as it runs on AWS, every AWS call going to moto's servers on
+ * loopback: it waits for the copy and render jobs in moto's Batch
+ * (BRENDER_AWAIT_JOBS), uploads to moto's S3, reads the host from a local
+ * IMDS stand-in, and e-mails through moto's SES v2 (sent messages read back
+ * from /moto-api/data.json).
+ *
+ * Batch runs in a second moto server (reached through AWS_ENDPOINT_URL_BATCH):
+ * once Batch resources exist, moto's /moto-api/data.json answers 500, and
+ * that is where SES's sent messages are read.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, readdir } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateEmailIdentityCommand, SESv2Client } from "@aws-sdk/client-sesv2";
+import { pino } from "pino";
+import sharp from "sharp";
+import { outputLayout, workLayout } from "../../src/domain/layout.ts";
+import { runWorker } from "../../src/worker/main.ts";
+import { tempDir } from "../helpers/blender.ts";
+import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
+import { batchFixture, type BatchFixture } from "./aws-batch-fixture.ts";
+import { payloadFor } from "./harness.ts";
+
+const BUCKET = "brender-renders";
+const SENDER = "renders@example.com";
+const ARTIST = "artist@example.com";
+
+type MotoMessage = { id: string; source: string; subject: string; body: string; destinations: { ToAddresses?: string[] } };
+
+let moto: MotoServer;
+let motoBatch: MotoServer;
+let fixture: BatchFixture;
+let s3: S3Client;
+let imds: Server;
+let silentImds: Server;
+let missingImds: Server;
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+before(async () => {
+  [moto, motoBatch] = await Promise.all([startMotoServer(), startMotoServer()]);
+  fixture = await batchFixture(motoBatch);
+  const config = { endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials };
+  s3 = new S3Client({ ...config, forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  const ses = new SESv2Client(config);
+  await ses.send(new CreateEmailIdentityCommand({ EmailIdentity: SENDER }));
+  ses.destroy();
+  // IMDSv2 of a spot g5.xlarge, and ECS task metadata, on one loopback server.
+  imds = createServer((request, response) => {
+    if (request.method === "PUT" && request.url === "/latest/api/token") return void response.end("token");
+    if (request.url === "/ecs/task") return void response.end(JSON.stringify({ AvailabilityZone: "us-east-1c" }));
+    if (request.headers["x-aws-ec2-metadata-token"] !== "token") return void response.writeHead(401).end();
+    if (request.url === "/latest/meta-data/instance-type") return void response.end("g5.xlarge");
+    if (request.url === "/latest/meta-data/instance-life-cycle") return void response.end("spot");
+    response.writeHead(404).end();
+  });
+  silentImds = createServer(() => {});
+  missingImds = createServer((_request, response) => response.writeHead(404).end());
+});
+
+after(async () => {
+  for (const server of [imds, silentImds, missingImds]) {
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+  }
+  s3?.destroy();
+  fixture?.batch.destroy();
+  await Promise.all([moto?.stop(), motoBatch?.stop()]);
+});
+
+async function sentMessages(): Promise<MotoMessage[]> {
+  const data = (await (await fetch(`${moto.endpoint}/moto-api/data.json`)).json()) as { ses?: { Message?: MotoMessage[] } };
+  return data.ses?.Message ?? [];
+}
+
+async function manifestOf(renderId: string): Promise<Record<string, unknown> & { status: string; reason?: string; host?: Record<string, unknown> }> {
+  const answer = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `proj/output/${renderId}/manifest.json` }));
+  return JSON.parse(await answer.Body!.transformToString()) as never;
+}
+
+/** A work folder holding rendered frames `frames` of `renderId`, as the render job leaves it. */
+async function renderedWork(t: { after: (fn: () => Promise<void>) => void }, renderId: string, frames: readonly number[]) {
+  const home = await tempDir(t);
+  const framesFolder = outputLayout(workLayout(join(home, "work"), renderId).output).frames;
+  await mkdir(framesFolder, { recursive: true });
+  for (const frame of frames) {
+    await sharp({ create: { width: 16, height: 9, channels: 3, background: { r: 200, g: 40 * frame, b: 10 } } })
+      .png()
+      .toFile(join(framesFolder, `frame_${String(frame).padStart(4, "0")}.png`));
+  }
+  return home;
+}
+
+function uploadEnv(home: string, renderId: string, extra: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    JOB_ACTION_TYPE: "upload_render_output",
+    BRENDER_JOB_PAYLOAD: JSON.stringify(payloadFor(renderId, { frames: "1-2", video: { enabled: false }, notify: { email: ARTIST } })),
+    BRENDER_HOME: home,
+    EFS_BLENDER_FOLDER_PATH: join(home, "work"),
+    BRENDER_STORAGE: `s3://${BUCKET}`,
+    AWS_ENDPOINT_URL: moto.endpoint,
+    AWS_ENDPOINT_URL_BATCH: motoBatch.endpoint,
+    AWS_REGION: moto.region,
+    AWS_ACCESS_KEY_ID: moto.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey,
+    BRENDER_SES_FROM: SENDER,
+    AWS_BATCH_JOB_ID: "upload-job-id",
+    ...extra,
+  };
+}
+
+const silent = pino({ level: "silent" });
+
+describe("upload_render_output on AWS (moto)", () => {
+  it("checks the upstream jobs, then uploads, records the host and e-mails through SES", async (t) => {
+    const renderId = "r-20261122-000000-000020";
+    const copy = await fixture.succeeded(`${renderId}-copy`);
+    const render = await fixture.succeeded(`${renderId}-render`, 2);
+    const home = await renderedWork(t, renderId, [1, 2]);
+    const endpoint = await listen(imds);
+    const result = await runWorker({
+      env: uploadEnv(home, renderId, {
+        BRENDER_AWAIT_JOBS: `${renderId}-copy=${copy},${renderId}-render=${render}`,
+        BRENDER_IMDS_ENDPOINT: endpoint,
+        ECS_CONTAINER_METADATA_URI_V4: `${endpoint}/ecs`,
+      }),
+      stdout: () => {},
+      log: silent,
+    });
+    assert.deepEqual(result, { exitCode: 0 });
+    const manifest = await manifestOf(renderId);
+    assert.equal(manifest.status, "succeeded");
+    assert.deepEqual(manifest.host, { instanceType: "g5.xlarge", spot: true, availabilityZone: "us-east-1c" });
+    const mail = (await sentMessages()).find((message) => message.body.includes(renderId));
+    assert.ok(mail, "SES got the notification");
+    assert.equal(mail.source, SENDER);
+    assert.deepEqual(mail.destinations.ToAddresses, [ARTIST]);
+    assert.equal(mail.subject, 'Brender: "proj" rendered 2/2 frames');
+    assert.match(mail.body, /Instance type<\/th><td[^>]*>g5\.xlarge/);
+    assert.match(mail.body, /Spot<\/th><td[^>]*>yes/);
+    // The outbox copy is written as well.
+    assert.equal((await readdir(join(home, "outbox"))).filter((name) => name.endsWith(".eml")).length, 1);
+  });
+
+  it("reports a failed render job as the reason, uploads what exists and sends the failure e-mail", async (t) => {
+    const renderId = "r-20261122-000000-000021";
+    const copy = await fixture.succeeded(`${renderId}-copy`);
+    const render = await fixture.failing(`${renderId}-render`, "Host EC2 (instance i-0abc) terminated.");
+    await fixture.settled(render);
+    const home = await renderedWork(t, renderId, [1]);
+    const result = await runWorker({
+      env: uploadEnv(home, renderId, { BRENDER_AWAIT_JOBS: `${renderId}-copy=${copy},${renderId}-render=${render}`, BRENDER_IMDS_ENDPOINT: await listen(missingImds) }),
+      stdout: () => {},
+      log: silent,
+    });
+    const reason = `${renderId}-render: Host EC2 (instance i-0abc) terminated.`;
+    assert.equal(result.exitCode, 1);
+    assert.equal(result.error, `Render ${renderId} is incomplete: ${reason}`);
+    const manifest = await manifestOf(renderId);
+    assert.equal(manifest.status, "failed");
+    assert.equal(manifest.reason, reason);
+    assert.equal(manifest.host, undefined);
+    const mail = (await sentMessages()).find((message) => message.body.includes(renderId));
+    assert.ok(mail);
+    assert.match(mail.subject, /FAILED — 1 of 2 frames missing/);
+    assert.ok(mail.body.includes("Host EC2 (instance i-0abc) terminated."));
+  });
+
+  it("goes on without host details when IMDS never answers", async (t) => {
+    const renderId = "r-20261122-000000-000022";
+    const home = await renderedWork(t, renderId, [1, 2]);
+    const started = performance.now();
+    const result = await runWorker({
+      env: uploadEnv(home, renderId, { BRENDER_IMDS_ENDPOINT: await listen(silentImds) }),
+      stdout: () => {},
+      log: silent,
+    });
+    assert.deepEqual(result, { exitCode: 0 });
+    const manifest = await manifestOf(renderId);
+    assert.equal(manifest.status, "succeeded");
+    assert.equal(manifest.host, undefined);
+    assert.ok(performance.now() - started < 10_000);
+  });
+});
