@@ -5,7 +5,8 @@ import { outputPrefix } from "../domain/layout.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";
 import { parseRenderPayloadJson } from "../domain/render-payload.ts";
 import { isTerminal } from "../backends/local/job-state.ts";
-import { renderJobs, renderObjects, type LocalFarm, type ProjectUploadSummary } from "../backends/local/farm.ts";
+import { renderJobs, type LocalFarm, type ProjectUploadSummary } from "../backends/local/farm.ts";
+import type { ObjectStore } from "../storage/object-store.ts";
 import { runLocalFarm } from "../backends/local/runner.ts";
 import { UserInputError } from "../errors.ts";
 import { applyEvent, emptyProgress, EventFollower, formatProgressLine, renderOutcome, formatSeconds, type RenderOutcome } from "./render-watch.ts";
@@ -98,15 +99,14 @@ export function startBackgroundRunner(): void {
 
 /** The summary printed when a render ends; one JSON object with --json. */
 export function printOutcome(
-  farm: LocalFarm,
+  objects: ObjectStore,
   payload: RenderJobPayload,
-  outcome: RenderOutcome,
+  outcome: Pick<RenderOutcome, "status" | "reason" | "manifest">,
   seconds: number,
   json: boolean,
   upload?: ProjectUploadSummary,
 ): number {
   const manifest = outcome.manifest;
-  const objects = renderObjects(farm, payload.renderId);
   const prefix = outputPrefix(payload.project.name, payload.renderId);
   const total = manifest?.frames.expectedCount ?? (payload.type === "python" ? 0 : frameCount(parseFrameSet(payload.frames)));
   const outputs = manifest

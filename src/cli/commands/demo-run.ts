@@ -10,7 +10,7 @@ import { runRender } from "./render-run.ts";
 export async function runDemo(options: { frames: string; arraySize: string; json?: boolean }): Promise<number> {
   const blend = join(brenderPaths().home, "demo", "demo.blend");
   await ensureDemoScene(blend, terminationSignal());
-  return runRender(blend, { frames: options.frames, arraySize: options.arraySize, attempts: "1", priority: "0", json: options.json });
+  return runRender(blend, { frames: options.frames, arraySize: options.arraySize, attempts: "1", priority: "0", json: options.json, backend: "local", queue: "spot-cpu" });
 }
 
 async function ensureDemoScene(blend: string, signal: AbortSignal): Promise<void> {

@@ -3,12 +3,16 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { outputPrefix } from "../../domain/layout.ts";
 import { isTerminal } from "../../backends/local/job-state.ts";
+import type { JobView } from "../../backends/local/job-store.ts";
 import { openLocalFarm, renderJobs, renderObjects, resolveRenderId, type LocalFarm } from "../../backends/local/farm.ts";
 import { runLocalFarm } from "../../backends/local/runner.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
 import { formatSeconds, renderOutcome } from "../render-watch.ts";
 import { printOutcome, runAndWatch, submittedPayload } from "../render-wait.ts";
 import { terminationSignal } from "../run-command.ts";
+import { brenderHome } from "../../config.ts";
+import { findRenderRecord, listRenderRecords } from "../../backends/aws/render-record.ts";
+import type { ObjectStore } from "../../storage/object-store.ts";
 
 async function withFarm<T>(work: (farm: LocalFarm) => Promise<T>): Promise<T> {
   const farm = openLocalFarm();
@@ -19,39 +23,67 @@ async function withFarm<T>(work: (farm: LocalFarm) => Promise<T>): Promise<T> {
   }
 }
 
-export function listRenders(options: { limit: string; json?: boolean }): Promise<number> {
-  return withFarm(async (farm) => {
-    const byRender = new Map<string, { project: string; createdAt: number; statuses: string[] }>();
+export async function listRenders(options: { limit: string; json?: boolean }): Promise<number> {
+  const limit = Number(options.limit) || 20;
+  const local = await withFarm(async (farm) => {
+    const newest = new Map<string, { project: string; createdAt: number }>();
     for (const job of farm.jobs.listJobs({ limit: 100_000 })) {
       if (!job.renderId) continue;
-      const entry = byRender.get(job.renderId) ?? { project: job.tags.project ?? "", createdAt: job.createdAt, statuses: [] };
-      entry.createdAt = Math.max(entry.createdAt, job.createdAt);
-      byRender.set(job.renderId, entry);
+      const entry = newest.get(job.renderId);
+      newest.set(job.renderId, { project: job.tags.project ?? "", createdAt: Math.max(entry?.createdAt ?? 0, job.createdAt) });
     }
-    const rows = [...byRender.entries()]
-      .sort((a, b) => b[1].createdAt - a[1].createdAt)
-      .slice(0, Number(options.limit) || 20)
-      .map(([renderId, entry]) => {
-        const jobs = renderJobs(farm, renderId);
-        const status = jobs.some((job) => !isTerminal(job.status)) ? jobs.find((job) => !isTerminal(job.status))!.status
-          : jobs.every((job) => job.status === "SUCCEEDED") ? "SUCCEEDED" : "FAILED";
-        return { renderId, project: entry.project, status, submittedAt: new Date(entry.createdAt).toISOString() };
-      });
-    if (options.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    else if (rows.length === 0) process.stdout.write("No renders yet: 'brender render FILE.blend' starts one.\n");
-    else for (const row of rows) process.stdout.write(`${row.renderId}  ${row.status.padEnd(9)}  ${row.project}  ${row.submittedAt}\n`);
-    return 0;
+    return [...newest.entries()].map(([renderId, entry]) => ({
+      renderId,
+      backend: "local",
+      project: entry.project,
+      submittedAt: new Date(entry.createdAt).toISOString(),
+      // Read now: the job store closes when this callback ends.
+      status: localStatus(renderJobs(farm, renderId)) as string | (() => Promise<string>),
+    }));
   });
+  const aws = (await listRenderRecords(brenderHome())).map((record) => ({
+    renderId: record.renderId,
+    backend: `aws:${record.farm}`,
+    project: record.payload.project.name,
+    submittedAt: record.submittedAt,
+    status: async () => {
+      const { awsContext } = await import("./aws-renders.ts");
+      const { describeRender } = await import("../../backends/aws/monitor.ts");
+      return (await describeRender(awsContext(record).batch, record).catch(() => ({ status: "UNKNOWN" }))).status;
+    },
+  }));
+  const chosen = [...local, ...aws].sort((a, b) => (a.submittedAt < b.submittedAt ? 1 : -1)).slice(0, limit);
+  const rows = [];
+  // AWS statuses cost a DescribeJobs call each: only for the renders shown.
+  for (const { status, ...row } of chosen) rows.push({ ...row, status: typeof status === "string" ? status : await status() });
+  if (options.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else if (rows.length === 0) process.stdout.write("No renders yet: 'brender render FILE.blend' starts one.\n");
+  else for (const row of rows) process.stdout.write(`${row.renderId}  ${row.status.padEnd(9)}  ${row.backend.padEnd(10)}  ${row.project}  ${row.submittedAt}\n`);
+  return 0;
 }
 
-export function showStatus(id: string, options: { watch?: boolean; json?: boolean }): Promise<number> {
+function localStatus(jobs: readonly JobView[]): string {
+  const running = jobs.find((job) => !isTerminal(job.status));
+  if (running) return running.status;
+  return jobs.every((job) => job.status === "SUCCEEDED") ? "SUCCEEDED" : "FAILED";
+}
+
+/** A render submitted to AWS from this machine, if `id` names one. */
+async function awsRender(id: string) {
+  const record = await findRenderRecord(brenderHome(), id);
+  return record ? { record, commands: await import("./aws-renders.ts") } : undefined;
+}
+
+export async function showStatus(id: string, options: { watch?: boolean; json?: boolean }): Promise<number> {
+  const aws = await awsRender(id);
+  if (aws) return aws.commands.statusAws(aws.record, options);
   return withFarm(async (farm) => {
     const renderId = resolveRenderId(farm, id);
     const payload = submittedPayload(farm, renderId);
     if (options.watch) {
       const started = performance.now();
       const outcome = await runAndWatch(farm, payload, { quiet: options.json === true, runFarm: false });
-      return printOutcome(farm, payload, outcome, (performance.now() - started) / 1000, options.json === true);
+      return printOutcome(renderObjects(farm, payload.renderId), payload, outcome, (performance.now() - started) / 1000, options.json === true);
     }
     const outcome = await renderOutcome(farm, payload);
     const jobs = outcome.jobs.map((job) => ({
@@ -73,7 +105,9 @@ export function showStatus(id: string, options: { watch?: boolean; json?: boolea
   });
 }
 
-export function showLogs(id: string, options: { follow?: boolean }): Promise<number> {
+export async function showLogs(id: string, options: { follow?: boolean }): Promise<number> {
+  const aws = await awsRender(id);
+  if (aws) return aws.commands.logsAws(aws.record, options);
   return withFarm(async (farm) => {
     const renderId = resolveRenderId(farm, id);
     const printed = new Map<string, number>();
@@ -108,7 +142,9 @@ async function copyFrom(file: string, start: number): Promise<number> {
   return bytes;
 }
 
-export function cancelRender(id: string): Promise<number> {
+export async function cancelRender(id: string): Promise<number> {
+  const aws = await awsRender(id);
+  if (aws) return aws.commands.cancelAws(aws.record);
   return withFarm(async (farm) => {
     const renderId = resolveRenderId(farm, id);
     let cancelled = 0;
@@ -127,12 +163,21 @@ export function cancelRender(id: string): Promise<number> {
   });
 }
 
-export function downloadRender(id: string, dir: string): Promise<number> {
+/** Where a render's outputs are, on whichever backend it ran. */
+async function withOutputs<T>(id: string, work: (renderId: string, objects: ObjectStore, prefix: string) => Promise<T>): Promise<T> {
+  const record = await findRenderRecord(brenderHome(), id);
+  if (record) {
+    const { awsContext } = await import("./aws-renders.ts");
+    return work(record.renderId, awsContext(record).objects, outputPrefix(record.payload.project.name, record.renderId));
+  }
   return withFarm(async (farm) => {
     const renderId = resolveRenderId(farm, id);
-    const payload = submittedPayload(farm, renderId);
-    const prefix = outputPrefix(payload.project.name, renderId);
-    const objects = renderObjects(farm, renderId);
+    return work(renderId, renderObjects(farm, renderId), outputPrefix(submittedPayload(farm, renderId).project.name, renderId));
+  });
+}
+
+export function downloadRender(id: string, dir: string): Promise<number> {
+  return withOutputs(id, async (renderId, objects, prefix) => {
     const target = resolve(dir);
     await mkdir(target, { recursive: true });
     let files = 0;
@@ -150,11 +195,8 @@ export function downloadRender(id: string, dir: string): Promise<number> {
 const SHARED_OUTPUTS = ["output.zip", "preview.mp4", "preview.mov", "preview.mkv", "preview.avi", "thumbnail.jpg", "manifest.json"];
 
 export function linkRender(id: string, options: { expires: string; json?: boolean }): Promise<number> {
-  return withFarm(async (farm) => {
-    const renderId = resolveRenderId(farm, id);
-    const seconds = parseExpiry(options.expires);
-    const prefix = outputPrefix(submittedPayload(farm, renderId).project.name, renderId);
-    const objects = renderObjects(farm, renderId);
+  const seconds = parseExpiry(options.expires);
+  return withOutputs(id, async (renderId, objects, prefix) => {
     const links: Record<string, string> = {};
     for (const name of SHARED_OUTPUTS) {
       if (await objects.stat(prefix + name)) links[name] = await objects.linkFor(prefix + name, seconds);

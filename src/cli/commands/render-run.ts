@@ -5,7 +5,7 @@ import { newRenderId } from "../../domain/ids.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
 import {
-  openLocalFarm, renderJobs, resolveRenderId, submitPlanFor, submitRender,
+  openLocalFarm, renderJobs, renderObjects, resolveRenderId, submitPlanFor, submitRender,
   type LocalFarm, type ProjectSource, type ProjectUploadSummary,
 } from "../../backends/local/farm.ts";
 import type { UploadProgress } from "../../storage/content-upload.ts";
@@ -14,10 +14,23 @@ import { formatBytes, formatSeconds } from "../render-watch.ts";
 import { buildRenderPayload, parseDuration, type RenderCliOptions } from "../render-request.ts";
 import { printOutcome, runAndWatch, startBackgroundRunner, submittedPayload } from "../render-wait.ts";
 import { terminationSignal } from "../run-command.ts";
+import { brenderHome } from "../../config.ts";
+import { findRenderRecord } from "../../backends/aws/render-record.ts";
 
-type RenderOptions = RenderCliOptions & {
+export type RenderOptions = RenderCliOptions & {
   blend?: string;
   storage?: string;
+  backend: string;
+  farm?: string;
+  profile?: string;
+  region?: string;
+  queue: string;
+  preset?: string;
+  vcpus?: string;
+  memory?: string;
+  gpus?: string;
+  blender?: string;
+  dryRun?: boolean;
   attempts: string;
   timeout?: string;
   priority: string;
@@ -40,6 +53,18 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
     process.stderr.write(`warning: ${inspection.missingFiles.length} external file(s) are missing and will render pink or empty: ${inspection.missingFiles.map((file) => file.path).join(", ")}\n`);
   }
 
+  if (options.backend === "aws") {
+    const { runAwsRender } = await import("./render-aws.ts");
+    return runAwsRender({ payload, source, blendPath, options, attempts, priority, timeoutSeconds, started });
+  }
+  if (options.backend !== "local") throw new UserInputError(`--backend "${options.backend}" is not a backend; use local or aws.`);
+  const awsOnly = [
+    ["--farm", options.farm], ["--dry-run", options.dryRun], ["--preset", options.preset], ["--blender", options.blender],
+    ["--vcpus", options.vcpus], ["--memory", options.memory], ["--gpus", options.gpus], ["--profile", options.profile], ["--region", options.region],
+  ] as const;
+  for (const [flag, value] of awsOnly) {
+    if (value !== undefined) throw new UserInputError(`${flag} is for --backend aws; add --backend aws or drop ${flag}.`);
+  }
   const farm = openLocalFarm(options.storage ? { ...process.env, BRENDER_STORAGE: options.storage } : process.env);
   try {
     // A store we cannot write to fails here, before anything is uploaded or submitted.
@@ -79,6 +104,8 @@ function uploadProgressPrinter(quiet: boolean) {
 
 /** `brender retry ID`: submits the render again; frames already uploaded are kept, only the rest are rendered. */
 export async function runRetry(id: string, options: { detach?: boolean; json?: boolean }): Promise<number> {
+  const record = await findRenderRecord(brenderHome(), id);
+  if (record) return (await import("./aws-renders.ts")).retryAws(record, options);
   const started = performance.now();
   const farm = openLocalFarm();
   try {
@@ -111,7 +138,7 @@ async function follow(
   }
   if (!options.json) process.stderr.write(`render ${payload.renderId}: ${payload.project.name}, frames ${payload.frames}\n`);
   const outcome = await runAndWatch(farm, payload, { quiet: options.json === true, runFarm: true });
-  return printOutcome(farm, payload, outcome, (performance.now() - started) / 1000, options.json === true, upload);
+  return printOutcome(renderObjects(farm, payload.renderId), payload, outcome, (performance.now() - started) / 1000, options.json === true, upload);
 }
 
 async function locateProject(path: string, blend: string | undefined): Promise<{ source: ProjectSource; blendPath: string; blendFile: string }> {

@@ -31,6 +31,17 @@ export function registerRender(program: Command): void {
     .option("--priority <n>", "higher runs first", "0")
     .option("--detach", "submit and return at once; a background process renders")
     .option("--json", "print one JSON summary instead of progress")
+    .option("--backend <backend>", "where to render: local (this machine) or aws (a farm in your AWS account)", "local")
+    .option("--farm <name>", "the AWS farm (with --backend aws)")
+    .option("--profile <name>", "AWS profile (with --backend aws)")
+    .option("--region <region>", "AWS region (with --backend aws)")
+    .option("--queue <kind>", "spot-cpu, on-demand-cpu, spot-gpu or on-demand-gpu (with --backend aws)", "spot-cpu")
+    .option("--preset <size>", "server size: small, medium, large, xlarge, 2xlarge, gpu-1, gpu-4, gpu-8 (with --backend aws)")
+    .option("--vcpus <n>", "vCPUs per render child (with --backend aws)")
+    .option("--memory <MiB>", "memory per render child in MiB (with --backend aws)")
+    .option("--gpus <n>", "GPUs per render child (with --backend aws)")
+    .option("--blender <version>", "Blender version deployed on the farm (default: the nearest at or above the file's)")
+    .option("--dry-run", "print the exact AWS Batch SubmitJob inputs, in order, and submit nothing (with --backend aws)")
     .action((path: string, options) => runCommand(async () => (await import("./render-run.ts")).runRender(path, options)));
 
   program

@@ -1,0 +1,107 @@
+import { BatchClient } from "@aws-sdk/client-batch";
+import { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
+import { readBlendHeader } from "../../blender/blend-file.ts";
+import { arraySizeFor, expandFrames, parseFrameSet } from "../../domain/frames.ts";
+import { compileRenderPlan, type PlannedJob } from "../../domain/render-plan.ts";
+import type { RenderJobPayload } from "../../domain/render-payload.ts";
+import { UserInputError } from "../../errors.ts";
+import { uploadProject, type UploadProgress, type UploadSource } from "../../storage/content-upload.ts";
+import { HashCache, hashCachePath } from "../../storage/hash-cache.ts";
+import { manifestKeyFor } from "../../storage/project-manifest.ts";
+import { checkBucketAccess, S3ObjectStore } from "../../storage/s3-store.ts";
+import { chooseBlenderVersion, type BatchSubmitOptions, type SubmitJobInput } from "./batch-submission.ts";
+import { findFarm, type FarmResources, type QueueKind } from "./farm-resources.ts";
+import { checkVcpuQuota } from "./quotas.ts";
+import type { ServerResources } from "./server-sizes.ts";
+import { dryRun, submitToBatch, type SubmittedJob } from "./submit.ts";
+
+/** Where and how to run a render on a farm in the user's AWS account. */
+export type AwsRenderRequest = {
+  readonly payload: RenderJobPayload;
+  readonly source: UploadSource;
+  readonly blendPath: string;
+  readonly farm: string;
+  readonly region?: string;
+  readonly profile?: string;
+  readonly queue: QueueKind;
+  readonly resources: ServerResources;
+  readonly attempts: number;
+  readonly timeoutSeconds: number;
+  readonly blenderVersion?: string;
+  readonly priority?: number;
+  readonly brenderHome: string;
+};
+
+export type AwsRenderHooks = {
+  readonly warn?: (message: string) => void;
+  readonly onUploadProgress?: (progress: UploadProgress) => void;
+};
+
+/** What was planned: the same plan the local farm runs, and its SubmitJob inputs for this farm. */
+export type AwsRenderPlan = {
+  readonly farm: FarmResources;
+  readonly plan: readonly PlannedJob[];
+  readonly options: BatchSubmitOptions;
+  readonly inputs: readonly SubmitJobInput[];
+  readonly storage: string;
+  readonly bucketKey: string;
+};
+
+/**
+ * Plans a render for a farm without changing anything in AWS (`--dry-run`):
+ * reads the farm's stack, picks the Blender version from the file's header,
+ * compiles the same plan as the local farm and turns it into SubmitJob inputs.
+ */
+export async function planAwsRender(request: AwsRenderRequest, hooks: AwsRenderHooks = {}): Promise<AwsRenderPlan> {
+  const farm = await findFarm(request.farm, { region: request.region, profile: request.profile });
+  const header = await readBlendHeader(request.blendPath);
+  const choice = chooseBlenderVersion(header.version, farm.jobDefinitions.map((definition) => definition.blenderVersion), request.blenderVersion, farm.name);
+  if (choice.warning) hooks.warn?.(choice.warning);
+  const bucketKey = manifestKeyFor(request.payload.project.name, request.payload.renderId);
+  const { plan, storage } = awsPlan(request.payload, farm, bucketKey);
+  const options: BatchSubmitOptions = {
+    queue: request.queue,
+    resources: request.resources,
+    attempts: request.attempts,
+    timeoutSeconds: request.timeoutSeconds,
+    blenderVersion: choice.version,
+    tags: { renderId: request.payload.renderId, project: request.payload.project.name },
+    ...(request.priority !== undefined ? { priority: request.priority } : {}),
+  };
+  return { farm, plan, options, inputs: dryRun(plan, farm, options), storage, bucketKey };
+}
+
+/** The plan both backends run, pointed at the farm's bucket. */
+export function awsPlan(payload: RenderJobPayload, farm: FarmResources, bucketKey: string): { plan: PlannedJob[]; storage: string } {
+  const storage = `s3://${farm.bucket}`;
+  return { plan: compileRenderPlan(payload, { bucketKey, bucketName: farm.bucket, storage }), storage };
+}
+
+/**
+ * Runs a render on the farm: checks the account's vCPU quota for the queue
+ * (refuses when not even one child fits), uploads the project to the farm's
+ * bucket (content-addressed: only what the bucket lacks), then submits the
+ * three jobs. Nothing is submitted when the upload fails.
+ */
+export async function submitAwsRender(request: AwsRenderRequest, hooks: AwsRenderHooks = {}) {
+  const planned = await planAwsRender(request, hooks);
+  const clientConfig = { region: planned.farm.region, ...(request.profile ? { profile: request.profile } : {}) };
+
+  const frames = expandFrames(parseFrameSet(request.payload.frames)).length;
+  const children = arraySizeFor(frames, request.payload.split);
+  const quota = await checkVcpuQuota(
+    { queue: request.queue, vcpus: children * request.resources.vcpus, vcpusPerJob: request.resources.vcpus },
+    { serviceQuotasClient: new ServiceQuotasClient(clientConfig) },
+  );
+  if (quota.status === "blocked") throw new UserInputError(quota.message);
+  if (quota.status === "short" || quota.status === "unknown") hooks.warn?.(quota.message);
+
+  const store = new S3ObjectStore({ bucket: planned.farm.bucket, ...clientConfig });
+  await checkBucketAccess(store);
+  const hashCache = await HashCache.open(hashCachePath(request.brenderHome));
+  const upload = await uploadProject(store, request.source, planned.bucketKey, { hashCache, onProgress: hooks.onUploadProgress });
+  await hashCache.save();
+
+  const submitted: SubmittedJob[] = await submitToBatch(planned.plan, planned.farm, planned.options, { batchClient: new BatchClient(clientConfig) });
+  return { ...planned, upload, submitted };
+}

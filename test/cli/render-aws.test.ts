@@ -1,0 +1,107 @@
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { DescribeJobsCommand, ListJobsCommand } from "@aws-sdk/client-batch";
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { submitJobInputSchema } from "../../src/backends/aws/batch-submission.ts";
+import { brender, makeScene, tempDir } from "../helpers/blender.ts";
+import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
+import { createTestFarm, type TestFarm } from "../helpers/aws-farm.ts";
+
+let moto: MotoServer;
+let farm: TestFarm;
+let s3: S3Client;
+before(async () => {
+  moto = await startMotoServer();
+  await moto.configure({ batch: { use_docker: false } });
+  farm = await createTestFarm(moto);
+  s3 = new S3Client({ endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials, forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: "brender-test-bucket" }));
+});
+after(() => moto.stop());
+
+const awsEnv = (home: string) => ({
+  BRENDER_HOME: home,
+  AWS_ENDPOINT_URL: moto.endpoint,
+  AWS_ACCESS_KEY_ID: moto.credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey,
+  AWS_REGION: moto.region,
+  BRENDER_AWS_POLL_MS: "200",
+});
+
+async function bucketKeys(): Promise<string[]> {
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: "brender-test-bucket" }));
+  return (listed.Contents ?? []).map((object) => object.Key!);
+}
+
+describe("brender render --backend aws (AWS Batch, S3 and CloudFormation on moto_server)", () => {
+  it("--dry-run prints valid SubmitJob inputs in order and changes nothing in AWS", async (t) => {
+    const home = await tempDir(t);
+    const blend = await makeScene(join(home, "shot.blend"), { frames: [1, 4], resolution: [16, 16], samples: 1 });
+    const result = await brender(["render", blend, "--backend", "aws", "--farm", "test", "--array-size", "2", "--dry-run", "--json"], awsEnv(home));
+    assert.equal(result.code, 0, result.stderr);
+    const inputs = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+    assert.deepEqual(inputs.map((input) => String(input.jobName).replace(/^r-[0-9a-f-]+?-(?=copy|render|upload)/, "")), ["copy", "render", "upload"]);
+    for (const input of inputs) submitJobInputSchema.parse(input);
+    assert.deepEqual((inputs[1] as { arrayProperties: unknown }).arrayProperties, { size: 2 });
+    assert.match(result.stderr, /saved with Blender 3\.4; rendering with 3\.6\.0/);
+    assert.deepEqual(await bucketKeys(), [], "nothing uploaded");
+    const jobs = await farm.batch.send(new ListJobsCommand({ jobQueue: farm.arns.io, jobStatus: "SUCCEEDED" }));
+    assert.equal(jobs.jobSummaryList?.length ?? 0, 0, "nothing submitted");
+  });
+
+  it("uploads the project, submits the chain, and — with the worker run as the containers would — reports, downloads and lists the render", async (t) => {
+    const home = await tempDir(t);
+    const blend = await makeScene(join(home, "shot.blend"), { frames: [1, 2], resolution: [16, 16], samples: 1 });
+    const submitted = await brender(["render", blend, "--backend", "aws", "--farm", "test", "--array-size", "2", "--detach", "--json"], awsEnv(home));
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const { renderId, upload } = JSON.parse(submitted.stdout) as { renderId: string; upload: { bytesUploaded: number } };
+    assert.ok(upload.bytesUploaded > 0);
+    assert.ok((await bucketKeys()).includes(`shot/projects/${renderId}.manifest.json`));
+
+    // What AWS Batch recorded, and the worker run with exactly that environment (the container's job).
+    const record = JSON.parse(await (await import("node:fs/promises")).readFile(join(home, "aws-renders", `${renderId}.json`), "utf8")) as { jobs: { jobId: string; arraySize: number }[] };
+    const described = await farm.batch.send(new DescribeJobsCommand({ jobs: record.jobs.map((job) => job.jobId) }));
+    const work = join(home, "efs");
+    for (const job of record.jobs) {
+      const detail = described.jobs!.find((candidate) => candidate.jobId === job.jobId)!;
+      const env = Object.fromEntries((detail.container?.environment ?? []).map((pair) => [pair.name!, pair.value!]));
+      for (let index = 0; index < job.arraySize; index += 1) {
+        const array = job.arraySize > 1 ? { AWS_BATCH_JOB_ARRAY_INDEX: String(index), AWS_BATCH_JOB_ARRAY_SIZE: String(job.arraySize) } : {};
+        const run = await brender(["worker"], { ...awsEnv(join(home, "container")), ...env, ...array, EFS_BLENDER_FOLDER_PATH: work, BRENDER_LOG_LEVEL: "warn" });
+        assert.equal(run.code, 0, `${env.JOB_ACTION_TYPE}: ${run.stderr}`);
+      }
+    }
+
+    const status = await brender(["status", renderId, "--json"], awsEnv(home));
+    assert.equal(status.code, 0, status.stderr);
+    const report = JSON.parse(status.stdout);
+    assert.equal(report.backend, "aws");
+    assert.equal(report.status, "SUCCEEDED");
+    assert.equal(report.manifest.frames.renderedCount, 2);
+    const watched = JSON.parse((await brender(["status", renderId, "--watch", "--json"], awsEnv(home))).stdout);
+    assert.equal(watched.status, "SUCCEEDED");
+    assert.match(watched.outputs.location, new RegExp(`^s3://brender-test-bucket/shot/output/${renderId}/$`));
+
+    const got = join(home, "got");
+    assert.equal((await brender(["download", renderId, got], awsEnv(home))).code, 0);
+    assert.deepEqual((await readdir(join(got, "frames"))).sort(), ["frame_0001.png", "frame_0002.png"]);
+    const listed = JSON.parse((await brender(["jobs", "--json"], awsEnv(home))).stdout) as { renderId: string; backend: string; status: string }[];
+    assert.deepEqual(listed.map((row) => [row.renderId, row.backend, row.status]), [[renderId, "aws:test", "SUCCEEDED"]]);
+  });
+
+  it("names the problem when the farm is missing or not given", async (t) => {
+    const home = await tempDir(t);
+    const blend = await makeScene(join(home, "shot.blend"), { frames: [1, 1], resolution: [16, 16], samples: 1 });
+    const missing = await brender(["render", blend, "--backend", "aws", "--farm", "nope"], awsEnv(home));
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /No Brender farm "nope"/);
+    const none = await brender(["render", blend, "--backend", "aws"], awsEnv(home));
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /--backend aws needs --farm NAME/);
+    const local = await brender(["render", blend, "--farm", "test"], awsEnv(home));
+    assert.equal(local.code, 2);
+    assert.match(local.stderr, /--farm is for --backend aws/);
+  });
+});
