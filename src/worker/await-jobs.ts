@@ -24,6 +24,8 @@ export type AwaitOptions = {
 export type AwaitResult = {
   /** "<name>: <statusReason>" for every failed job, in the listed order, joined by "; "; absent when all succeeded. */
   readonly failed?: string;
+  /** Ids of the failed jobs, for links to their logs. */
+  readonly failedJobIds?: readonly string[];
 };
 
 export const DEFAULT_POLL_MS = 15_000;
@@ -102,11 +104,12 @@ export async function awaitUpstreamJobs(env: { readonly BRENDER_AWAIT_JOBS?: str
     await sleep(pollMs, options.signal);
   }
 
-  const failures = jobs
-    .map((job) => ({ job, detail: ended.get(job.jobId)! }))
-    .filter(({ detail }) => detail.status === "FAILED")
-    .map(({ job, detail }) => `${job.name}: ${failureReason(detail)}`);
-  return failures.length > 0 ? { failed: failures.join("; ") } : {};
+  const failed = jobs.map((job) => ({ job, detail: ended.get(job.jobId)! })).filter(({ detail }) => detail.status === "FAILED");
+  if (failed.length === 0) return {};
+  return {
+    failed: failed.map(({ job, detail }) => `${job.name}: ${failureReason(detail)}`).join("; "),
+    failedJobIds: failed.map(({ job }) => job.jobId),
+  };
 }
 
 async function describe(client: BatchClient, ids: readonly string[], signal: AbortSignal | undefined): Promise<Map<string, JobDetail>> {

@@ -173,6 +173,7 @@ describe("upload_render_output on AWS (moto)", () => {
     assert.ok(mail);
     assert.match(mail.subject, /FAILED — 1 of 2 frames missing/);
     assert.ok(mail.body.includes("Host EC2 (instance i-0abc) terminated."));
+    assert.ok(mail.body.includes(`#jobs/detail/${render}`), "the failure e-mail links to the failed job's page and logs");
   });
 
   it("goes on without host details when IMDS never answers", async (t) => {

@@ -12,7 +12,7 @@ import { makePreviewVideo } from "../../media/preview-video.ts";
 import { makeThumbnail } from "../../media/thumbnail.ts";
 import { mailerConfigFromEnv, sendRenderNotification } from "../../notify/mailer.ts";
 import type { RenderReport } from "../../notify/render-report.ts";
-import { awaitUpstreamJobs, batchClientFromEnv } from "../await-jobs.ts";
+import { awaitUpstreamJobs, batchClientFromEnv, type AwaitResult } from "../await-jobs.ts";
 import { renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { hostInfo } from "../host-info.ts";
 import { readRenderEvents, summarizeEvents, type RenderSummary } from "../render-summary.ts";
@@ -107,7 +107,7 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
   // The e-mail goes out before the manifest (still written last, marking the upload complete), so a
   // notification that could not be sent is recorded there as a warning instead of failing a good render.
   try {
-    await notify(context, payload, manifest, summary);
+    await notify(context, payload, manifest, summary, batchJobLink(context.processEnv, awaited.failedJobIds?.[0]));
   } catch (error) {
     const message = `The e-mail notification could not be sent: ${(error as Error).message}`;
     context.log.error(message);
@@ -125,7 +125,7 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
  * dependency) and waits itself for the jobs in BRENDER_AWAIT_JOBS; a failure
  * there counts like BRENDER_UPSTREAM_FAILURE from the local farm.
  */
-async function awaitUpstream(context: ActionContext): Promise<{ failed?: string }> {
+async function awaitUpstream(context: ActionContext): Promise<AwaitResult> {
   if (!context.env.BRENDER_AWAIT_JOBS) return {};
   const batchClient = batchClientFromEnv(context.processEnv);
   try {
@@ -207,6 +207,13 @@ async function attempt(warnings: string[], what: string, work: () => Promise<voi
   }
 }
 
+/** The AWS Batch console page of a job (status, attempts, its CloudWatch log), for failure e-mails. */
+export function batchJobLink(env: NodeJS.ProcessEnv, jobId: string | undefined): string | undefined {
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!jobId || !region) return undefined;
+  return `https://${region}.console.aws.amazon.com/batch/home?region=${region}#jobs/detail/${jobId}`;
+}
+
 /** Links in the e-mail work for a week without credentials (presigned on S3); where signing fails, the location. */
 const EMAIL_LINK_SECONDS = 604_800;
 
@@ -220,6 +227,7 @@ async function notify(
   payload: RenderJobPayload,
   manifest: RenderManifest,
   summary: RenderSummary,
+  logLink: string | undefined,
 ): Promise<void> {
   const to = payload.notify.email;
   const wanted = manifest.status === "succeeded" ? payload.notify.onSuccess : payload.notify.onFailure;
@@ -245,6 +253,7 @@ async function notify(
       preview: await shareLink(store, manifest.outputs.preview),
     },
     warnings: manifest.warnings,
+    ...(logLink ? { logLink } : {}),
     ...(manifest.host ? { host: { instanceType: manifest.host.instanceType, spot: manifest.host.spot } } : {}),
   };
   const result = await sendRenderNotification(report, to, mailerConfigFromEnv(context.processEnv, context.paths.home));
