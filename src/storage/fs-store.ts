@@ -4,6 +4,7 @@ import { dirname, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createHash, randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
+import { countBytes } from "./progress.ts";
 import { assertValidKey, type ObjectStore, type PutResult, type StoredObject, type TransferOptions } from "./object-store.ts";
 
 /** Marks files being written; listings skip them so half objects never show. */
@@ -54,20 +55,8 @@ export class FsObjectStore implements ObjectStore {
     const source = this.pathOf(key);
     await mkdir(dirname(destinationPath), { recursive: true });
     const temp = `${destinationPath}.${randomBytes(4).toString("hex")}${PARTIAL_SUFFIX}`;
-    let done = 0;
     try {
-      await pipeline(
-        createReadStream(source),
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            done += chunk.length;
-            options.onProgress?.(done);
-            yield chunk;
-          }
-        },
-        createWriteStream(temp),
-        { signal: options.signal },
-      );
+      await pipeline(createReadStream(source), countBytes(options.onProgress), createWriteStream(temp), { signal: options.signal });
       await rename(temp, destinationPath);
     } catch (error) {
       await rm(temp, { force: true });

@@ -18,6 +18,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { UserInputError } from "../errors.ts";
+import { countBytes } from "./progress.ts";
 import { assertValidKey, type ObjectStore, type PutResult, type StoredObject, type TransferOptions } from "./object-store.ts";
 import { explainS3Error, ObjectNotFoundError, type S3Place } from "./s3-errors.ts";
 
@@ -370,19 +371,12 @@ export class S3ObjectStore implements ObjectStore {
   private async downloadWhole(body: Readable, destinationPath: string, options: TransferOptions): Promise<void> {
     const temp = `${destinationPath}.${randomBytes(4).toString("hex")}.partial`;
     let done = 0;
+    const progress = (bytes: number) => {
+      done = bytes;
+      options.onProgress?.(bytes);
+    };
     try {
-      await pipeline(
-        body,
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            done += chunk.length;
-            options.onProgress?.(done);
-            yield chunk;
-          }
-        },
-        createWriteStream(temp),
-        options.signal ? { signal: options.signal } : {},
-      );
+      await pipeline(body, countBytes(progress), createWriteStream(temp), options.signal ? { signal: options.signal } : {});
       if (done === 0) options.onProgress?.(0);
       await rename(temp, destinationPath);
     } catch (error) {

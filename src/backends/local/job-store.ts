@@ -319,15 +319,7 @@ export class JobStore {
 
   /** Every revision of every job definition, newest revision first per name. */
   listJobDefinitions(): JobDefinitionView[] {
-    return (this.#sql("SELECT * FROM job_definitions ORDER BY name, revision DESC").all() as Row[]).map((row) => ({
-      name: String(row.name),
-      revision: Number(row.revision),
-      blenderExecutable: optionalString(row.blender_executable),
-      vcpus: Number(row.vcpus),
-      memoryMiB: Number(row.memory_mib),
-      attempts: Number(row.attempts),
-      timeoutSeconds: optionalNumber(row.timeout_seconds),
-    }));
+    return (this.#sql("SELECT * FROM job_definitions ORDER BY name, revision DESC").all() as Row[]).map(definitionFromRow);
   }
 
   /** Creates or updates a job queue (priority: higher is served first; DISABLED queues accept and dispatch nothing). */
@@ -482,15 +474,7 @@ export class JobStore {
         : this.#sql("SELECT * FROM job_definitions WHERE name = ? AND revision = ?").get(name, Number(revision))
     ) as Row | undefined;
     if (!row) throw new UserInputError(`job definition "${reference}" does not exist; use "${DEFAULT_JOB_DEFINITION}" or register it first`);
-    return {
-      name: String(row.name),
-      revision: Number(row.revision),
-      blenderExecutable: optionalString(row.blender_executable),
-      vcpus: Number(row.vcpus),
-      memoryMiB: Number(row.memory_mib),
-      attempts: Number(row.attempts),
-      timeoutSeconds: optionalNumber(row.timeout_seconds),
-    };
+    return definitionFromRow(row);
   }
 
   // ---- dependencies and derived status ------------------------------------
@@ -1050,4 +1034,16 @@ function optionalString(value: unknown): string | undefined {
 
 function optionalNumber(value: unknown): number | undefined {
   return value === null || value === undefined ? undefined : Number(value);
+}
+
+function definitionFromRow(row: Row): JobDefinitionView {
+  return {
+    name: String(row.name),
+    revision: Number(row.revision),
+    blenderExecutable: optionalString(row.blender_executable),
+    vcpus: Number(row.vcpus),
+    memoryMiB: Number(row.memory_mib),
+    attempts: Number(row.attempts),
+    timeoutSeconds: optionalNumber(row.timeout_seconds),
+  };
 }
