@@ -81,6 +81,31 @@ describe("brender render (local farm, real Blender)", () => {
     assert.ok(stats.channels[1]!.mean > 1.5 * stats.channels[0]!.mean, "green texture found");
   });
 
+  it("runs a --python script from the project with --env variables, and warns when --gpu finds no GPU", async (t) => {
+    const home = await tempDir(t);
+    const project = join(home, "project");
+    await makeScene(join(home, "scene.blend"), { frames: [1, 2], resolution: [16, 16], samples: 1 });
+    await mkdir(join(project, "tools"), { recursive: true });
+    await copyFile(join(home, "scene.blend"), join(project, "scene.blend"));
+    await (await import("node:fs/promises")).writeFile(join(project, "tools", "job.py"), [
+      "import bpy, os",
+      "scene = bpy.context.scene",
+      "scene.render.resolution_x, scene.render.resolution_y = int(os.environ['WIDTH']), 8",
+      "for frame in range(1, 3):",
+      "    scene.frame_set(frame)",
+      "    scene.render.filepath = os.path.join(os.environ['BRENDER_FRAMES_FOLDER'], 'frame_%04d' % frame)",
+      "    bpy.ops.render.render(write_still=True)",
+    ].join("\n"));
+    const scripted = await renderJson([project, "--blend", "scene.blend", "--python", "tools/job.py", "--env", "WIDTH=24", "--frames", "1-2"], { BRENDER_HOME: home });
+    assert.equal(scripted.code, 0, scripted.stderr);
+    assert.deepEqual(await frameNames(scripted.summary), ["frame_0001.png", "frame_0002.png"]);
+    assert.equal((await sharp(join(scripted.summary.outputs!.frames, "frame_0002.png")).metadata()).width, 24);
+
+    const gpu = await renderJson([join(home, "scene.blend"), "--gpu", "--frames", "1"], { BRENDER_HOME: home });
+    assert.equal(gpu.code, 0);
+    assert.deepEqual(gpu.summary.warnings, ["GPU rendering was asked for, but this machine has no CUDA/OptiX/HIP/oneAPI/Metal device; rendered on the CPU."]);
+  });
+
   it("refuses a corrupt file or an unknown camera with exit 2 and submits nothing", async (t) => {
     const home = await tempDir(t);
     const blend = await makeScene(join(home, "shot.blend"));
