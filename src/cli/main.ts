@@ -2,8 +2,10 @@ import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { registerDemo } from "./commands/demo.ts";
 import { registerFarmCommands } from "./commands/farm.ts";
+import { registerAwsFarmCommands } from "./commands/farm-aws.ts";
 import { registerInspect } from "./commands/inspect.ts";
 import { registerRender } from "./commands/render.ts";
+import { registerServe } from "./commands/serve.ts";
 import { registerWorker } from "./commands/worker.ts";
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -19,9 +21,11 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRender(program);
   registerFarmCommands(program);
+  registerAwsFarmCommands(program);
   registerDemo(program);
   registerInspect(program);
   registerWorker(program);
+  registerServe(program);
   return program;
 }
 

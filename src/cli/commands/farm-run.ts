@@ -3,11 +3,11 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { outputPrefix } from "../../domain/layout.ts";
 import { isTerminal } from "../../backends/local/job-state.ts";
-import type { JobView } from "../../backends/local/job-store.ts";
 import { openLocalFarm, renderJobs, renderObjects, resolveRenderId, type LocalFarm } from "../../backends/local/farm.ts";
 import { runLocalFarm } from "../../backends/local/runner.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
 import { formatSeconds, renderOutcome } from "../render-watch.ts";
+import { cancelLocalRender, listLocalRenders, renderLogFiles, type RenderListRow } from "../render-control.ts";
 import { printOutcome, runAndWatch, submittedPayload } from "../render-wait.ts";
 import { terminationSignal } from "../run-command.ts";
 import { brenderHome } from "../../config.ts";
@@ -25,22 +25,7 @@ async function withFarm<T>(work: (farm: LocalFarm) => Promise<T>): Promise<T> {
 
 export async function listRenders(options: { limit: string; json?: boolean }): Promise<number> {
   const limit = Number(options.limit) || 20;
-  const local = await withFarm(async (farm) => {
-    const newest = new Map<string, { project: string; createdAt: number }>();
-    for (const job of farm.jobs.listJobs({ limit: 100_000 })) {
-      if (!job.renderId) continue;
-      const entry = newest.get(job.renderId);
-      newest.set(job.renderId, { project: job.tags.project ?? "", createdAt: Math.max(entry?.createdAt ?? 0, job.createdAt) });
-    }
-    return [...newest.entries()].map(([renderId, entry]) => ({
-      renderId,
-      backend: "local",
-      project: entry.project,
-      submittedAt: new Date(entry.createdAt).toISOString(),
-      // Read now: the job store closes when this callback ends.
-      status: localStatus(renderJobs(farm, renderId)) as string | (() => Promise<string>),
-    }));
-  });
+  const local: Array<Omit<RenderListRow, "status"> & { status: string | (() => Promise<string>) }> = await withFarm(async (farm) => listLocalRenders(farm));
   const aws = (await listRenderRecords(brenderHome())).map((record) => ({
     renderId: record.renderId,
     backend: `aws:${record.farm}`,
@@ -60,12 +45,6 @@ export async function listRenders(options: { limit: string; json?: boolean }): P
   else if (rows.length === 0) process.stdout.write("No renders yet: 'brender render FILE.blend' starts one.\n");
   else for (const row of rows) process.stdout.write(`${row.renderId}  ${row.status.padEnd(9)}  ${row.backend.padEnd(10)}  ${row.project}  ${row.submittedAt}\n`);
   return 0;
-}
-
-function localStatus(jobs: readonly JobView[]): string {
-  const running = jobs.find((job) => !isTerminal(job.status));
-  if (running) return running.status;
-  return jobs.every((job) => job.status === "SUCCEEDED") ? "SUCCEEDED" : "FAILED";
 }
 
 /** A render submitted to AWS from this machine, if `id` names one. */
@@ -112,18 +91,14 @@ export async function showLogs(id: string, options: { follow?: boolean }): Promi
     const renderId = resolveRenderId(farm, id);
     const printed = new Map<string, number>();
     for (;;) {
-      const jobs = renderJobs(farm, renderId);
-      for (const job of jobs) {
-        for (const child of farm.jobs.listChildren(job.id, { limit: 10_000 })) {
-          for (const attempt of farm.jobs.listAttempts(job.id, child.index)) {
-            if (!attempt.logFile) continue;
-            const from = printed.get(attempt.logFile) ?? 0;
-            if (from === 0) process.stdout.write(`==> ${job.action}${job.arraySize > 1 ? ` child ${child.index}` : ""}, attempt ${attempt.attempt} (${attempt.logFile}) <==\n`);
-            printed.set(attempt.logFile, from + (await copyFrom(attempt.logFile, from)));
-          }
-        }
+      // Read before printing, so a render that ends meanwhile still gets its last lines printed.
+      const ended = renderJobs(farm, renderId).every((job) => isTerminal(job.status));
+      for (const { heading, logFile } of renderLogFiles(farm, renderId)) {
+        const from = printed.get(logFile) ?? 0;
+        if (from === 0) process.stdout.write(`${heading}\n`);
+        printed.set(logFile, from + (await copyFrom(logFile, from)));
       }
-      if (!options.follow || jobs.every((job) => isTerminal(job.status))) return 0;
+      if (!options.follow || ended) return 0;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   });
@@ -147,17 +122,7 @@ export async function cancelRender(id: string): Promise<number> {
   if (aws) return aws.commands.cancelAws(aws.record);
   return withFarm(async (farm) => {
     const renderId = resolveRenderId(farm, id);
-    let cancelled = 0;
-    let terminating = 0;
-    // The upload job is left to run: it publishes the frames rendered so far and reports the cancellation.
-    // Later jobs first, so each says it was cancelled rather than that its dependency failed.
-    for (const job of renderJobs(farm, renderId).reverse()) {
-      if (isTerminal(job.status) || job.action === "upload_render_output") continue;
-      const result = farm.jobs.terminate(job.id, "Cancelled by user");
-      cancelled += result.cancelled;
-      terminating += result.terminating;
-    }
-    if (cancelled + terminating === 0) throw new UserInputError(`Render ${renderId} has no job left to cancel (it has ended, or only its upload is left).`);
+    const { cancelled, terminating } = cancelLocalRender(farm, renderId);
     process.stdout.write(`render ${renderId}: ${cancelled} queued job(s) cancelled, ${terminating} running job(s) terminating\n`);
     return 0;
   });

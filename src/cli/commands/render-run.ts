@@ -5,14 +5,15 @@ import { newRenderId } from "../../domain/ids.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
 import {
-  openLocalFarm, renderJobs, renderObjects, resolveRenderId, submitPlanFor, submitRender,
+  openLocalFarm, renderObjects, resolveRenderId, submitRender,
   type LocalFarm, type ProjectSource, type ProjectUploadSummary,
 } from "../../backends/local/farm.ts";
 import type { UploadProgress } from "../../storage/content-upload.ts";
 import { checkBucketAccess } from "../../storage/s3-store.ts";
 import { formatBytes, formatSeconds } from "../render-watch.ts";
 import { buildRenderPayload, parseDuration, type RenderCliOptions } from "../render-request.ts";
-import { printOutcome, runAndWatch, startBackgroundRunner, submittedPayload } from "../render-wait.ts";
+import { printOutcome, runAndWatch, startBackgroundRunner } from "../render-wait.ts";
+import { retryLocalRender } from "../render-control.ts";
 import { terminationSignal } from "../run-command.ts";
 import { brenderHome } from "../../config.ts";
 import { findRenderRecord } from "../../backends/aws/render-record.ts";
@@ -109,15 +110,7 @@ export async function runRetry(id: string, options: { detach?: boolean; json?: b
   const started = performance.now();
   const farm = openLocalFarm();
   try {
-    const renderId = resolveRenderId(farm, id);
-    const jobs = renderJobs(farm, renderId);
-    if (jobs.some((job) => job.status !== "SUCCEEDED" && job.status !== "FAILED")) {
-      throw new UserInputError(`Render ${renderId} is still running; wait for it, or 'brender cancel ${renderId}' first.`);
-    }
-    const payload = submittedPayload(farm, renderId);
-    const copy = jobs.find((job) => job.action === "copy_efs")!;
-    const render = jobs.find((job) => job.action === "render" || job.action === "custom_render_python");
-    submitPlanFor(farm, payload, copy.environment.BUCKET_KEY!, { attempts: render?.attempts, timeoutSeconds: render?.timeoutSeconds, priority: copy.priority });
+    const payload = retryLocalRender(farm, resolveRenderId(farm, id));
     return await follow(farm, payload, started, options);
   } finally {
     farm.close();

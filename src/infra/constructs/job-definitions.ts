@@ -1,0 +1,109 @@
+/**
+ * One AWS Batch job definition per Blender version, all running the worker
+ * image tagged for that version with the work folder mounted at /mnt/efs, and
+ * the log group they write to. Submissions override resources, retries and
+ * the environment per job; these are the defaults and the fixed parts.
+ */
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as batch from "aws-cdk-lib/aws-batch";
+import type * as ecr from "aws-cdk-lib/aws-ecr";
+import type * as efs from "aws-cdk-lib/aws-efs";
+import type * as iam from "aws-cdk-lib/aws-iam";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { imageTag } from "./image-build.ts";
+
+/** Where the work folder is mounted in every job's container. */
+export const EFS_MOUNT_PATH = "/mnt/efs";
+/** Where the worker image installs Blender. */
+export const BLENDER_EXECUTABLE = "/opt/blender/blender";
+export const JOB_ATTEMPTS = 3;
+export const JOB_TIMEOUT = Duration.days(1);
+const VOLUME_NAME = "work";
+
+export type JobDefinitionsProps = {
+  /** Used in the job definition and log group names. */
+  readonly farmName: string;
+  /** One job definition each. */
+  readonly blenderVersions: readonly string[];
+  /** Holds the worker images, tagged `blender-<version>`. */
+  readonly repository: ecr.IRepository;
+  /** The work folder, mounted at EFS_MOUNT_PATH through `accessPoint`. */
+  readonly fileSystem: efs.IFileSystem;
+  readonly accessPoint: efs.IAccessPoint;
+  /** The role the jobs run as (and mount the work folder with). */
+  readonly jobRole: iam.IRole;
+  /** Days CloudWatch keeps the jobs' logs. @default 30 */
+  readonly logRetention?: logs.RetentionDays;
+  /** vCPUs of a job that does not ask (submissions override it). @default 1 */
+  readonly defaultVcpus?: number;
+  /** Memory of a job that does not ask (submissions override it). @default 2048 */
+  readonly defaultMemoryMiB?: number;
+};
+
+export class JobDefinitions extends Construct {
+  readonly logGroup: logs.LogGroup;
+  /** Blender version -> job definition (whose Ref is its ARN). */
+  readonly byVersion: ReadonlyMap<string, batch.CfnJobDefinition>;
+
+  constructor(scope: Construct, id: string, props: JobDefinitionsProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, "Logs", {
+      logGroupName: `/brender/${props.farmName}/jobs`,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const byVersion = new Map<string, batch.CfnJobDefinition>();
+    for (const version of props.blenderVersions) {
+      byVersion.set(
+        version,
+        new batch.CfnJobDefinition(this, `Blender${version.replace(/\./g, "_")}`, {
+          type: "container",
+          jobDefinitionName: jobDefinitionName(props.farmName, version),
+          platformCapabilities: ["EC2"],
+          propagateTags: true,
+          retryStrategy: { attempts: JOB_ATTEMPTS },
+          timeout: { attemptDurationSeconds: JOB_TIMEOUT.toSeconds() },
+          containerProperties: {
+            image: `${props.repository.repositoryUri}:${imageTag(version)}`,
+            jobRoleArn: props.jobRole.roleArn,
+            resourceRequirements: [
+              { type: "VCPU", value: String(props.defaultVcpus ?? 1) },
+              { type: "MEMORY", value: String(props.defaultMemoryMiB ?? 2048) },
+            ],
+            environment: [
+              { name: "EFS_BLENDER_FOLDER_PATH", value: EFS_MOUNT_PATH },
+              { name: "BLENDER_EXECUTABLE", value: BLENDER_EXECUTABLE },
+            ],
+            volumes: [
+              {
+                name: VOLUME_NAME,
+                efsVolumeConfiguration: {
+                  fileSystemId: props.fileSystem.fileSystemId,
+                  transitEncryption: "ENABLED",
+                  // Mount with the job role's credentials: the file system lets only it in, through this access point.
+                  authorizationConfig: { accessPointId: props.accessPoint.accessPointId, iam: "ENABLED" },
+                },
+              },
+            ],
+            mountPoints: [{ sourceVolume: VOLUME_NAME, containerPath: EFS_MOUNT_PATH, readOnly: false }],
+            logConfiguration: {
+              logDriver: "awslogs",
+              options: {
+                "awslogs-group": this.logGroup.logGroupName,
+                "awslogs-region": Stack.of(this).region,
+                "awslogs-stream-prefix": "brender",
+              },
+            },
+          },
+        }),
+      );
+    }
+    this.byVersion = byVersion;
+  }
+}
+
+/** Batch job definition names take letters, digits, - and _ only: dots become _. */
+export function jobDefinitionName(farmName: string, blenderVersion: string): string {
+  return `brender-${farmName}-blender-${blenderVersion.replace(/\./g, "_")}`;
+}

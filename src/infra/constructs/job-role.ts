@@ -1,0 +1,61 @@
+/**
+ * The role every Brender job runs as, kept apart from the hosts' instance
+ * role and limited to what the worker does: read and write the farm's
+ * bucket, mount the work folder through its access point, wait for the
+ * render's other jobs (DescribeJobs) and send the notification e-mail.
+ * Every action is named; none is a wildcard.
+ */
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as efs from "aws-cdk-lib/aws-efs";
+import type * as s3 from "aws-cdk-lib/aws-s3";
+import { Construct } from "constructs";
+
+/** Object-level S3 actions of the worker: downloads, uploads (multipart too), presigned links, EFS clean-up of outputs. */
+export const JOB_OBJECT_ACTIONS = [
+  "s3:GetObject",
+  "s3:PutObject",
+  "s3:PutObjectTagging",
+  "s3:DeleteObject",
+  "s3:AbortMultipartUpload",
+  "s3:ListMultipartUploadParts",
+] as const;
+/** Bucket-level S3 actions: listing a prefix and HeadBucket. */
+export const JOB_BUCKET_ACTIONS = ["s3:ListBucket"] as const;
+
+export type FarmJobRoleProps = {
+  /** The farm's bucket: the only one the jobs may touch. */
+  readonly bucket: s3.IBucket;
+  /** The work folder. */
+  readonly fileSystem: efs.IFileSystem;
+  /** The only way in: mounts through other access points (or none) are refused. */
+  readonly accessPoint: efs.IAccessPoint;
+  /** SES identity and template ARNs the jobs may send with. @default none (no SES permission) */
+  readonly sesResources?: readonly string[];
+};
+
+export class FarmJobRole extends Construct {
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: FarmJobRoleProps) {
+    super(scope, id);
+    this.role = new iam.Role(this, "Role", {
+      assumedBy: new iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+      description: "Brender jobs: the farm's bucket, work folder, DescribeJobs and notification e-mail",
+    });
+    const allow = (statement: iam.PolicyStatementProps) => this.role.addToPolicy(new iam.PolicyStatement(statement));
+
+    allow({ sid: "FarmBucketObjects", actions: [...JOB_OBJECT_ACTIONS], resources: [props.bucket.arnForObjects("*")] });
+    allow({ sid: "FarmBucket", actions: [...JOB_BUCKET_ACTIONS], resources: [props.bucket.bucketArn] });
+    allow({
+      sid: "WorkFolder",
+      actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+      resources: [props.fileSystem.fileSystemArn],
+      conditions: { StringEquals: { "elasticfilesystem:AccessPointArn": props.accessPoint.accessPointArn } },
+    });
+    // DescribeJobs supports no resource-level permissions: "*" is the only resource it accepts.
+    allow({ sid: "AwaitRenderJobs", actions: ["batch:DescribeJobs"], resources: ["*"] });
+    if (props.sesResources !== undefined && props.sesResources.length > 0) {
+      allow({ sid: "SendNotifications", actions: ["ses:SendEmail", "ses:SendTemplatedEmail"], resources: [...props.sesResources] });
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The HTTP API of `brender serve`: a fastify instance over the local farm,
+ * which it also runs (one runner loop for the server's lifetime), so renders
+ * submitted here progress without any other process.
+ */
+import multipart from "@fastify/multipart";
+import Fastify, { type FastifyInstance } from "fastify";
+import { openLocalFarm } from "../backends/local/farm.ts";
+import { runLocalFarm, type WorkerCommand } from "../backends/local/runner.ts";
+import { requireToken } from "./auth.ts";
+import { uploadsDirOf, type ServerContext } from "./context.ts";
+import { httpErrorOf } from "./http-errors.ts";
+import { registerEventRoutes, type LiveStreams } from "./routes/events.ts";
+import { registerFarmRoutes } from "./routes/farms.ts";
+import { registerInspectRoutes } from "./routes/inspect.ts";
+import { registerJobRoutes } from "./routes/jobs.ts";
+import { registerOpenApiRoutes } from "./routes/openapi.ts";
+
+export type AppOptions = {
+  /** BRENDER_HOME, BRENDER_STORAGE, BLENDER_EXECUTABLE… (default process.env); also the base environment of the farm's workers. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** When set, every /api route needs it (Bearer header, or ?token= on GET). */
+  readonly token?: string;
+  /** Run the local farm in this process (default true). */
+  readonly runFarm?: boolean;
+  readonly workerCommand?: WorkerCommand;
+  /** How often event streams look for changes (default 500 ms). */
+  readonly pollMs?: number;
+  /** Heartbeat comment interval of event streams (default 15 s). */
+  readonly heartbeatMs?: number;
+  readonly logger?: boolean;
+};
+
+/** Largest upload taken (a .blend or a zipped project). */
+const MAX_UPLOAD_BYTES = 64 * 1024 ** 3;
+
+/** Builds the API (not listening yet). Closing it stops the farm's runner, ends event streams and closes the job store. */
+export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
+  const env = options.env ?? process.env;
+  const farm = openLocalFarm(env);
+  const context: ServerContext = {
+    farm,
+    env,
+    home: farm.paths.home,
+    uploadsDir: uploadsDirOf(farm.paths.home),
+    pollMs: options.pollMs ?? 500,
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+  };
+  // Event streams never go idle: without this, close() would wait for every client to leave.
+  const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true });
+  const live: LiveStreams = new Set();
+  const stopFarm = new AbortController();
+  const runner =
+    options.runFarm === false
+      ? Promise.resolve()
+      : runLocalFarm({
+          store: farm.jobs,
+          logDir: farm.logDir,
+          baseEnv: env,
+          // Cancelling from a browser should stop Blender within a second, not at the runner's default 5 s heartbeat.
+          heartbeatMs: 1000,
+          signal: stopFarm.signal,
+          ...(options.workerCommand ? { workerCommand: options.workerCommand } : {}) }).catch(
+          (error: unknown) => app.log.error(error, "the local farm's runner stopped"),
+        );
+
+  app.addHook("onClose", async () => {
+    for (const { stream } of live) stream.close();
+    await Promise.all([...live].map(({ loop }) => loop));
+    stopFarm.abort();
+    await runner;
+    farm.close();
+  });
+  if (options.token) requireToken(app, options.token);
+  app.setErrorHandler((error, request, reply) => {
+    const { statusCode, body } = httpErrorOf(error);
+    if (statusCode >= 500) request.log.error(error);
+    return reply.code(statusCode).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `No route ${request.method} ${request.url.split("?")[0]}; GET /api/openapi.json lists them.` }));
+  await app.register(multipart, { limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 10 } });
+
+  registerInspectRoutes(app, context);
+  registerJobRoutes(app, context);
+  registerFarmRoutes(app, context);
+  registerEventRoutes(app, context, live);
+  registerOpenApiRoutes(app);
+  return app;
+}

@@ -1,0 +1,17 @@
+import { join } from "node:path";
+import type { LocalFarm } from "../backends/local/farm.ts";
+
+/** What every route needs: the local farm the server owns, and where uploads go. */
+export type ServerContext = {
+  readonly farm: LocalFarm;
+  readonly env: NodeJS.ProcessEnv;
+  readonly home: string;
+  readonly uploadsDir: string;
+  /** How often live views (SSE) look at the job store and event files. */
+  readonly pollMs: number;
+  readonly heartbeatMs: number;
+};
+
+export function uploadsDirOf(home: string): string {
+  return join(home, "uploads");
+}

@@ -1,0 +1,204 @@
+import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { basename, extname } from "node:path";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { renderJobs } from "../../backends/local/farm.ts";
+import { findRenderRecord, listRenderRecords } from "../../backends/aws/render-record.ts";
+import { cancelLocalRender, listLocalRenders, renderLogFiles, retryLocalRender, type RenderListRow } from "../../cli/render-control.ts";
+import { submittedPayload } from "../../cli/render-wait.ts";
+import { FsObjectStore } from "../../storage/fs-store.ts";
+import type { ServerContext } from "../context.ts";
+import { ApiError } from "../http-errors.ts";
+import { listOutputs, locateOutput, renderDetail } from "../render-view.ts";
+import { describeZodError, renderIdParamsSchema, renderSettingsSchema, submitUploadedSchema, type RenderSettings } from "../schemas.ts";
+import { submitUploadedRender } from "../submit.ts";
+import { loadUpload, removeUpload, saveUpload, type StoredUpload } from "../uploads.ts";
+import { isTerminal } from "../../backends/local/job-state.ts";
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".exr": "image/x-exr",
+  ".hdr": "image/vnd.radiance",
+  ".tif": "image/tiff",
+  ".tiff": "image/tiff",
+  ".bmp": "image/bmp",
+  ".webp": "image/webp",
+  ".dpx": "image/x-dpx",
+  ".cin": "image/x-cineon",
+  ".mp4": "video/mp4",
+  ".mov": "video/quicktime",
+  ".mkv": "video/x-matroska",
+  ".avi": "video/x-msvideo",
+  ".zip": "application/zip",
+  ".json": "application/json",
+  ".txt": "text/plain; charset=utf-8",
+  ".log": "text/plain; charset=utf-8",
+};
+
+/** The Content-Type of an output, by its extension. */
+export function contentTypeOf(name: string): string {
+  return CONTENT_TYPES[extname(name).toLowerCase()] ?? "application/octet-stream";
+}
+
+/**
+ * The path segments of an output request, or undefined when it could name
+ * something outside the render's outputs (.., ., empty segments, backslashes, NUL).
+ */
+export function outputSegments(path: string): string[] | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
+  const segments = decoded.split("/");
+  if (segments.some((segment) => segment === "" || segment === "." || segment === ".." || /[\\\0]/.test(segment))) return undefined;
+  return segments;
+}
+
+/** Render, list, steer and download routes: /api/renders… */
+export function registerJobRoutes(app: FastifyInstance, context: ServerContext): void {
+  const { farm } = context;
+
+  /** The render id of a request, after checking it names a local render (404 otherwise). */
+  const localRender = async (request: FastifyRequest): Promise<string> => {
+    const parsed = renderIdParamsSchema.safeParse(request.params);
+    const id = (request.params as { id?: string }).id ?? "";
+    if (!parsed.success) throw new ApiError(404, `No render "${id}"; GET /api/renders lists them.`);
+    if (renderJobs(farm, parsed.data.id).length > 0) return parsed.data.id;
+    if (await findRenderRecord(context.home, parsed.data.id).catch(() => undefined)) {
+      throw new ApiError(404, `Render "${id}" runs on AWS; this API shows local renders only, use 'brender status ${id}'.`);
+    }
+    throw new ApiError(404, `No render "${id}"; GET /api/renders lists them.`);
+  };
+
+  app.post("/api/renders", async (request, reply) => {
+    let upload: StoredUpload | undefined;
+    let settings: RenderSettings;
+    let fresh = false;
+    if (request.isMultipart()) {
+      let settingsText: string | undefined;
+      try {
+        for await (const part of request.parts()) {
+          if (part.type === "file") {
+            if (upload) throw new ApiError(400, "file: send one .blend or .zip per render.", "file");
+            upload = await saveUpload(context.uploadsDir, part.filename, part.file, ["blend", "zip"]);
+            fresh = true;
+          } else if (part.fieldname === "settings") {
+            settingsText = String(part.value);
+          } else {
+            throw new ApiError(400, `${part.fieldname}: unknown form field; send "file" and "settings".`, part.fieldname);
+          }
+        }
+        if (!upload) throw new ApiError(400, "file: missing; send the .blend or zipped project as a file field.", "file");
+        settings = parseSettings(settingsText);
+      } catch (error) {
+        if (upload) await removeUpload(upload);
+        throw error;
+      }
+    } else {
+      const parsed = submitUploadedSchema.safeParse(request.body ?? {});
+      if (!parsed.success) {
+        const { message, field } = describeZodError(parsed.error, "");
+        throw new ApiError(400, message, field);
+      }
+      upload = await loadUpload(context.uploadsDir, parsed.data.uploadId);
+      if (!upload) throw new ApiError(400, `uploadId: no upload "${parsed.data.uploadId}" on this server; upload the file again.`, "uploadId");
+      settings = parsed.data.settings;
+    }
+    try {
+      const renderId = await submitUploadedRender(context, upload, settings);
+      return reply.code(202).send({ renderId });
+    } catch (error) {
+      // A fresh upload that did not become a render is of no use to anyone.
+      if (fresh) await removeUpload(upload);
+      throw error;
+    }
+  });
+
+  app.get("/api/renders", async () => {
+    const aws: RenderListRow[] = (await listRenderRecords(context.home).catch(() => [])).map((record) => ({
+      renderId: record.renderId,
+      backend: `aws:${record.farm}`,
+      project: record.payload.project.name,
+      submittedAt: record.submittedAt,
+      // Asking AWS for every listed render on every request would be slow and cost API calls; `brender jobs` does it.
+      status: "UNKNOWN",
+    }));
+    return [...listLocalRenders(farm), ...aws].sort((a, b) => (a.submittedAt < b.submittedAt ? 1 : a.submittedAt > b.submittedAt ? -1 : 0));
+  });
+
+  app.get("/api/renders/:id", async (request) => renderDetail(farm, await localRender(request)));
+
+  app.post("/api/renders/:id/cancel", async (request, reply) => {
+    const renderId = await localRender(request);
+    const result = cancelLocalRender(farm, renderId);
+    return reply.code(202).send({ renderId, ...result });
+  });
+
+  app.post("/api/renders/:id/retry", async (request, reply) => {
+    const renderId = await localRender(request);
+    retryLocalRender(farm, renderId);
+    return reply.code(202).send({ renderId });
+  });
+
+  app.get("/api/renders/:id/logs", async (request, reply) => {
+    const renderId = await localRender(request);
+    const parts: string[] = [];
+    for (const { heading, logFile } of renderLogFiles(farm, renderId)) {
+      parts.push(`${heading}\n`, await readFile(logFile, "utf8").catch(() => ""));
+    }
+    return reply.type("text/plain; charset=utf-8").send(parts.join(""));
+  });
+
+  app.get("/api/renders/:id/outputs", async (request) => {
+    const renderId = await localRender(request);
+    const running = renderJobs(farm, renderId).some((job) => !isTerminal(job.status));
+    return listOutputs(farm, submittedPayload(farm, renderId), running);
+  });
+
+  app.get("/api/renders/:id/outputs/*", async (request, reply) => {
+    const renderId = await localRender(request);
+    const path = (request.params as { "*"?: string })["*"] ?? "";
+    const segments = outputSegments(path);
+    if (!segments) throw new ApiError(400, `output path "${path}" is not a path inside the render's outputs; use a name GET /api/renders/${renderId}/outputs lists.`);
+    const found = await locateOutput(farm, submittedPayload(farm, renderId), segments);
+    if (!found) throw new ApiError(404, `Render ${renderId} has no output "${segments.join("/")}"; GET /api/renders/${renderId}/outputs lists them.`);
+    return sendOutput(request, reply, found, segments.at(-1)!);
+  });
+}
+
+function parseSettings(text: string | undefined): RenderSettings {
+  let value: unknown = {};
+  if (text !== undefined && text.trim() !== "") {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new ApiError(400, 'settings: not valid JSON; send the settings as a JSON object, e.g. {"frames":"1-10"}.', "settings");
+    }
+  }
+  const parsed = renderSettingsSchema.safeParse(value);
+  if (!parsed.success) {
+    const { message, field } = describeZodError(parsed.error, "settings");
+    throw new ApiError(400, message, field);
+  }
+  return parsed.data;
+}
+
+async function sendOutput(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  found: NonNullable<Awaited<ReturnType<typeof locateOutput>>>,
+  name: string,
+): Promise<FastifyReply> {
+  reply.type(contentTypeOf(name)).header("content-length", found.size).header("cache-control", "no-cache");
+  if ((request.query as Record<string, unknown>).download !== undefined) {
+    reply.header("content-disposition", `attachment; filename="${basename(name).replace(/["\\]/g, "_")}"`);
+  }
+  if (found.kind === "file") return reply.send(createReadStream(found.path));
+  // The folder store streams from disk; other stores hand over the bytes.
+  if (found.objects instanceof FsObjectStore) return reply.send(createReadStream(found.objects.describe(found.key)));
+  return reply.send(await found.objects.getBytes(found.key));
+}

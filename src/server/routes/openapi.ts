@@ -1,0 +1,163 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import {
+  errorSchema, farmsSchema, frameEventSchema, inspectResponseSchema, outputSchema, progressEventDataSchema, renderDetailSchema,
+  renderEventSchema, renderListItemSchema, renderSettingsSchema, submittedSchema, submitUploadedSchema,
+} from "../schemas.ts";
+
+type JsonObject = Record<string, unknown>;
+
+/** A zod schema as JSON Schema 2020-12 (what OpenAPI 3.1 uses), without its own `$schema` line. */
+function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonObject {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonObject;
+  return rest;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: JsonObject) => ({ content: { "application/json": { schema } } });
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((code) => [String(code), { description: ERROR_TEXT[code] ?? "error", ...json(ref("Error")) }]));
+const ERROR_TEXT: Record<number, string> = {
+  400: "bad input; `field` names the bad field",
+  401: "missing or wrong token (servers bound beyond loopback)",
+  404: "unknown render or output",
+  409: "the render's state forbids it (retry while running, cancel once ended)",
+  415: "not multipart/form-data",
+};
+const idParameter = { name: "id", in: "path", required: true, schema: { type: "string" }, description: "render id" };
+
+/** The OpenAPI 3.1 document of the API, its schemas generated from the zod schemas the routes validate with. */
+export function openApiDocument(): JsonObject {
+  const settings = jsonSchema(renderSettingsSchema, "input");
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Brender",
+      version: "1",
+      description: "Render Blender scenes on the local farm. Bound to loopback, no token is needed; otherwise every /api route needs `Authorization: Bearer TOKEN` (or `?token=TOKEN` on GET).",
+    },
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" }, queryToken: { type: "apiKey", in: "query", name: "token" } },
+      schemas: {
+        Error: jsonSchema(errorSchema, "output"),
+        RenderSettings: settings,
+        SubmitUploaded: jsonSchema(submitUploadedSchema, "input"),
+        Submitted: jsonSchema(submittedSchema, "output"),
+        Inspection: jsonSchema(inspectResponseSchema, "output"),
+        RenderListItem: jsonSchema(renderListItemSchema, "output"),
+        RenderDetail: jsonSchema(renderDetailSchema, "output"),
+        Output: jsonSchema(outputSchema, "output"),
+        Farms: jsonSchema(farmsSchema, "output"),
+        RenderEvent: jsonSchema(renderEventSchema, "output"),
+        ProgressEvent: jsonSchema(progressEventDataSchema, "output"),
+        FrameEvent: jsonSchema(frameEventSchema, "output"),
+      },
+    },
+    security: [{}, { bearer: [] }, { queryToken: [] }],
+    paths: {
+      "/api/inspect": {
+        post: {
+          summary: "Upload a .blend and describe it (kept for a later submission by uploadId)",
+          requestBody: {
+            required: true,
+            content: { "multipart/form-data": { schema: { type: "object", required: ["file"], properties: { file: { type: "string", format: "binary" } } } } },
+          },
+          responses: { "200": { description: "the scene inspection", ...json(ref("Inspection")) }, ...errors(400, 401, 415) },
+        },
+      },
+      "/api/renders": {
+        get: {
+          summary: "List renders, newest first",
+          responses: { "200": { description: "renders", ...json({ type: "array", items: ref("RenderListItem") }) }, ...errors(401) },
+        },
+        post: {
+          summary: "Submit a render of an uploaded .blend or zipped project (multipart), or of an earlier upload (JSON)",
+          requestBody: {
+            required: true,
+            content: {
+              "multipart/form-data": {
+                schema: {
+                  type: "object",
+                  required: ["file"],
+                  properties: {
+                    file: { type: "string", format: "binary", description: "a .blend, or a .zip of a project folder (then settings.blend names the .blend in it)" },
+                    settings: { type: "string", contentMediaType: "application/json", contentSchema: ref("RenderSettings") },
+                  },
+                },
+              },
+              "application/json": { schema: ref("SubmitUploaded") },
+            },
+          },
+          responses: { "202": { description: "submitted", ...json(ref("Submitted")) }, ...errors(400, 401) },
+        },
+      },
+      "/api/renders/{id}": {
+        get: {
+          summary: "A render's status: jobs, frames, failures, warnings, manifest, outputs",
+          parameters: [idParameter],
+          responses: { "200": { description: "the render", ...json(ref("RenderDetail")) }, ...errors(401, 404) },
+        },
+      },
+      "/api/renders/{id}/cancel": {
+        post: {
+          summary: "Cancel queued jobs and terminate running ones (the upload still publishes what was rendered)",
+          parameters: [idParameter],
+          responses: {
+            "202": { description: "cancelling", ...json({ type: "object", properties: { renderId: { type: "string" }, cancelled: { type: "integer" }, terminating: { type: "integer" } } }) },
+            ...errors(401, 404, 409),
+          },
+        },
+      },
+      "/api/renders/{id}/retry": {
+        post: {
+          summary: "Render again only the frames that failed or are missing",
+          parameters: [idParameter],
+          responses: { "202": { description: "submitted again", ...json(ref("Submitted")) }, ...errors(401, 404, 409) },
+        },
+      },
+      "/api/renders/{id}/logs": {
+        get: {
+          summary: "Every job's, child's and attempt's log",
+          parameters: [idParameter],
+          responses: { "200": { description: "logs", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(401, 404) },
+        },
+      },
+      "/api/renders/{id}/outputs": {
+        get: {
+          summary: "The render's outputs (frames, zip, thumbnail, preview, manifest)",
+          parameters: [idParameter],
+          responses: { "200": { description: "outputs", ...json({ type: "array", items: ref("Output") }) }, ...errors(401, 404) },
+        },
+      },
+      "/api/renders/{id}/outputs/{path}": {
+        get: {
+          summary: "Download one output; frames of a running render come from its work folder",
+          parameters: [
+            idParameter,
+            { name: "path", in: "path", required: true, schema: { type: "string" }, description: "e.g. frames/frame_0001.png, output.zip" },
+            { name: "download", in: "query", required: false, schema: { type: "string" }, description: "present: sent as an attachment" },
+          ],
+          responses: { "200": { description: "the file, with its Content-Type", content: { "*/*": { schema: { type: "string", format: "binary" } } } }, ...errors(400, 401, 404) },
+        },
+      },
+      "/api/farms": {
+        get: { summary: "The local farm (cores, queue) and AWS farms known from render records", responses: { "200": { description: "farms", ...json(ref("Farms")) }, ...errors(401) } },
+      },
+      "/api/events": {
+        get: {
+          summary: "Server-Sent Events: `render` (RenderEvent), `progress` (ProgressEvent), `frame` (FrameEvent); a heartbeat comment every 15 s",
+          parameters: [{ name: "render", in: "query", required: false, schema: { type: "string" }, description: "follow only this render" }],
+          responses: { "200": { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors(401, 404) },
+        },
+      },
+      "/api/openapi.json": {
+        get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1", ...json({ type: "object" }) } } },
+      },
+    },
+  };
+}
+
+export function registerOpenApiRoutes(app: FastifyInstance): void {
+  const document = openApiDocument();
+  app.get("/api/openapi.json", async () => document);
+}

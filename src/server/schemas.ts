@@ -1,0 +1,152 @@
+/**
+ * The HTTP API's schemas: request bodies are validated with them, and the
+ * OpenAPI document is generated from them, so the two cannot drift apart.
+ */
+import { z } from "zod";
+import { parseFrameSet } from "../domain/frames.ts";
+import { renderManifestSchema } from "../domain/render-manifest.ts";
+import { sceneInspectionSchema } from "../domain/scene-inspection.ts";
+import { UserInputError } from "../errors.ts";
+
+const RENDER_ID = /^[a-z0-9][a-z0-9-]{2,62}$/;
+const UPLOAD_ID = /^u-[0-9a-f]{16}$/;
+
+/** The same options `brender render` takes, as JSON values instead of flag strings. */
+export const renderSettingsSchema = z
+  .strictObject({
+    frames: z
+      .string()
+      .superRefine((text, ctx) => {
+        try {
+          parseFrameSet(text);
+        } catch (error) {
+          if (!(error instanceof UserInputError)) throw error;
+          ctx.addIssue(error.message);
+        }
+      })
+      .optional()
+      .describe('e.g. "1-250", "1-250:5", "1-10,15"; default: the scene\'s range'),
+    engine: z.enum(["cycles", "eevee", "workbench"]).optional().describe("default: the file's engine"),
+    samples: z.int().min(1).optional(),
+    resolution: z.string().regex(/^\d+x\d+$/, 'must look like "1920x1080"').optional(),
+    percentage: z.int().min(1).max(10_000).optional(),
+    format: z.string().min(1).optional().describe("PNG, JPEG, OPEN_EXR, TIFF, ..."),
+    scene: z.string().min(1).optional(),
+    layer: z.string().min(1).optional(),
+    camera: z.string().min(1).optional(),
+    gpu: z.boolean().optional(),
+    arraySize: z.int().min(1).max(10_000).optional().describe("split the frames across N render children"),
+    chunkSize: z.int().min(1).optional().describe("N frames per render child"),
+    attempts: z.int().min(1).max(10).default(1),
+    timeout: z
+      .union([z.int().min(1), z.string().regex(/^\s*\d+\s*[smh]?\s*$/i, 'must be a duration like 900, "15m" or "2h"')])
+      .optional()
+      .describe("limit per attempt: seconds, or a duration like \"15m\""),
+    priority: z.int().default(0).describe("higher runs first"),
+    notify: z.email().optional().describe("e-mail the result"),
+    project: z.string().min(1).optional().describe("output name; default: the uploaded file's name"),
+    blend: z.string().min(1).optional().describe("for a zipped project: the .blend inside it"),
+    python: z.string().min(1).optional().describe("run this bpy script (a path inside the project) instead of a plain render"),
+    env: z.record(z.string(), z.string()).optional().describe("variables for the python script"),
+  })
+  .refine((settings) => settings.arraySize === undefined || settings.chunkSize === undefined, {
+    message: "give arraySize or chunkSize, not both",
+    path: ["chunkSize"],
+  });
+export type RenderSettings = z.output<typeof renderSettingsSchema>;
+
+/** POST /api/renders as JSON: settings for a file uploaded earlier through POST /api/inspect. */
+export const submitUploadedSchema = z.strictObject({
+  uploadId: z.string().regex(UPLOAD_ID, 'must be the "uploadId" POST /api/inspect returned'),
+  settings: renderSettingsSchema.prefault({}),
+});
+
+export const renderIdParamsSchema = z.object({ id: z.string().regex(RENDER_ID, "is not a render id") });
+
+export const errorSchema = z.object({
+  error: z.string().describe("one line: what is wrong and how to fix it"),
+  field: z.string().optional().describe("the bad field, dotted (settings.samples)"),
+});
+
+export const inspectResponseSchema = sceneInspectionSchema.extend({
+  uploadId: z.string().describe("give it to POST /api/renders to render this file without uploading it again"),
+});
+
+export const submittedSchema = z.object({ renderId: z.string() });
+
+export const renderListItemSchema = z.object({
+  renderId: z.string(),
+  backend: z.string().describe('"local", or "aws:<farm>"'),
+  project: z.string(),
+  submittedAt: z.string(),
+  status: z.string().describe("job status (SUBMITTED … RUNNING), SUCCEEDED or FAILED; UNKNOWN for AWS renders (not queried)"),
+});
+
+export const outputSchema = z.object({
+  name: z.string().describe("path under the render's output prefix, e.g. frames/frame_0001.png"),
+  size: z.number().int(),
+  url: z.string(),
+});
+
+export const frameProgressSchema = z.object({
+  framesTotal: z.number().int(),
+  framesDone: z.number().int(),
+  failedFrames: z.array(z.object({ frame: z.number().int(), reason: z.string() })),
+  current: z.array(z.object({ child: z.number().int(), frame: z.number().int(), sample: z.number().int().optional(), samples: z.number().int().optional() })),
+  etaSeconds: z.number().optional(),
+});
+
+export const renderDetailSchema = z.object({
+  renderId: z.string(),
+  backend: z.literal("local"),
+  project: z.string(),
+  frames: z.string(),
+  type: z.enum(["still", "animation", "python"]),
+  status: z.string().describe("job status while it runs (SUBMITTED … RUNNING), then SUCCEEDED or FAILED"),
+  stage: z.string().optional().describe("the job in progress: copy_efs, render, upload_render_output …"),
+  reason: z.string().optional(),
+  jobs: z.array(
+    z.object({
+      name: z.string(),
+      action: z.string(),
+      status: z.string(),
+      reason: z.string().optional(),
+      arraySize: z.number().int(),
+      children: z.record(z.string(), z.number().int()).optional(),
+      seconds: z.number().optional(),
+    }),
+  ),
+  progress: frameProgressSchema,
+  warnings: z.array(z.string()),
+  manifest: renderManifestSchema.nullable(),
+  outputs: z.array(outputSchema),
+});
+
+export const farmsSchema = z.object({
+  local: z.object({
+    cores: z.number().int(),
+    queue: z.object({ queued: z.number().int(), running: z.number().int() }),
+    renders: z.object({ active: z.number().int(), total: z.number().int() }),
+  }),
+  aws: z.array(z.object({ farm: z.string(), region: z.string(), renders: z.number().int(), lastSubmittedAt: z.string() })),
+});
+
+/** The data of each Server-Sent Event type of GET /api/events. */
+export const renderEventSchema = z.object({ renderId: z.string(), project: z.string(), status: z.string(), stage: z.string().optional(), reason: z.string().optional() });
+export const progressEventDataSchema = frameProgressSchema.extend({ renderId: z.string() });
+export const frameEventSchema = z.object({ renderId: z.string(), frame: z.number().int(), url: z.string() });
+
+/**
+ * The first problem of a failed parse as one line naming the field
+ * ("settings.samples: …"), and that field.
+ */
+export function describeZodError(error: z.ZodError, base: string): { message: string; field: string } {
+  const issue = error.issues[0]!;
+  const path = [base, ...issue.path.map(String)].filter(Boolean);
+  if (issue.code === "unrecognized_keys") {
+    const field = [...path, issue.keys[0]!].join(".");
+    return { message: `${field}: unknown field "${issue.keys[0]}"; remove it or check the spelling.`, field };
+  }
+  const field = path.join(".") || base;
+  return { message: `${field}: ${issue.message}`, field };
+}

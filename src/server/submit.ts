@@ -1,0 +1,70 @@
+import { basename } from "node:path";
+import { submitRender } from "../backends/local/farm.ts";
+import { inspectBlendFile } from "../blender/inspect.ts";
+import { newRenderId } from "../domain/ids.ts";
+import { UserInputError } from "../errors.ts";
+import { buildRenderPayload, parseDuration, type RenderCliOptions } from "../cli/render-request.ts";
+import { checkBucketAccess } from "../storage/s3-store.ts";
+import type { ServerContext } from "./context.ts";
+import { ApiError, apiFieldNames } from "./http-errors.ts";
+import type { RenderSettings } from "./schemas.ts";
+import { projectOf, type StoredUpload } from "./uploads.ts";
+
+/** The API's settings as the CLI's option strings, so both build payloads through buildRenderPayload. */
+export function settingsToCliOptions(settings: RenderSettings): RenderCliOptions {
+  const text = (value: number | undefined) => (value === undefined ? undefined : String(value));
+  return {
+    frames: settings.frames,
+    engine: settings.engine,
+    samples: text(settings.samples),
+    resolution: settings.resolution,
+    percentage: text(settings.percentage),
+    format: settings.format,
+    scene: settings.scene,
+    layer: settings.layer,
+    camera: settings.camera,
+    arraySize: text(settings.arraySize),
+    chunkSize: text(settings.chunkSize),
+    python: settings.python,
+    env: settings.env ? Object.entries(settings.env).map(([name, value]) => `${name}=${value}`) : undefined,
+    notify: settings.notify,
+    project: settings.project,
+    gpu: settings.gpu,
+  };
+}
+
+/**
+ * Inspects the uploaded project, builds the payload and submits the render's
+ * jobs to the server's local farm. Bad input throws before anything is submitted.
+ */
+export async function submitUploadedRender(context: ServerContext, upload: StoredUpload, settings: RenderSettings): Promise<string> {
+  const { source, blendPath, blendFile } = await projectOf(upload, settings.blend);
+  try {
+    const inspection = await inspectBlendFile(blendPath, { env: context.env });
+    const payload = buildRenderPayload(settingsToCliOptions(settings), inspection, {
+      renderId: newRenderId(),
+      blendFile,
+      defaultProject: upload.kind === "zip" ? upload.name.replace(/\.zip$/i, "") : basename(upload.name),
+    });
+    const timeoutSeconds = settings.timeout === undefined ? undefined : typeof settings.timeout === "number" ? settings.timeout : parseDuration(settings.timeout, "--timeout");
+    // A store we cannot write to fails here, before anything is uploaded or submitted.
+    await checkBucketAccess(context.farm.objects);
+    await submitRender(context.farm, payload, source, { attempts: settings.attempts, priority: settings.priority, timeoutSeconds });
+    return payload.renderId;
+  } catch (error) {
+    if (error instanceof UserInputError) {
+      // Name the file as the client knows it, not by where the server keeps it.
+      const message = apiFieldNames(error.message.split(blendPath).join(upload.kind === "zip" ? blendFile : upload.name));
+      throw new ApiError(400, message, fieldOf(error.message));
+    }
+    throw error;
+  }
+}
+
+/** The settings field a CLI-worded message is about, when it names one. */
+function fieldOf(message: string): string | undefined {
+  const flag = /--([a-z]+(?:-[a-z]+)*)/.exec(message)?.[1];
+  if (flag) return `settings.${flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())}`;
+  const payloadField = /^Invalid render job payload: ([A-Za-z0-9_.]+):/.exec(message)?.[1];
+  return payloadField ? `payload.${payloadField}` : undefined;
+}
