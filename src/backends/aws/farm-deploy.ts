@@ -82,6 +82,8 @@ export type FarmTemplateProps = {
   readonly spotBidPercentage?: number;
   readonly blenderVersions: string[];
   readonly notificationEmail?: string;
+  /** Whether the stack declares the SES identity; deploy manages it through the SDK instead (see templateProps). */
+  readonly createEmailIdentity?: boolean;
 };
 
 /** Synthesizes the farm's CloudFormation template in-process (src/infra/synth.ts's synthFarmTemplate). */
@@ -188,7 +190,9 @@ export function templateProps(name: string, settings: FarmSettings, region: stri
     blenderVersions: [...settings.blenderVersions],
     ...(settings.maxVcpus !== undefined ? { maxVcpus: settings.maxVcpus } : {}),
     ...(settings.spotBidPercentage !== undefined ? { spotBidPercentage: settings.spotBidPercentage } : {}),
-    ...(settings.notificationEmail !== undefined ? { notificationEmail: settings.notificationEmail } : {}),
+    // The identity is created (and verified, and later deleted) by deploy through SES: declared in the
+    // stack, an address already verified in the account, or shared by two farms, would fail the stack.
+    ...(settings.notificationEmail !== undefined ? { notificationEmail: settings.notificationEmail, createEmailIdentity: false } : {}),
   };
 }
 

@@ -493,7 +493,7 @@ describe("deployFarm", () => {
     assert.ok(create.TemplateBody, "a small template goes inline");
     assert.deepEqual(create.Capabilities, ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]);
     assert.equal(create.OnFailure, "ROLLBACK");
-    assert.deepEqual(cloud.synthesized[0], { farmName: "demo", region: REGION, private: false, blenderVersions: ["3.6.0", "4.2.0"], notificationEmail: "renders@example.com" });
+    assert.deepEqual(cloud.synthesized[0], { farmName: "demo", region: REGION, private: false, blenderVersions: ["3.6.0", "4.2.0"], notificationEmail: "renders@example.com", createEmailIdentity: false });
     const start = cloud.mocks.codeBuild.commandCalls(StartBuildCommand).map((call) => call.args[0].input);
     assert.deepEqual(start.map((input) => input.projectName), ["brender-demo-image", "brender-demo-image"]);
 
