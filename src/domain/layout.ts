@@ -49,3 +49,9 @@ export function frameOfFileName(name: string): number | undefined {
 export function outputPrefix(projectName: string, renderId: string): string {
   return `${projectName}/output/${renderId}/`;
 }
+
+/**
+ * The object tag every render output carries, so the farm's bucket lifecycle
+ * can expire old renders (S3 lifecycle filters match tags and literal prefixes, not a pattern like "any project/output").
+ */
+export const RENDER_OUTPUT_TAG = { key: "brender:kind", value: "render-output" } as const;

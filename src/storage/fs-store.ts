@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { createHash, randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { countBytes } from "./progress.ts";
-import { assertValidKey, type ObjectStore, type PutResult, type StoredObject, type TransferOptions } from "./object-store.ts";
+import { assertValidKey, type ObjectStore, type PutOptions, type PutResult, type StoredObject, type TransferOptions } from "./object-store.ts";
 
 /** Marks files being written; listings skip them so half objects never show. */
 const PARTIAL_SUFFIX = ".brender-partial";
@@ -26,7 +26,7 @@ export class FsObjectStore implements ObjectStore {
     return join(this.root, ...key.split("/")) + (key.endsWith("/") ? sep : "");
   }
 
-  async putFile(key: string, sourcePath: string, options: TransferOptions = {}): Promise<PutResult> {
+  async putFile(key: string, sourcePath: string, options: PutOptions = {}): Promise<PutResult> {
     const hash = createHash("sha256");
     let size = 0;
     await this.writeAtomically(key, (temp) =>

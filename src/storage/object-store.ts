@@ -12,6 +12,9 @@ export type TransferOptions = {
   readonly signal?: AbortSignal;
 };
 
+/** Options of a write: object tags (S3 object tagging; the filesystem store has none and ignores them). */
+export type PutOptions = TransferOptions & { readonly tags?: Readonly<Record<string, string>> };
+
 /**
  * The small object-store interface every job action uses. Keys are POSIX
  * paths without a leading slash ("proj/output/r1/frames/frame_0001.png").
@@ -20,8 +23,8 @@ export type TransferOptions = {
 export interface ObjectStore {
   /** Where a key lives, for people: a file path or an s3:// URL. */
   describe(key: string): string;
-  putFile(key: string, sourcePath: string, options?: TransferOptions): Promise<PutResult>;
-  putBytes(key: string, data: string | Uint8Array): Promise<void>;
+  putFile(key: string, sourcePath: string, options?: PutOptions): Promise<PutResult>;
+  putBytes(key: string, data: string | Uint8Array, options?: Pick<PutOptions, "tags">): Promise<void>;
   /** Downloads to `destinationPath` (written atomically). */
   getFile(key: string, destinationPath: string, options?: TransferOptions): Promise<void>;
   getBytes(key: string): Promise<Buffer>;

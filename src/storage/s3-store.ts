@@ -19,7 +19,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { UserInputError } from "../errors.ts";
 import { countBytes } from "./progress.ts";
-import { assertValidKey, type ObjectStore, type PutResult, type StoredObject, type TransferOptions } from "./object-store.ts";
+import { assertValidKey, type ObjectStore, type PutOptions, type PutResult, type StoredObject, type TransferOptions } from "./object-store.ts";
 import { explainS3Error, ObjectNotFoundError, type S3Place } from "./s3-errors.ts";
 
 const MiB = 1024 * 1024;
@@ -186,7 +186,7 @@ export class S3ObjectStore implements ObjectStore {
     await this.call("HeadBucket", undefined, () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })));
   }
 
-  async putFile(key: string, sourcePath: string, options: TransferOptions = {}): Promise<PutResult> {
+  async putFile(key: string, sourcePath: string, options: PutOptions = {}): Promise<PutResult> {
     const fullKey = this.keyOf(key);
     options.signal?.throwIfAborted();
     const size = (await stat(sourcePath)).size;
@@ -208,6 +208,7 @@ export class S3ObjectStore implements ObjectStore {
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.bucket, Key: fullKey, Body: body, ContentType: contentTypeOf(key) },
+      ...(options.tags ? { tags: Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
       partSize: this.partSize,
       queueSize: this.concurrency,
       leavePartsOnError: false,
@@ -234,12 +235,16 @@ export class S3ObjectStore implements ObjectStore {
     return { key, size, sha256: hash.digest("hex") };
   }
 
-  async putBytes(key: string, data: string | Uint8Array): Promise<void> {
+  async putBytes(key: string, data: string | Uint8Array, options: Pick<PutOptions, "tags"> = {}): Promise<void> {
     const fullKey = this.keyOf(key);
     const body = typeof data === "string" ? Buffer.from(data) : data;
+    const tagging = options.tags ? new URLSearchParams(Object.entries(options.tags)).toString() : undefined;
     await this.call("PutObject", key, () =>
       this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: fullKey, Body: body, ContentLength: body.length, ContentType: contentTypeOf(key) }),
+        new PutObjectCommand({
+          Bucket: this.bucket, Key: fullKey, Body: body, ContentLength: body.length, ContentType: contentTypeOf(key),
+          ...(tagging ? { Tagging: tagging } : {}),
+        }),
       ),
     );
   }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { DescribeJobsCommand, ListJobsCommand } from "@aws-sdk/client-batch";
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectTaggingCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { submitJobInputSchema } from "../../src/backends/aws/batch-submission.ts";
 import { brender, makeScene, tempDir } from "../helpers/blender.ts";
 import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
@@ -72,6 +72,12 @@ describe("brender render --backend aws (AWS Batch, S3 and CloudFormation on moto
         const run = await brender(["worker"], { ...awsEnv(join(home, "container")), ...env, ...array, EFS_BLENDER_FOLDER_PATH: work, BRENDER_LOG_LEVEL: "warn" });
         assert.equal(run.code, 0, `${env.JOB_ACTION_TYPE}: ${run.stderr}`);
       }
+    }
+
+    // Outputs carry the tag the farm's lifecycle rule expires old renders by (moto keeps object tags).
+    for (const key of [`shot/output/${renderId}/manifest.json`, `shot/output/${renderId}/frames/frame_0001.png`]) {
+      const tagging = await s3.send(new GetObjectTaggingCommand({ Bucket: "brender-test-bucket", Key: key }));
+      assert.deepEqual(tagging.TagSet, [{ Key: "brender:kind", Value: "render-output" }], key);
     }
 
     const status = await brender(["status", renderId, "--json"], awsEnv(home));

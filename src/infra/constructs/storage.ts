@@ -14,7 +14,9 @@ import { Construct } from "constructs";
  * could match "any project's output folder", so the worker must tag what it
  * uploads there and the rule filters on the tag.
  */
-export const RENDER_OUTPUT_TAG = { key: "brender:kind", value: "render-output" } as const;
+import { RENDER_OUTPUT_TAG } from "../../domain/layout.ts";
+
+export { RENDER_OUTPUT_TAG };
 
 export type FarmStorageProps = {
   /** Days after which tagged render outputs expire. @default 90 */

@@ -4,7 +4,7 @@ import { join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import yazl from "yazl";
 import { compressFrames, expandFrames, formatFrameSet, parseFrameSet } from "../../domain/frames.ts";
-import { outputLayout, outputPrefix } from "../../domain/layout.ts";
+import { outputLayout, outputPrefix, RENDER_OUTPUT_TAG } from "../../domain/layout.ts";
 import type { RenderManifest } from "../../domain/render-manifest.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { JobFailedError } from "../../errors.ts";
@@ -19,6 +19,8 @@ import { readRenderEvents, summarizeEvents, type RenderSummary } from "../render
 import { renderedFrames } from "./render.ts";
 
 const PARALLEL_UPLOADS = 4;
+/** Every output is tagged so the farm's lifecycle rule can expire old renders. */
+const OUTPUT_TAGS = { [RENDER_OUTPUT_TAG.key]: RENDER_OUTPUT_TAG.value };
 
 /**
  * The `upload_render_output` action: uploads everything the render produced
@@ -113,7 +115,7 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     context.log.error(message);
     manifest.warnings.push(message);
   }
-  await context.store.putBytes(`${prefix}manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+  await context.store.putBytes(`${prefix}manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`, { tags: OUTPUT_TAGS });
   context.log.info({ prefix: context.store.describe(prefix), files: uploaded.length, status: manifest.status }, "outputs uploaded");
   // Everything is in the object store now; the work folder only held copies.
   await rm(layout.root, { recursive: true, force: true });
@@ -187,7 +189,7 @@ async function uploadAll(context: ActionContext, items: readonly { file: string;
 }
 
 async function uploadOne(context: ActionContext, file: string, key: string, uploaded: UploadedFile[]): Promise<string> {
-  uploaded.push(await context.store.putFile(key, file));
+  uploaded.push(await context.store.putFile(key, file, { tags: OUTPUT_TAGS }));
   return key;
 }
 
