@@ -75,7 +75,7 @@ describe("awaitUpstreamJobs against moto", () => {
       { BRENDER_AWAIT_JOBS: `bad-copy=${copy},bad-render=${render}` },
       { batchClient: fixture.batch, pollMs: 50, onWaiting: (pending) => waits.push([...pending]) },
     );
-    assert.deepEqual(result, { failed: "bad-render: Essential container in task exited" });
+    assert.deepEqual(result, { failed: "bad-render: Essential container in task exited", failedJobIds: [render] });
     // Whether moto had failed it by the first look varies; only the render can have been waited for.
     assert.ok(waits.every((pending) => pending.length === 1 && pending[0] === "bad-render"));
   });
@@ -166,7 +166,7 @@ describe("awaitUpstreamJobs polling (aws-sdk-client-mock: moto cannot keep a job
         { batchClient: new BatchClient({ region: "us-east-1" }), pollMs: 5, onWaiting: (pending) => waits.push([...pending]) },
       );
       // A child failing does not end the wait: the parent's status does. Without a reason, the children are counted.
-      assert.deepEqual(result, { failed: "r-render: 2 of 4 children failed" });
+      assert.deepEqual(result, { failed: "r-render: 2 of 4 children failed", failedJobIds: ["arr"] });
       assert.deepEqual(waits, [["r-render"], ["r-render"]]);
       const asked = batch.commandCalls(DescribeJobsCommand).map((call) => call.args[0].input.jobs);
       assert.deepEqual(asked, [["cp", "arr"], ["arr"], ["arr"]]);
