@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets Brender up on a Debian machine, idempotently and quickly when already done:
-#   system packages (Blender, ffmpeg) when missing, Node 24 (npm's node@24
+#   system packages (Blender, ffmpeg, Chromium) when missing, Node 24 (npm's node@24
 #   package, a dev dependency, so an older system Node is fine), the npm
 #   dependencies, and the build.
 set -euo pipefail
@@ -11,6 +11,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v blender >/dev/null 2>&1 || missing+=(blender)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+# The web UI's end-to-end tests drive Debian's Chromium.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} (Debian packages)"

@@ -15,6 +15,7 @@ import { registerFarmRoutes } from "./routes/farms.ts";
 import { registerInspectRoutes } from "./routes/inspect.ts";
 import { registerJobRoutes } from "./routes/jobs.ts";
 import { registerOpenApiRoutes } from "./routes/openapi.ts";
+import { registerUiRoutes } from "./routes/ui.ts";
 
 export type AppOptions = {
   /** BRENDER_HOME, BRENDER_STORAGE, BLENDER_EXECUTABLE… (default process.env); also the base environment of the farm's workers. */
@@ -85,5 +86,6 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   registerFarmRoutes(app, context);
   registerEventRoutes(app, context, live);
   registerOpenApiRoutes(app);
+  registerUiRoutes(app);
   return app;
 }

@@ -1,0 +1,142 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { api, followEvents, frameOfOutput, framesOf, isEnded, withToken, type RenderDetail } from "./api.ts";
+
+type CellState = { state: "queued" | "rendering" | "done" | "failed"; label: string; url?: string };
+
+/** Each frame's cell: done when its file exists, failed, rendering (with samples) or queued. */
+function cellsOf(detail: RenderDetail): Map<number, CellState> {
+  const cells = new Map<number, CellState>();
+  for (const frame of framesOf(detail.frames)) cells.set(frame, { state: "queued", label: "queued" });
+  for (const now of detail.progress.current) {
+    const samples = now.sample !== undefined && now.samples !== undefined ? ` ${now.sample}/${now.samples}` : "";
+    cells.set(now.frame, { state: "rendering", label: `rendering${samples}` });
+  }
+  for (const failed of detail.progress.failedFrames) cells.set(failed.frame, { state: "failed", label: `failed: ${failed.reason}` });
+  for (const output of detail.outputs) {
+    const frame = frameOfOutput(output.name);
+    if (frame !== undefined) cells.set(frame, { state: "done", label: "done", url: output.url });
+  }
+  return cells;
+}
+
+const VIEWABLE = /\.(png|jpe?g|webp|bmp)$/i;
+
+/** One render: status, frame grid with thumbnails, viewer, preview video, downloads, cancel/retry, logs. */
+export function JobPage({ id }: { id: string }) {
+  const [detail, setDetail] = useState<RenderDetail | undefined>();
+  const [logs, setLogs] = useState("");
+  const [error, setError] = useState<string | undefined>();
+  const [viewing, setViewing] = useState<{ frame: number; url: string } | undefined>();
+  const dialog = useRef<HTMLDialogElement>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const [fresh, text] = await Promise.all([api<RenderDetail>(`/api/renders/${encodeURIComponent(id)}`), api<string>(`/api/renders/${encodeURIComponent(id)}/logs`)]);
+      setDetail(fresh);
+      setLogs(text);
+      setError(undefined);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }, [id]);
+
+  // Events say something changed; the detail route says what, so bursts are folded into one reload.
+  useEffect(() => {
+    void load();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stop = followEvents(() => {
+      if (timer === undefined) timer = setTimeout(() => ((timer = undefined), void load()), 250);
+    }, id);
+    return () => {
+      stop();
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  }, [id, load]);
+
+  useEffect(() => {
+    if (viewing && dialog.current && !dialog.current.open) dialog.current.showModal();
+  }, [viewing]);
+
+  const act = async (action: "cancel" | "retry") => {
+    try {
+      await api(`/api/renders/${encodeURIComponent(id)}/${action}`, { method: "POST" });
+      await load();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  if (!detail) return <section><h1>Render {id}</h1>{error ? <p role="alert" className="error">{error}</p> : <p>Loading…</p>}</section>;
+
+  const cells = cellsOf(detail);
+  const ended = isEnded(detail.status);
+  const zip = detail.outputs.find((o) => o.name.toLowerCase().endsWith(".zip"));
+  const video = detail.outputs.find((o) => /\.(mp4|webm|mov)$/i.test(o.name));
+  const frameOutputs = detail.outputs.filter((o) => frameOfOutput(o.name) !== undefined);
+  const { framesDone, framesTotal, etaSeconds } = detail.progress;
+
+  return (
+    <section>
+      <div className="heading-row">
+        <h1>{detail.project} <small>{detail.renderId}</small></h1>
+        <div className="actions">
+          <button type="button" onClick={() => void act("cancel")} disabled={ended}>Cancel</button>
+          <button type="button" onClick={() => void act("retry")} disabled={!ended || detail.status === "SUCCEEDED"}>Retry failed frames</button>
+        </div>
+      </div>
+      {error && <p role="alert" className="error">{error}</p>}
+      <dl className="summary">
+        <div><dt>Status</dt><dd><span className={`status status-${detail.status.toLowerCase()}`} data-testid="render-status">{detail.status}</span>{detail.stage && !ended ? ` (${detail.stage})` : ""}</dd></div>
+        <div><dt>Frames</dt><dd data-testid="frames-done">{framesDone}/{framesTotal}</dd></div>
+        {etaSeconds !== undefined && <div><dt>ETA</dt><dd>{etaSeconds} s</dd></div>}
+        {detail.reason && <div><dt>Reason</dt><dd>{detail.reason}</dd></div>}
+      </dl>
+      {detail.warnings.length > 0 && <ul className="warning">{detail.warnings.map((w) => <li key={w}>{w}</li>)}</ul>}
+
+      <h2>Frames</h2>
+      <ol className="frames" aria-label="Frames">
+        {[...cells].map(([frame, cell]) => (
+          <li key={frame} className={`cell cell-${cell.state}`} data-frame={frame} data-state={cell.state}>
+            {cell.state === "done" && cell.url && VIEWABLE.test(cell.url) ? (
+              <button type="button" className="thumb" onClick={() => setViewing({ frame, url: cell.url! })} aria-label={`View frame ${frame}`}>
+                <img src={withToken(cell.url)} alt={`Frame ${frame}`} loading="lazy" />
+              </button>
+            ) : (
+              <span className="placeholder" aria-hidden="true" />
+            )}
+            <span className="cell-label">{frame} · {cell.label}</span>
+          </li>
+        ))}
+      </ol>
+
+      {video && (
+        <>
+          <h2>Preview</h2>
+          <video controls src={withToken(video.url)} className="preview" />
+        </>
+      )}
+
+      <h2>Downloads</h2>
+      <ul className="downloads">
+        {zip && <li><a href={withToken(`${zip.url}?download`)} download data-testid="zip-link">All frames (.zip, {Math.ceil(zip.size / 1024)} KiB)</a></li>}
+        {frameOutputs.map((o) => <li key={o.name}><a href={withToken(`${o.url}?download`)} download>{o.name}</a></li>)}
+      </ul>
+
+      <h2>Logs</h2>
+      <pre className="logs" tabIndex={0} aria-label="Logs">{logs || "(no logs yet)"}</pre>
+
+      <dialog ref={dialog} className="viewer" onClose={() => setViewing(undefined)} aria-label={viewing ? `Frame ${viewing.frame}` : "Frame"}>
+        {viewing && (
+          <>
+            <div className="viewer-bar">
+              <span>Frame {viewing.frame}</span>
+              <a href={withToken(`${viewing.url}?download`)} download>Download</a>
+              <button type="button" onClick={() => dialog.current?.close()} autoFocus>Close</button>
+            </div>
+            <img src={withToken(viewing.url)} alt={`Frame ${viewing.frame}, full size`} />
+          </>
+        )}
+      </dialog>
+    </section>
+  );
+}

@@ -1,0 +1,142 @@
+/**
+ * Talking to the Brender API from the browser. A server bound beyond loopback
+ * needs a token: open the UI once with ?token=T and it is kept for the tab,
+ * sent as a Bearer header on fetches and as ?token= on URLs the browser loads
+ * by itself (images, video, downloads, EventSource), which cannot set headers.
+ */
+
+const TOKEN_KEY = "brender-token";
+
+function readToken(): string | undefined {
+  const fromUrl = new URLSearchParams(location.search).get("token");
+  if (fromUrl) {
+    sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    return fromUrl;
+  }
+  return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+}
+
+const token = readToken();
+
+/** A URL the browser loads directly, with the token when there is one. */
+export function withToken(url: string): string {
+  if (!token) return url;
+  return `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
+}
+
+/** fetch against the API; a non-2xx answer throws its one-line `error`. */
+export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const headers = new Headers(init.headers);
+  if (token) headers.set("authorization", `Bearer ${token}`);
+  const response = await fetch(path, { ...init, headers });
+  const text = await response.text();
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try {
+      message = (JSON.parse(text) as { error?: string }).error ?? message;
+    } catch {
+      // not JSON: keep the status line
+    }
+    throw new Error(message);
+  }
+  const type = response.headers.get("content-type") ?? "";
+  return (type.includes("json") ? JSON.parse(text) : text) as T;
+}
+
+export type SceneInfo = {
+  name: string;
+  frameStart: number;
+  frameEnd: number;
+  frameStep: number;
+  engine: string;
+  resolution: { x: number; y: number; percentage: number };
+  output: { format: string };
+  camera: string | null;
+  cameras: string[];
+  viewLayers: { name: string; use: boolean }[];
+  cycles: { samples: number } | null;
+};
+
+export type ExternalFile = { type: string; name: string; path: string };
+
+export type Inspection = {
+  uploadId: string;
+  file: string;
+  activeScene: string;
+  scenes: SceneInfo[];
+  missingFiles: ExternalFile[];
+};
+
+export type RenderSettings = {
+  frames?: string;
+  engine?: string;
+  samples?: number;
+  resolution?: string;
+  format?: string;
+  scene?: string;
+  camera?: string;
+  arraySize?: number;
+  chunkSize?: number;
+  attempts?: number;
+  timeout?: string;
+};
+
+export type RenderListItem = { renderId: string; backend: string; project: string; submittedAt: string; status: string };
+
+export type FrameProgress = {
+  framesTotal: number;
+  framesDone: number;
+  failedFrames: { frame: number; reason: string }[];
+  current: { child: number; frame: number; sample?: number; samples?: number }[];
+  etaSeconds?: number;
+};
+
+export type Output = { name: string; size: number; url: string };
+
+export type RenderDetail = {
+  renderId: string;
+  project: string;
+  frames: string;
+  type: string;
+  status: string;
+  stage?: string;
+  reason?: string;
+  progress: FrameProgress;
+  warnings: string[];
+  outputs: Output[];
+};
+
+/** Statuses after which a render changes no more (until retried). */
+export function isEnded(status: string): boolean {
+  return status === "SUCCEEDED" || status === "FAILED";
+}
+
+/** Every frame of a frame set like "1-10", "1-250:5" or "1-3,7" (the API's syntax). */
+export function framesOf(set: string): number[] {
+  const frames: number[] = [];
+  for (const part of set.split(",")) {
+    const match = /^\s*(-?\d+)(?:\s*-\s*(-?\d+)(?:\s*:\s*(\d+))?)?\s*$/.exec(part);
+    if (!match) continue;
+    const start = Number(match[1]);
+    const end = match[2] === undefined ? start : Number(match[2]);
+    const step = Math.max(1, Number(match[3] ?? 1));
+    // A runaway set would freeze the page; the grid is for humans anyway.
+    for (let frame = start; frame <= end && frames.length < 100_000; frame += step) frames.push(frame);
+  }
+  return frames;
+}
+
+/** The frame a frames/frame_0001.png output is, or undefined for other outputs. */
+export function frameOfOutput(name: string): number | undefined {
+  const match = /^frames\/frame_(-?\d+)\.[A-Za-z0-9]+$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Follows GET /api/events (optionally one render); returns the function that stops it. */
+export function followEvents(onEvent: (type: string, data: Record<string, unknown>) => void, renderId?: string): () => void {
+  const source = new EventSource(withToken(renderId ? `/api/events?render=${encodeURIComponent(renderId)}` : "/api/events"));
+  for (const type of ["render", "progress", "frame"]) {
+    source.addEventListener(type, (event) => onEvent(type, JSON.parse((event as MessageEvent<string>).data) as Record<string, unknown>));
+  }
+  return () => source.close();
+}
