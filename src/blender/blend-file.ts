@@ -330,7 +330,9 @@ async function readHeader(path: string, source: BlendSource): Promise<{ header: 
   try {
     let bytes = await source.reader.read(LEGACY_HEADER_SIZE);
     if (bytes.length === LEGACY_HEADER_SIZE && looksLikeLargeHeader(bytes)) {
-      bytes = Buffer.concat([bytes, await source.reader.read(LARGE_HEADER_SIZE - LEGACY_HEADER_SIZE)]);
+      // Copy first: the reader's next read may reuse the buffer `bytes` points into.
+      const legacyPart = Buffer.from(bytes);
+      bytes = Buffer.concat([legacyPart, await source.reader.read(LARGE_HEADER_SIZE - LEGACY_HEADER_SIZE)]);
     }
     const compressed = source.compression !== "none";
     if (bytes.length === 0 && compressed && !source.reader.endedEarly) {

@@ -261,6 +261,15 @@ describe("synthetic headers and block streams", () => {
     }
   });
 
+  it("reports a format 1 file cut inside its 17-byte header as truncated at the right byte", async () => {
+    // Regression: the first 12 header bytes were a view into the reader's buffer,
+    // which the read of the last 5 bytes shifted, so "BLENDER" read as "vLENDER".
+    for (const cut of [13, 14, 15, 16]) {
+      const path = await write(format1.bytes.subarray(0, cut));
+      await rejectsWith(checkBlendFile(path), path, new RegExp(`it ends inside the file header at byte ${cut};`));
+    }
+  });
+
   it("reports every cut of a valid file as truncated", async () => {
     for (const built of [legacy32Little, legacy64Big, format1]) {
       await fc.assert(
