@@ -28,6 +28,13 @@ export const sceneInfoSchema = z.object({
       denoising: z.boolean(),
       denoiser: z.string(),
       device: z.string(),
+      // Optional: inspections saved before these were reported still parse.
+      maxBounces: z.number().int().optional(),
+      clampDirect: z.number().optional(),
+      clampIndirect: z.number().optional(),
+      causticsReflective: z.boolean().optional(),
+      causticsRefractive: z.boolean().optional(),
+      filterGlossy: z.number().optional(),
     })
     .nullable(),
 });

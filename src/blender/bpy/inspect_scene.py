@@ -57,6 +57,12 @@ def scene_info(scene):
             "denoising": cycles.use_denoising,
             "denoiser": cycles.denoiser,
             "device": cycles.device,
+            "maxBounces": cycles.max_bounces,
+            "clampDirect": round(cycles.sample_clamp_direct, 6),
+            "clampIndirect": round(cycles.sample_clamp_indirect, 6),
+            "causticsReflective": cycles.caustics_reflective,
+            "causticsRefractive": cycles.caustics_refractive,
+            "filterGlossy": round(cycles.blur_glossy, 6),
         },
     }
 
