@@ -33,6 +33,11 @@ export type MotoServer = {
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** POSTs moto's configuration, e.g. { batch: { use_docker: false } }. */
   configure(config: object): Promise<void>;
+  /**
+   * How moto moves Batch jobs between statuses (its state manager), e.g.
+   * { progression: "manual", times: 1 }; undefined restores the default.
+   */
+  setBatchJobTransition(transition: object | undefined): Promise<void>;
   /** Starts (from empty) recording every request moto receives. */
   startRecording(): Promise<void>;
   /** The requests recorded since startRecording. */
@@ -93,6 +98,10 @@ export async function startMotoServer(options: { region?: string; startTimeoutMs
     credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
     async configure(config) {
       await post("/moto-api/config", config);
+    },
+    async setBatchJobTransition(transition) {
+      const path = transition === undefined ? "unset-transition" : "set-transition";
+      await post(`/moto-api/state-manager/${path}`, { model_name: "batch::job", ...(transition ? { transition } : {}) });
     },
     async startRecording() {
       await post("/moto-api/recorder/reset-recording");

@@ -44,6 +44,7 @@ import { manifestKeyFor } from "../../../src/storage/project-manifest.ts";
 import { UserInputError } from "../../../src/errors.ts";
 import { createTestFarm, type TestFarm } from "../../helpers/aws-farm.ts";
 import { startMotoServer, type MotoServer } from "../../helpers/moto-server.ts";
+import { until } from "../../helpers/wait.ts";
 
 let moto: MotoServer;
 let farm: TestFarm;
@@ -105,24 +106,7 @@ async function record(payload: RenderJobPayload, jobIds: readonly string[]): Pro
   return await loadRenderRecord(home, payload.renderId);
 }
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
-async function setJobTransition(transition: object | undefined): Promise<void> {
-  const path = transition === undefined ? "unset-transition" : "set-transition";
-  const response = await fetch(`${moto.endpoint}/moto-api/state-manager/${path}`, {
-    method: "POST",
-    body: JSON.stringify({ model_name: "batch::job", ...(transition ? { transition } : {}) }),
-  });
-  assert.ok(response.ok, `moto ${path}: ${response.status}`);
-}
 
 async function collect(lines: AsyncIterable<LogLine>): Promise<LogLine[]> {
   const all: LogLine[] = [];
@@ -294,7 +278,7 @@ describe("cancelRender and followLogs on jobs that wait (Batch on moto with Dock
     const states = async (ids: string[]) => (await farm.batch.send(new DescribeJobsCommand({ jobs: ids }))).jobs!;
 
     // A gate that never opens (moto does not check dependency ids; AWS would refuse this one).
-    await setJobTransition({ progression: "immediate" });
+    await moto.setBatchJobTransition({ progression: "immediate" });
     gate = (
       await farm.batch.send(
         new SubmitJobCommand({ jobName: "gate", jobQueue: resources.queues.io, jobDefinition: inputs[0]!.jobDefinition, dependsOn: [{ jobId: "never-submitted" }] }),
@@ -305,7 +289,7 @@ describe("cancelRender and followLogs on jobs that wait (Batch on moto with Dock
     const render = await submit(1, copy);
     await until(() => states([copy, render]), (jobs) => jobs.every((job) => job.status === "RUNNING") && jobs[1]?.arrayProperties?.statusSummary?.["RUNNING"] === 3, "copy and render running");
     // Back to moto's default "manual": the upload waits PENDING (for the gate, standing in for BRENDER_AWAIT_JOBS).
-    await setJobTransition(undefined);
+    await moto.setBatchJobTransition(undefined);
     const upload = await submit(2, gate);
     await until(() => states([upload]), (jobs) => jobs[0]?.status === "PENDING", "upload pending");
     saved = await record(payload, [copy, render, upload]);
