@@ -85,6 +85,32 @@ export function buildRenderPayload(
   return parseRenderPayload(input);
 }
 
+/**
+ * Adds advanced overrides in the payload's own shape (render.cycles … , as the
+ * API's `settings.render` gives them) to a built payload. Values the payload
+ * already sets from the simple options (engine, samples, resolution, format)
+ * win, so a form's "Samples" field and its advanced panel cannot disagree.
+ */
+export function withRenderOverrides(payload: RenderJobPayload, extra: RenderOverrides | undefined): RenderJobPayload {
+  if (!extra || Object.keys(extra).length === 0) return payload;
+  return parseRenderPayload({ ...payload, mode: "override", render: mergeDeep(extra, payload.render ?? {}) });
+}
+
+/** `over` laid on `base`, nested objects merged key by key. */
+function mergeDeep(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const under = merged[key];
+    merged[key] =
+      isPlainObject(value) && isPlainObject(under) ? mergeDeep(under, value) : value;
+  }
+  return merged;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function renderOverrides(options: RenderCliOptions, fileEngine: string): RenderOverrides | undefined {
   const overrides: Record<string, unknown> = {};
   let engine = fileEngine;

@@ -19,10 +19,12 @@ export type RenderProgress = {
   readonly warnings: Set<string>;
   /** Seconds per frame rendered in this run (reused frames excluded), for the ETA. */
   readonly frameSeconds: number[];
+  /** Per frame rendered in this run (reused frames excluded): its render seconds and the child that rendered it. */
+  readonly frameTimes: Map<number, { seconds: number; child: number }>;
 };
 
 export function emptyProgress(framesTotal: number): RenderProgress {
-  return { framesTotal, framesDone: new Set(), failedFrames: new Map(), current: new Map(), warnings: new Set(), frameSeconds: [] };
+  return { framesTotal, framesDone: new Set(), failedFrames: new Map(), current: new Map(), warnings: new Set(), frameSeconds: [], frameTimes: new Map() };
 }
 
 /** Folds one event into the progress (child events carry no child number, so the caller passes it). */
@@ -37,7 +39,10 @@ export function applyEvent(progress: RenderProgress, child: number, event: Progr
     case "frame_finished":
       progress.framesDone.add(event.frame);
       progress.failedFrames.delete(event.frame);
-      if (!event.reused && event.seconds !== undefined) progress.frameSeconds.push(event.seconds);
+      if (!event.reused && event.seconds !== undefined) {
+        progress.frameSeconds.push(event.seconds);
+        progress.frameTimes.set(event.frame, { seconds: event.seconds, child });
+      }
       progress.current.delete(child);
       break;
     case "frame_failed":

@@ -10,12 +10,15 @@ import { runLocalFarm, type WorkerCommand } from "../backends/local/runner.ts";
 import { requireToken } from "./auth.ts";
 import { uploadsDirOf, type ServerContext } from "./context.ts";
 import { httpErrorOf } from "./http-errors.ts";
+import { scheduleUploadCleanup } from "./uploads.ts";
 import { registerEventRoutes, type LiveStreams } from "./routes/events.ts";
 import { registerFarmRoutes } from "./routes/farms.ts";
 import { registerInspectRoutes } from "./routes/inspect.ts";
 import { registerJobRoutes } from "./routes/jobs.ts";
+import { registerLogRoutes } from "./routes/logs.ts";
 import { registerOpenApiRoutes } from "./routes/openapi.ts";
 import { registerUiRoutes } from "./routes/ui.ts";
+import { registerUploadRoutes } from "./routes/uploads.ts";
 
 export type AppOptions = {
   /** BRENDER_HOME, BRENDER_STORAGE, BLENDER_EXECUTABLE… (default process.env); also the base environment of the farm's workers. */
@@ -83,6 +86,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
 
   registerInspectRoutes(app, context);
   registerJobRoutes(app, context);
+  registerLogRoutes(app, context);
+  registerUploadRoutes(app, context);
+  scheduleUploadCleanup(app, context.uploadsDir);
   registerFarmRoutes(app, context);
   registerEventRoutes(app, context, live);
   registerOpenApiRoutes(app);

@@ -32,7 +32,11 @@ export type FrameProgressView = {
   failedFrames: { frame: number; reason: string }[];
   current: { child: number; frame: number; sample?: number; samples?: number }[];
   etaSeconds?: number;
+  /** Render seconds of each frame rendered in this run, by frame; `child` only while the render runs (the manifest does not keep it). */
+  frameTimes: FrameTime[];
 };
+
+export type FrameTime = { frame: number; seconds: number; child?: number };
 
 export type OutputView = { name: string; size: number; url: string };
 
@@ -74,6 +78,10 @@ export function progressView(progress: RenderProgress, manifest?: RenderManifest
     framesDone: done,
     failedFrames: [...failed].sort((a, b) => a[0] - b[0]).map(([frame, reason]) => ({ frame, reason })),
     current: manifest ? [] : [...progress.current].sort((a, b) => a[0] - b[0]).map(([child, now]) => ({ child, ...now })),
+    // Once the upload ran, the work folder and its event files may be gone: the manifest keeps the times.
+    frameTimes: manifest
+      ? (manifest.frameTimes ?? []).map(({ frame, seconds }) => ({ frame, seconds }))
+      : [...progress.frameTimes].sort((a, b) => a[0] - b[0]).map(([frame, { seconds, child }]) => ({ frame, seconds, child })),
   };
   const remaining = total - done;
   if (!manifest && progress.frameSeconds.length > 0 && remaining > 0) {

@@ -3,8 +3,11 @@
  * OpenAPI document is generated from them, so the two cannot drift apart.
  */
 import { z } from "zod";
+import { BLENDER_VERSION_PATTERN, QUEUE_KINDS } from "../backends/aws/farm-resources.ts";
+import { LIMITS, SERVER_PRESET_NAMES, type ServerPresetName } from "../backends/aws/server-sizes.ts";
 import { parseFrameSet } from "../domain/frames.ts";
 import { renderManifestSchema } from "../domain/render-manifest.ts";
+import { renderOverridesSchema } from "../domain/render-payload.ts";
 import { sceneInspectionSchema } from "../domain/scene-inspection.ts";
 import { UserInputError } from "../errors.ts";
 
@@ -45,9 +48,24 @@ export const renderSettingsSchema = z
     priority: z.int().default(0).describe("higher runs first"),
     notify: z.email().optional().describe("e-mail the result"),
     project: z.string().min(1).optional().describe("output name; default: the uploaded file's name"),
-    blend: z.string().min(1).optional().describe("for a zipped project: the .blend inside it"),
+    blend: z.string().min(1).optional().describe("for a zipped project or a folder: the .blend inside it (one of the upload's blendFiles)"),
+    render: renderOverridesSchema
+      .optional()
+      .describe("advanced overrides in the worker payload's shape, e.g. {\"cycles\":{\"noiseThreshold\":0.05,\"bounces\":{\"total\":4}}}; the simple fields above win where both are given"),
     python: z.string().min(1).optional().describe("run this bpy script (a path inside the project) instead of a plain render"),
     env: z.record(z.string(), z.string()).optional().describe("variables for the python script"),
+    farm: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/, 'must be "local" or a farm name (letters, digits and -)')
+      .default("local")
+      .describe('"local" (this machine), or the name of an AWS farm (`brender farm deploy NAME`); the settings below it are for AWS farms only'),
+    queue: z.enum(QUEUE_KINDS).optional().describe("where the render children run; default spot-cpu"),
+    preset: z.enum(SERVER_PRESET_NAMES as [ServerPresetName, ...ServerPresetName[]]).optional().describe("server size per render child; default small (2 vCPUs)"),
+    vcpus: z.int().min(1).max(LIMITS.vcpus).optional().describe("vCPUs per render child (overrides the preset's)"),
+    memory: z.int().min(LIMITS.minMemoryMiB).max(LIMITS.memoryMiB).optional().describe("MiB per render child (overrides the preset's)"),
+    gpus: z.int().min(0).max(LIMITS.gpus).optional().describe("GPUs per render child (overrides the preset's)"),
+    blender: z.string().regex(BLENDER_VERSION_PATTERN, 'must be a version like "4.2.0"').optional().describe("a Blender version deployed on the farm; default: the nearest at or above the one that saved the file"),
+    region: z.string().min(1).optional().describe("the farm's AWS region; default: the server's AWS_REGION"),
   })
   .refine((settings) => settings.arraySize === undefined || settings.chunkSize === undefined, {
     message: "give arraySize or chunkSize, not both",
@@ -55,10 +73,34 @@ export const renderSettingsSchema = z
   });
 export type RenderSettings = z.output<typeof renderSettingsSchema>;
 
-/** POST /api/renders as JSON: settings for a file uploaded earlier through POST /api/inspect. */
+/** POST /api/renders as JSON: settings for a file uploaded earlier through POST /api/uploads or POST /api/inspect. */
 export const submitUploadedSchema = z.strictObject({
-  uploadId: z.string().regex(UPLOAD_ID, 'must be the "uploadId" POST /api/inspect returned'),
+  uploadId: z.string().regex(UPLOAD_ID, 'must be the "uploadId" POST /api/uploads or POST /api/inspect returned'),
   settings: renderSettingsSchema.prefault({}),
+});
+
+/** POST /api/inspect as JSON: a .blend inside an earlier upload. */
+export const inspectUploadedSchema = z.strictObject({
+  uploadId: z.string().regex(UPLOAD_ID, 'must be the "uploadId" POST /api/uploads or POST /api/inspect returned'),
+  blend: z.string().min(1).optional().describe("the .blend inside a zipped project or folder (one of its blendFiles); optional when it holds one"),
+});
+
+export const uploadResponseSchema = z.object({
+  uploadId: z.string().describe("give it to POST /api/inspect and POST /api/renders"),
+  kind: z.enum(["blend", "zip", "folder"]),
+  name: z.string().describe("the file's name; for a folder, its top folder (the project root)"),
+  blendFiles: z.array(z.string()).describe("the .blend files, relative to the project root; settings.blend picks one"),
+});
+
+export const logFileSchema = z.object({
+  id: z.string().describe('e.g. "render-3-a1" (child 3, attempt 1) or "copy_efs-a1"'),
+  action: z.string(),
+  child: z.number().int().nullable().describe("the array child; null for a single job"),
+  attempt: z.number().int(),
+  status: z.string().optional().describe("how that attempt went (SUCCEEDED, FAILED) or stands (STARTING, RUNNING)"),
+  reason: z.string().optional().describe("why that attempt failed"),
+  size: z.number().int().describe("bytes"),
+  url: z.string(),
 });
 
 export const renderIdParamsSchema = z.object({ id: z.string().regex(RENDER_ID, "is not a render id") });
@@ -72,14 +114,18 @@ export const inspectResponseSchema = sceneInspectionSchema.extend({
   uploadId: z.string().describe("give it to POST /api/renders to render this file without uploading it again"),
 });
 
-export const submittedSchema = z.object({ renderId: z.string() });
+export const submittedSchema = z.object({
+  renderId: z.string(),
+  warnings: z.array(z.string()).optional().describe("AWS farms: what the CLI would warn about (Blender version chosen, vCPU quota short)"),
+});
 
 export const renderListItemSchema = z.object({
   renderId: z.string(),
   backend: z.string().describe('"local", or "aws:<farm>"'),
   project: z.string(),
   submittedAt: z.string(),
-  status: z.string().describe("job status (SUBMITTED … RUNNING), SUCCEEDED or FAILED; UNKNOWN for AWS renders (not queried)"),
+  status: z.string().describe("job status (SUBMITTED … RUNNING), SUCCEEDED or FAILED; AWS renders: from AWS Batch (cached 10 s, final states for good), UNKNOWN when AWS cannot be asked"),
+  statusError: z.string().optional().describe("AWS renders: why the status is UNKNOWN (no credentials, AWS unreachable…)"),
 });
 
 export const outputSchema = z.object({
@@ -94,17 +140,21 @@ export const frameProgressSchema = z.object({
   failedFrames: z.array(z.object({ frame: z.number().int(), reason: z.string() })),
   current: z.array(z.object({ child: z.number().int(), frame: z.number().int(), sample: z.number().int().optional(), samples: z.number().int().optional() })),
   etaSeconds: z.number().optional(),
+  frameTimes: z
+    .array(z.object({ frame: z.number().int(), seconds: z.number(), child: z.number().int().optional().describe("the render child; only while the render runs") }))
+    .describe("render seconds of each frame rendered in this run, by frame (frames reused from an earlier run have none)"),
 });
 
 export const renderDetailSchema = z.object({
   renderId: z.string(),
-  backend: z.literal("local"),
+  backend: z.string().describe('"local", or "aws:<farm>"'),
   project: z.string(),
   frames: z.string(),
   type: z.enum(["still", "animation", "python"]),
   status: z.string().describe("job status while it runs (SUBMITTED … RUNNING), then SUCCEEDED or FAILED"),
   stage: z.string().optional().describe("the job in progress: copy_efs, render, upload_render_output …"),
   reason: z.string().optional(),
+  statusError: z.string().optional().describe("AWS renders whose jobs AWS Batch forgot: the status then comes from the manifest alone"),
   jobs: z.array(
     z.object({
       name: z.string(),
@@ -128,7 +178,15 @@ export const farmsSchema = z.object({
     queue: z.object({ queued: z.number().int(), running: z.number().int() }),
     renders: z.object({ active: z.number().int(), total: z.number().int() }),
   }),
-  aws: z.array(z.object({ farm: z.string(), region: z.string(), renders: z.number().int(), lastSubmittedAt: z.string() })),
+  aws: z.array(
+    z.object({
+      farm: z.string(),
+      region: z.string(),
+      renders: z.number().int(),
+      lastSubmittedAt: z.string(),
+      queues: z.array(z.enum(QUEUE_KINDS)).describe("the queue kinds settings.queue takes (a farm may lack some; submitting says which)"),
+    }),
+  ),
 });
 
 /** The data of each Server-Sent Event type of GET /api/events. */

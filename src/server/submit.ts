@@ -3,8 +3,9 @@ import { submitRender } from "../backends/local/farm.ts";
 import { inspectBlendFile } from "../blender/inspect.ts";
 import { newRenderId } from "../domain/ids.ts";
 import { UserInputError } from "../errors.ts";
-import { buildRenderPayload, parseDuration, type RenderCliOptions } from "../cli/render-request.ts";
+import { buildRenderPayload, parseDuration, withRenderOverrides, type RenderCliOptions } from "../cli/render-request.ts";
 import { checkBucketAccess } from "../storage/s3-store.ts";
+import { checkFarmSettings, LOCAL_FARM, submitToAwsFarm } from "./aws-renders.ts";
 import type { ServerContext } from "./context.ts";
 import { ApiError, apiFieldNames } from "./http-errors.ts";
 import type { RenderSettings } from "./schemas.ts";
@@ -35,26 +36,34 @@ export function settingsToCliOptions(settings: RenderSettings): RenderCliOptions
 
 /**
  * Inspects the uploaded project, builds the payload and submits the render's
- * jobs to the server's local farm. Bad input throws before anything is submitted.
+ * jobs to the server's local farm, or to the AWS farm `settings.farm` names.
+ * Bad input throws before anything is submitted. Returns the render's id and,
+ * for AWS, the warnings the CLI would print.
  */
-export async function submitUploadedRender(context: ServerContext, upload: StoredUpload, settings: RenderSettings): Promise<string> {
+export async function submitUploadedRender(context: ServerContext, upload: StoredUpload, settings: RenderSettings): Promise<{ renderId: string; warnings: string[] }> {
+  checkFarmSettings(settings);
   const { source, blendPath, blendFile } = await projectOf(upload, settings.blend);
   try {
     const inspection = await inspectBlendFile(blendPath, { env: context.env });
-    const payload = buildRenderPayload(settingsToCliOptions(settings), inspection, {
+    const built = buildRenderPayload(settingsToCliOptions(settings), inspection, {
       renderId: newRenderId(),
       blendFile,
       defaultProject: upload.kind === "zip" ? upload.name.replace(/\.zip$/i, "") : basename(upload.name),
     });
+    const payload = withRenderOverrides(built, settings.render);
     const timeoutSeconds = settings.timeout === undefined ? undefined : typeof settings.timeout === "number" ? settings.timeout : parseDuration(settings.timeout, "--timeout");
+    if (settings.farm !== LOCAL_FARM) return await submitToAwsFarm(settings, { payload, source, blendPath, timeoutSeconds }, context.home);
     // A store we cannot write to fails here, before anything is uploaded or submitted.
     await checkBucketAccess(context.farm.objects);
     await submitRender(context.farm, payload, source, { attempts: settings.attempts, priority: settings.priority, timeoutSeconds });
-    return payload.renderId;
+    return { renderId: payload.renderId, warnings: [] };
   } catch (error) {
     if (error instanceof UserInputError) {
-      // Name the file as the client knows it, not by where the server keeps it.
-      const message = apiFieldNames(error.message.split(blendPath).join(upload.kind === "zip" ? blendFile : upload.name));
+      // Name the file as the client knows it, not by where the server keeps it; the server's AWS profile is not a setting.
+      const clientWords = error.message.split(blendPath).join(upload.kind === "blend" ? upload.name : blendFile).replaceAll("--profile", "the server's AWS_PROFILE")
+        // server-sizes.ts calls the CLI's --preset "--size".
+        .replaceAll("--size", "--preset");
+      const message = apiFieldNames(clientWords);
       throw new ApiError(400, message, fieldOf(error.message));
     }
     throw error;
@@ -63,6 +72,9 @@ export async function submitUploadedRender(context: ServerContext, upload: Store
 
 /** The settings field a CLI-worded message is about, when it names one. */
 function fieldOf(message: string): string | undefined {
+  // Farm lookups name the farm first, and --region only as a hint.
+  if (/^No AWS region/.test(message)) return "settings.region";
+  if (/^(No Brender farm|Brender farm|Farm name)/.test(message)) return "settings.farm";
   const flag = /--([a-z]+(?:-[a-z]+)*)/.exec(message)?.[1];
   if (flag) return `settings.${flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())}`;
   const payloadField = /^Invalid render job payload: ([A-Za-z0-9_.]+):/.exec(message)?.[1];

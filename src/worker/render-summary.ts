@@ -11,6 +11,8 @@ export type RenderSummary = {
   readonly warnings: readonly string[];
   /** The first failure a child reported, if any. */
   readonly failureReason?: string;
+  /** Render seconds of each frame rendered in this run, sorted by frame; frames reused from an earlier run have no time and are left out. */
+  readonly frameTimes: readonly { readonly frame: number; readonly seconds: number }[];
 };
 
 export async function readRenderEvents(eventsFolder: string): Promise<ProgressEvent[]> {
@@ -34,6 +36,8 @@ export function summarizeEvents(events: readonly ProgressEvent[]): RenderSummary
   let fps: number | undefined;
   let failureReason: string | undefined;
   const warnings = new Set<string>();
+  // A frame rendered by two attempts keeps the later time: that attempt's image is the one kept.
+  const frameTimes = new Map<number, number>();
   for (const event of events) {
     switch (event.type) {
       case "child_started":
@@ -41,6 +45,7 @@ export function summarizeEvents(events: readonly ProgressEvent[]): RenderSummary
         break;
       case "frame_finished":
         if (!event.reused) renderSeconds += event.seconds ?? 0;
+        if (!event.reused && event.seconds !== undefined) frameTimes.set(event.frame, event.seconds);
         if (event.peakMemoryMb !== undefined) peakMemoryMb = Math.max(peakMemoryMb ?? 0, event.peakMemoryMb);
         break;
       case "render_settings":
@@ -54,5 +59,13 @@ export function summarizeEvents(events: readonly ProgressEvent[]): RenderSummary
         break;
     }
   }
-  return { startedAt, renderSeconds: Math.round(renderSeconds * 100) / 100, peakMemoryMb, fps, warnings: [...warnings], failureReason };
+  return {
+    startedAt,
+    renderSeconds: Math.round(renderSeconds * 100) / 100,
+    peakMemoryMb,
+    fps,
+    warnings: [...warnings],
+    failureReason,
+    frameTimes: [...frameTimes].sort((a, b) => a[0] - b[0]).map(([frame, seconds]) => ({ frame, seconds })),
+  };
 }

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { buildRenderPayload, parseDuration, projectNameFrom } from "../../src/cli/render-request.ts";
+import { buildRenderPayload, parseDuration, projectNameFrom, withRenderOverrides } from "../../src/cli/render-request.ts";
 import type { SceneInspection, SceneInfo } from "../../src/domain/scene-inspection.ts";
 import { UserInputError } from "../../src/errors.ts";
 
@@ -76,5 +76,27 @@ describe("small parsers", () => {
   it("makes project names safe for object keys", () => {
     assert.equal(projectNameFrom("/x/My Shot (final).blend"), "My-Shot-final");
     assert.equal(projectNameFrom("/x/..blend"), "project");
+  });
+});
+
+describe("withRenderOverrides", () => {
+  it("adds advanced overrides, nested, with the simple options winning where both speak", () => {
+    const built = buildRenderPayload({ samples: "64", resolution: "640x360" }, inspection, context);
+    const payload = withRenderOverrides(built, { cycles: { samples: 8, noiseThreshold: 0.05, bounces: { total: 4 } }, resolution: { percentage: 50 } });
+    assert.equal(payload.mode, "override");
+    assert.deepEqual(payload.render, {
+      cycles: { samples: 64, noiseThreshold: 0.05, bounces: { total: 4 } },
+      resolution: { x: 640, y: 360, percentage: 50 },
+    });
+    assert.deepEqual(withRenderOverrides(built, {}), built);
+    assert.equal(withRenderOverrides(buildRenderPayload({}, inspection, context), { cycles: { denoising: { enabled: false } } }).mode, "override");
+  });
+
+  it("names the bad field of an override the payload schema refuses", () => {
+    const built = buildRenderPayload({}, inspection, context);
+    assert.throws(
+      () => withRenderOverrides(built, { cycles: { noiseThreshold: 2 } } as never),
+      (error: unknown) => error instanceof UserInputError && /render\.cycles\.noiseThreshold/.test(error.message),
+    );
   });
 });

@@ -120,7 +120,8 @@ describe("HTTP API without rendering", () => {
     assert.equal(doc.openapi, "3.1.0");
     assert.deepEqual(Object.keys(doc.paths).sort(), [
       "/api/events", "/api/farms", "/api/inspect", "/api/openapi.json", "/api/renders", "/api/renders/{id}", "/api/renders/{id}/cancel",
-      "/api/renders/{id}/logs", "/api/renders/{id}/outputs", "/api/renders/{id}/outputs/{path}", "/api/renders/{id}/retry",
+      "/api/renders/{id}/log-files", "/api/renders/{id}/log-files/{logId}", "/api/renders/{id}/logs", "/api/renders/{id}/outputs",
+      "/api/renders/{id}/outputs/{path}", "/api/renders/{id}/retry", "/api/uploads",
     ]);
     assert.ok(doc.paths["/api/renders"]!.post && doc.paths["/api/renders"]!.get);
     const settings = doc.components.schemas.RenderSettings!;
@@ -129,7 +130,7 @@ describe("HTTP API without rendering", () => {
     }
     assert.ok(doc.components.schemas.Inspection!.properties?.uploadId);
     assert.ok(doc.components.schemas.RenderDetail!.properties?.progress);
-    assert.doesNotMatch(JSON.stringify(doc), /"\$ref":"#\/components\/schemas\/(?!(Error|RenderSettings|SubmitUploaded|Submitted|Inspection|RenderListItem|RenderDetail|Output|Farms)")/);
+    assert.doesNotMatch(JSON.stringify(doc), /"\$ref":"#\/components\/schemas\/(?!(Error|RenderSettings|SubmitUploaded|Submitted|Inspection|RenderListItem|RenderDetail|Output|Farms|Upload|InspectUploaded|LogFile)")/);
   });
 
   it("reports the local farm and the AWS farms (none yet)", async (t) => {

@@ -1,11 +1,16 @@
 import { availableParallelism } from "node:os";
 import type { FastifyInstance } from "fastify";
+import { QUEUE_KINDS, type QueueKind } from "../../backends/aws/farm-resources.ts";
 import { listRenderRecords } from "../../backends/aws/render-record.ts";
 import { isTerminal } from "../../backends/local/job-state.ts";
 import type { ServerContext } from "../context.ts";
 import { newestSubmissions } from "../render-view.ts";
 
-/** GET /api/farms: this machine's farm, and the AWS farms renders were submitted to (from local records, no AWS calls). */
+/**
+ * GET /api/farms: this machine's farm, and the AWS farms renders were
+ * submitted to (from local records, no AWS calls), each with the queue kinds
+ * a render may ask for.
+ */
 export function registerFarmRoutes(app: FastifyInstance, context: ServerContext): void {
   app.get("/api/farms", async () => {
     const jobs = context.farm.jobs.listJobs({ limit: 100_000 });
@@ -18,10 +23,10 @@ export function registerFarmRoutes(app: FastifyInstance, context: ServerContext)
       },
       renders: { active: [...renders.values()].filter((group) => group.some((job) => !isTerminal(job.status))).length, total: renders.size },
     };
-    const farms = new Map<string, { farm: string; region: string; renders: number; lastSubmittedAt: string }>();
+    const farms = new Map<string, { farm: string; region: string; renders: number; lastSubmittedAt: string; queues: QueueKind[] }>();
     for (const record of await listRenderRecords(context.home).catch(() => [])) {
       const key = `${record.farm}\n${record.region}`;
-      const entry = farms.get(key) ?? { farm: record.farm, region: record.region, renders: 0, lastSubmittedAt: record.submittedAt };
+      const entry = farms.get(key) ?? { farm: record.farm, region: record.region, renders: 0, lastSubmittedAt: record.submittedAt, queues: [...QUEUE_KINDS] };
       entry.renders += 1;
       if (record.submittedAt > entry.lastSubmittedAt) entry.lastSubmittedAt = record.submittedAt;
       farms.set(key, entry);

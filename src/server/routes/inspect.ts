@@ -3,12 +3,22 @@ import { inspectBlendFile } from "../../blender/inspect.ts";
 import { UserInputError } from "../../errors.ts";
 import type { ServerContext } from "../context.ts";
 import { ApiError } from "../http-errors.ts";
-import { removeUpload, saveUpload, type StoredUpload } from "../uploads.ts";
+import { describeZodError, inspectUploadedSchema } from "../schemas.ts";
+import { loadUpload, projectOf, removeUpload, saveUpload, type StoredUpload } from "../uploads.ts";
 
-/** POST /api/inspect: stores an uploaded .blend and describes it (scenes, cameras, layers, external files). */
+/**
+ * POST /api/inspect: describes a .blend (scenes, cameras, layers, external
+ * files): one sent as multipart (stored, for a later submission by uploadId),
+ * or, as JSON { uploadId, blend? }, one inside an earlier upload.
+ */
 export function registerInspectRoutes(app: FastifyInstance, context: ServerContext): void {
   app.post("/api/inspect", async (request) => {
-    if (!request.isMultipart()) throw new ApiError(415, "send the .blend as multipart/form-data, in a file field.", "file");
+    if (!request.isMultipart()) {
+      if (!/^application\/json\b/i.test(request.headers["content-type"] ?? "")) {
+        throw new ApiError(415, 'send the .blend as multipart/form-data in a file field, or JSON {"uploadId": …, "blend": …} for an earlier upload.', "file");
+      }
+      return inspectEarlierUpload(context, request.body);
+    }
     let upload: StoredUpload | undefined;
     try {
       for await (const part of request.parts()) {
@@ -25,4 +35,24 @@ export function registerInspectRoutes(app: FastifyInstance, context: ServerConte
       throw error;
     }
   });
+}
+
+/** Inspects the .blend `blend` names in an earlier upload (optional when it holds one); the upload is kept whatever the outcome. */
+async function inspectEarlierUpload(context: ServerContext, body: unknown) {
+  const parsed = inspectUploadedSchema.safeParse(body ?? {});
+  if (!parsed.success) {
+    const { message, field } = describeZodError(parsed.error, "");
+    throw new ApiError(400, message, field);
+  }
+  const upload = await loadUpload(context.uploadsDir, parsed.data.uploadId);
+  if (!upload) throw new ApiError(400, `uploadId: no upload "${parsed.data.uploadId}" on this server; upload the files again.`, "uploadId");
+  const { blendPath, blendFile } = await projectOf(upload, parsed.data.blend, "blend");
+  try {
+    const inspection = await inspectBlendFile(blendPath, { env: context.env });
+    return { ...inspection, uploadId: upload.id };
+  } catch (error) {
+    // Name the file as the client knows it, not by where the server keeps it.
+    if (error instanceof UserInputError) throw new ApiError(400, error.message.split(blendPath).join(upload.kind === "blend" ? upload.name : blendFile), "blend");
+    throw error;
+  }
 }

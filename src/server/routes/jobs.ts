@@ -1,18 +1,20 @@
 import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
+import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { renderJobs } from "../../backends/local/farm.ts";
-import { findRenderRecord, listRenderRecords } from "../../backends/aws/render-record.ts";
+import { findRenderRecord, listRenderRecords, type AwsRenderRecord } from "../../backends/aws/render-record.ts";
 import { cancelLocalRender, listLocalRenders, renderLogFiles, retryLocalRender, type RenderListRow } from "../../cli/render-control.ts";
 import { submittedPayload } from "../../cli/render-wait.ts";
 import { FsObjectStore } from "../../storage/fs-store.ts";
+import { AwsRenders } from "../aws-renders.ts";
 import type { ServerContext } from "../context.ts";
 import { ApiError } from "../http-errors.ts";
 import { listOutputs, locateOutput, renderDetail } from "../render-view.ts";
 import { describeZodError, renderIdParamsSchema, renderSettingsSchema, submitUploadedSchema, type RenderSettings } from "../schemas.ts";
 import { submitUploadedRender } from "../submit.ts";
-import { loadUpload, removeUpload, saveUpload, type StoredUpload } from "../uploads.ts";
+import { loadUpload, recordRenderOf, removeUpload, saveUpload, type StoredUpload } from "../uploads.ts";
 import { isTerminal } from "../../backends/local/job-state.ts";
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -61,16 +63,18 @@ export function outputSegments(path: string): string[] | undefined {
 /** Render, list, steer and download routes: /api/renders… */
 export function registerJobRoutes(app: FastifyInstance, context: ServerContext): void {
   const { farm } = context;
+  const aws = new AwsRenders(context.env);
+  app.addHook("onClose", async () => aws.close());
 
-  /** The render id of a request, after checking it names a local render (404 otherwise). */
-  const localRender = async (request: FastifyRequest): Promise<string> => {
+  /** The render a request names: a local render's id, or the record of one on AWS (404 when neither). */
+  const localRender = async (request: FastifyRequest): Promise<{ renderId: string; aws?: AwsRenderRecord }> => {
     const parsed = renderIdParamsSchema.safeParse(request.params);
     const id = (request.params as { id?: string }).id ?? "";
     if (!parsed.success) throw new ApiError(404, `No render "${id}"; GET /api/renders lists them.`);
-    if (renderJobs(farm, parsed.data.id).length > 0) return parsed.data.id;
-    if (await findRenderRecord(context.home, parsed.data.id).catch(() => undefined)) {
-      throw new ApiError(404, `Render "${id}" runs on AWS; this API shows local renders only, use 'brender status ${id}'.`);
-    }
+    if (renderJobs(farm, parsed.data.id).length > 0) return { renderId: parsed.data.id };
+    const record = await findRenderRecord(context.home, parsed.data.id).catch(() => undefined);
+    // findRenderRecord also takes an id's start; URLs name renders exactly.
+    if (record?.renderId === parsed.data.id) return { renderId: record.renderId, aws: record };
     throw new ApiError(404, `No render "${id}"; GET /api/renders lists them.`);
   };
 
@@ -109,8 +113,10 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
       settings = parsed.data.settings;
     }
     try {
-      const renderId = await submitUploadedRender(context, upload, settings);
-      return reply.code(202).send({ renderId });
+      const { renderId, warnings } = await submitUploadedRender(context, upload, settings);
+      // Uploads renders came from are kept by the cleanup (isStaleUpload).
+      await recordRenderOf(upload, renderId);
+      return reply.code(202).send({ renderId, ...(warnings.length > 0 ? { warnings } : {}) });
     } catch (error) {
       // A fresh upload that did not become a render is of no use to anyone.
       if (fresh) await removeUpload(upload);
@@ -119,33 +125,39 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
   });
 
   app.get("/api/renders", async () => {
-    const aws: RenderListRow[] = (await listRenderRecords(context.home).catch(() => [])).map((record) => ({
+    const records = await listRenderRecords(context.home).catch(() => []);
+    const statuses = await aws.listStatuses(records);
+    const awsRows: (RenderListRow & { statusError?: string })[] = records.map((record) => ({
       renderId: record.renderId,
       backend: `aws:${record.farm}`,
       project: record.payload.project.name,
       submittedAt: record.submittedAt,
-      // Asking AWS for every listed render on every request would be slow and cost API calls; `brender jobs` does it.
-      status: "UNKNOWN",
+      ...statuses.get(record.renderId)!,
     }));
-    return [...listLocalRenders(farm), ...aws].sort((a, b) => (a.submittedAt < b.submittedAt ? 1 : a.submittedAt > b.submittedAt ? -1 : 0));
+    return [...listLocalRenders(farm), ...awsRows].sort((a, b) => (a.submittedAt < b.submittedAt ? 1 : a.submittedAt > b.submittedAt ? -1 : 0));
   });
 
-  app.get("/api/renders/:id", async (request) => renderDetail(farm, await localRender(request)));
+  app.get("/api/renders/:id", async (request) => {
+    const render = await localRender(request);
+    return render.aws ? aws.detail(render.aws) : renderDetail(farm, render.renderId);
+  });
 
   app.post("/api/renders/:id/cancel", async (request, reply) => {
-    const renderId = await localRender(request);
-    const result = cancelLocalRender(farm, renderId);
+    const { renderId, aws: record } = await localRender(request);
+    const result = record ? await aws.cancel(record) : cancelLocalRender(farm, renderId);
     return reply.code(202).send({ renderId, ...result });
   });
 
   app.post("/api/renders/:id/retry", async (request, reply) => {
-    const renderId = await localRender(request);
-    retryLocalRender(farm, renderId);
+    const { renderId, aws: record } = await localRender(request);
+    if (record) await aws.retry(record, context.home);
+    else retryLocalRender(farm, renderId);
     return reply.code(202).send({ renderId });
   });
 
   app.get("/api/renders/:id/logs", async (request, reply) => {
-    const renderId = await localRender(request);
+    const { renderId, aws: record } = await localRender(request);
+    if (record) return reply.type("text/plain; charset=utf-8").send(await aws.logs(record));
     const parts: string[] = [];
     for (const { heading, logFile } of renderLogFiles(farm, renderId)) {
       parts.push(`${heading}\n`, await readFile(logFile, "utf8").catch(() => ""));
@@ -154,17 +166,18 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
   });
 
   app.get("/api/renders/:id/outputs", async (request) => {
-    const renderId = await localRender(request);
+    const { renderId, aws: record } = await localRender(request);
+    if (record) return aws.outputs(record);
     const running = renderJobs(farm, renderId).some((job) => !isTerminal(job.status));
     return listOutputs(farm, submittedPayload(farm, renderId), running);
   });
 
   app.get("/api/renders/:id/outputs/*", async (request, reply) => {
-    const renderId = await localRender(request);
+    const { renderId, aws: record } = await localRender(request);
     const path = (request.params as { "*"?: string })["*"] ?? "";
     const segments = outputSegments(path);
     if (!segments) throw new ApiError(400, `output path "${path}" is not a path inside the render's outputs; use a name GET /api/renders/${renderId}/outputs lists.`);
-    const found = await locateOutput(farm, submittedPayload(farm, renderId), segments);
+    const found = record ? await aws.openOutput(record, segments).then((object) => object && { kind: "stream" as const, ...object }) : await locateOutput(farm, submittedPayload(farm, renderId), segments);
     if (!found) throw new ApiError(404, `Render ${renderId} has no output "${segments.join("/")}"; GET /api/renders/${renderId}/outputs lists them.`);
     return sendOutput(request, reply, found, segments.at(-1)!);
   });
@@ -190,7 +203,7 @@ function parseSettings(text: string | undefined): RenderSettings {
 async function sendOutput(
   request: FastifyRequest,
   reply: FastifyReply,
-  found: NonNullable<Awaited<ReturnType<typeof locateOutput>>>,
+  found: NonNullable<Awaited<ReturnType<typeof locateOutput>>> | { kind: "stream"; body: Readable; size: number },
   name: string,
 ): Promise<FastifyReply> {
   reply.type(contentTypeOf(name)).header("content-length", found.size).header("cache-control", "no-cache");
@@ -198,6 +211,7 @@ async function sendOutput(
     reply.header("content-disposition", `attachment; filename="${basename(name).replace(/["\\]/g, "_")}"`);
   }
   if (found.kind === "file") return reply.send(createReadStream(found.path));
+  if (found.kind === "stream") return reply.send(found.body);
   // The folder store streams from disk; other stores hand over the bytes.
   if (found.objects instanceof FsObjectStore) return reply.send(createReadStream(found.objects.describe(found.key)));
   return reply.send(await found.objects.getBytes(found.key));

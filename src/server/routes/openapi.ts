@@ -3,6 +3,7 @@ import { z } from "zod";
 import {
   errorSchema, farmsSchema, frameEventSchema, inspectResponseSchema, outputSchema, progressEventDataSchema, renderDetailSchema,
   renderEventSchema, renderListItemSchema, renderSettingsSchema, submittedSchema, submitUploadedSchema,
+  inspectUploadedSchema, logFileSchema, uploadResponseSchema,
 } from "../schemas.ts";
 
 type JsonObject = Record<string, unknown>;
@@ -23,6 +24,7 @@ const ERROR_TEXT: Record<number, string> = {
   404: "unknown render or output",
   409: "the render's state forbids it (retry while running, cancel once ended)",
   415: "not multipart/form-data",
+  502: "AWS could not be asked (no credentials, unreachable, refused); the message says what to check",
 };
 const idParameter = { name: "id", in: "path", required: true, schema: { type: "string" }, description: "render id" };
 
@@ -34,7 +36,7 @@ export function openApiDocument(): JsonObject {
     info: {
       title: "Brender",
       version: "1",
-      description: "Render Blender scenes on the local farm. Bound to loopback, no token is needed; otherwise every /api route needs `Authorization: Bearer TOKEN` (or `?token=TOKEN` on GET).",
+      description: "Render Blender scenes on the local farm, or on AWS farms deployed with `brender farm deploy` (settings.farm). Renders on AWS are followed by polling GET /api/renders/{id}: GET /api/events covers local renders only. Bound to loopback, no token is needed; otherwise every /api route needs `Authorization: Bearer TOKEN` (or `?token=TOKEN` on GET).",
     },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" }, queryToken: { type: "apiKey", in: "query", name: "token" } },
@@ -51,18 +53,42 @@ export function openApiDocument(): JsonObject {
         RenderEvent: jsonSchema(renderEventSchema, "output"),
         ProgressEvent: jsonSchema(progressEventDataSchema, "output"),
         FrameEvent: jsonSchema(frameEventSchema, "output"),
+        Upload: jsonSchema(uploadResponseSchema, "output"),
+        InspectUploaded: jsonSchema(inspectUploadedSchema, "input"),
+        LogFile: jsonSchema(logFileSchema, "output"),
       },
     },
     security: [{}, { bearer: [] }, { queryToken: [] }],
     paths: {
       "/api/inspect": {
         post: {
-          summary: "Upload a .blend and describe it (kept for a later submission by uploadId)",
+          summary: "Describe a .blend: one uploaded here (multipart; kept for a later submission by uploadId), or one inside an earlier upload (JSON)",
           requestBody: {
             required: true,
-            content: { "multipart/form-data": { schema: { type: "object", required: ["file"], properties: { file: { type: "string", format: "binary" } } } } },
+            content: {
+              "multipart/form-data": { schema: { type: "object", required: ["file"], properties: { file: { type: "string", format: "binary" } } } },
+              "application/json": { schema: ref("InspectUploaded") },
+            },
           },
           responses: { "200": { description: "the scene inspection", ...json(ref("Inspection")) }, ...errors(400, 401, 415) },
+        },
+      },
+      "/api/uploads": {
+        post: {
+          summary: "Upload a .blend, a zipped project, or a folder (its files as `file` parts named by their relative paths), for inspection and submission by uploadId",
+          requestBody: {
+            required: true,
+            content: {
+              "multipart/form-data": {
+                schema: {
+                  type: "object",
+                  required: ["file"],
+                  properties: { file: { type: "array", items: { type: "string", format: "binary" }, description: 'one .blend or .zip, or every file of a folder, each named by its path ("shot/scene.blend", "shot/tex/wood.png")' } },
+                },
+              },
+            },
+          },
+          responses: { "201": { description: "stored", ...json(ref("Upload")) }, ...errors(400, 401, 415) },
         },
       },
       "/api/renders": {
@@ -88,14 +114,14 @@ export function openApiDocument(): JsonObject {
               "application/json": { schema: ref("SubmitUploaded") },
             },
           },
-          responses: { "202": { description: "submitted", ...json(ref("Submitted")) }, ...errors(400, 401) },
+          responses: { "202": { description: "submitted", ...json(ref("Submitted")) }, ...errors(400, 401, 502) },
         },
       },
       "/api/renders/{id}": {
         get: {
           summary: "A render's status: jobs, frames, failures, warnings, manifest, outputs",
           parameters: [idParameter],
-          responses: { "200": { description: "the render", ...json(ref("RenderDetail")) }, ...errors(401, 404) },
+          responses: { "200": { description: "the render (AWS renders: DescribeJobs now, progress from the events the children publish)", ...json(ref("RenderDetail")) }, ...errors(401, 404, 502) },
         },
       },
       "/api/renders/{id}/cancel": {
@@ -104,7 +130,7 @@ export function openApiDocument(): JsonObject {
           parameters: [idParameter],
           responses: {
             "202": { description: "cancelling", ...json({ type: "object", properties: { renderId: { type: "string" }, cancelled: { type: "integer" }, terminating: { type: "integer" } } }) },
-            ...errors(401, 404, 409),
+            ...errors(401, 404, 409, 502),
           },
         },
       },
@@ -112,21 +138,39 @@ export function openApiDocument(): JsonObject {
         post: {
           summary: "Render again only the frames that failed or are missing",
           parameters: [idParameter],
-          responses: { "202": { description: "submitted again", ...json(ref("Submitted")) }, ...errors(401, 404, 409) },
+          responses: { "202": { description: "submitted again", ...json(ref("Submitted")) }, ...errors(401, 404, 409, 502) },
         },
       },
       "/api/renders/{id}/logs": {
         get: {
           summary: "Every job's, child's and attempt's log",
           parameters: [idParameter],
-          responses: { "200": { description: "logs", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(401, 404) },
+          responses: { "200": { description: "logs (AWS renders: CloudWatch Logs)", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(401, 404, 409, 502) },
+        },
+      },
+      "/api/renders/{id}/log-files": {
+        get: {
+          summary: "The render's logs, one per job, child and attempt, in job order (local renders)",
+          parameters: [idParameter],
+          responses: { "200": { description: "log files", ...json({ type: "array", items: ref("LogFile") }) }, ...errors(401, 404) },
+        },
+      },
+      "/api/renders/{id}/log-files/{logId}": {
+        get: {
+          summary: "One log as text",
+          parameters: [
+            idParameter,
+            { name: "logId", in: "path", required: true, schema: { type: "string" }, description: 'an id GET /api/renders/{id}/log-files lists, e.g. "render-3-a1"' },
+            { name: "tail", in: "query", required: false, schema: { type: "integer", minimum: 1 }, description: "only the last N bytes, from a line start" },
+          ],
+          responses: { "200": { description: "the log", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(400, 401, 404) },
         },
       },
       "/api/renders/{id}/outputs": {
         get: {
           summary: "The render's outputs (frames, zip, thumbnail, preview, manifest)",
           parameters: [idParameter],
-          responses: { "200": { description: "outputs", ...json({ type: "array", items: ref("Output") }) }, ...errors(401, 404) },
+          responses: { "200": { description: "outputs", ...json({ type: "array", items: ref("Output") }) }, ...errors(401, 404, 502) },
         },
       },
       "/api/renders/{id}/outputs/{path}": {
@@ -137,15 +181,15 @@ export function openApiDocument(): JsonObject {
             { name: "path", in: "path", required: true, schema: { type: "string" }, description: "e.g. frames/frame_0001.png, output.zip" },
             { name: "download", in: "query", required: false, schema: { type: "string" }, description: "present: sent as an attachment" },
           ],
-          responses: { "200": { description: "the file, with its Content-Type", content: { "*/*": { schema: { type: "string", format: "binary" } } } }, ...errors(400, 401, 404) },
+          responses: { "200": { description: "the file, with its Content-Type (AWS renders: streamed from the farm's bucket)", content: { "*/*": { schema: { type: "string", format: "binary" } } } }, ...errors(400, 401, 404, 502) },
         },
       },
       "/api/farms": {
-        get: { summary: "The local farm (cores, queue) and AWS farms known from render records", responses: { "200": { description: "farms", ...json(ref("Farms")) }, ...errors(401) } },
+        get: { summary: "The local farm (cores, queue) and AWS farms known from render records, with the queues they offer", responses: { "200": { description: "farms", ...json(ref("Farms")) }, ...errors(401) } },
       },
       "/api/events": {
         get: {
-          summary: "Server-Sent Events: `render` (RenderEvent), `progress` (ProgressEvent), `frame` (FrameEvent); a heartbeat comment every 15 s",
+          summary: "Server-Sent Events of local renders: `render` (RenderEvent), `progress` (ProgressEvent), `frame` (FrameEvent); a heartbeat comment every 15 s. Renders on AWS farms have none: poll GET /api/renders/{id}",
           parameters: [{ name: "render", in: "query", required: false, schema: { type: "string" }, description: "follow only this render" }],
           responses: { "200": { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors(401, 404) },
         },

@@ -104,6 +104,7 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     finishedAt,
     renderSeconds: summary.renderSeconds,
     peakMemoryMb: summary.peakMemoryMb,
+    frameTimes: [...summary.frameTimes],
     ...(Object.keys(hostDescription).length > 0 ? { host: hostDescription } : {}),
   };
   // The e-mail goes out before the manifest (still written last, marking the upload complete), so a
