@@ -1,7 +1,7 @@
 /** End-to-end tests of the web UI in Debian's headless Chromium, against the API started in-process. */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -9,7 +9,8 @@ import { promisify } from "node:util";
 import assert from "node:assert/strict";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { DEFAULT_UI_DIR, uiFileFor } from "../../src/server/routes/ui.ts";
-import { makeScene, REPO, tempDir } from "../helpers/blender.ts";
+import sharp from "sharp";
+import { makeScene, meanColor, REPO, tempDir } from "../helpers/blender.ts";
 import { startTestServer } from "../server/harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -101,6 +102,110 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
     const row = page.locator("tr", { has: page.getByRole("link", { name: renderId }) });
     await row.waitFor();
     assert.equal(await row.getByTestId("job-status").textContent(), "SUCCEEDED");
+  });
+
+  it("uploads a project folder, picks its .blend, and renders with the texture from a sibling folder", { timeout: 90_000 }, async (t) => {
+    const dir = await tempDir(t);
+    const project = join(dir, "forest");
+    await mkdir(join(project, "textures"), { recursive: true });
+    await mkdir(join(project, "shots", "alt"), { recursive: true });
+    const texture = join(project, "textures", "green.png");
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 0, g: 255, b: 0 } } }).png().toFile(texture);
+    await makeScene(join(project, "shots", "shot.blend"), { texture, resolution: [16, 16], frames: [1, 3], samples: 1 });
+    await makeScene(join(project, "shots", "alt", "other.blend"), { resolution: [16, 16], frames: [1, 1], samples: 1 });
+    const server = await startTestServer(t);
+    const page = await newPage();
+    t.after(() => page.close());
+
+    await page.goto(`${server.base}/#/new`);
+    await page.setInputFiles("#folder", project);
+    const blendSelect = page.locator("select[name=blend]");
+    await blendSelect.waitFor({ timeout: 30_000 });
+    // The shallowest .blend is taken first; both are offered.
+    assert.equal(await blendSelect.inputValue(), "shots/shot.blend");
+    assert.deepEqual(await blendSelect.locator("option").allTextContents(), ["shots/alt/other.blend", "shots/shot.blend"]);
+    await page.locator("input[name=frames]").waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator("input[name=frames]").inputValue(), "1-3");
+    assert.equal(await page.getByRole("note").count(), 0, "the texture is in the folder, so nothing is missing");
+    // View layers of the scene are offered.
+    assert.deepEqual(await page.locator("select[name=layer] option").allTextContents(), ["(all enabled layers)", "ViewLayer"]);
+    await page.locator("select[name=layer]").selectOption("ViewLayer");
+    await page.locator("input[name=frames]").fill("2-3");
+
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.waitForURL(/#\/renders\/[a-z0-9-]+$/);
+    await page.locator('[data-testid="render-status"]', { hasText: /^(SUCCEEDED|FAILED)$/ }).waitFor({ timeout: 60_000 });
+    assert.equal(await page.getByTestId("render-status").textContent(), "SUCCEEDED");
+    assert.deepEqual(await page.locator("li.cell").evaluateAll((items) => items.map((item) => item.getAttribute("data-frame"))), ["2", "3"]);
+    // One bar per rendered frame in the render-time chart.
+    await page.waitForFunction(`document.querySelectorAll("figure.chart rect.bar").length === 2`, undefined, { timeout: 10_000 });
+    assert.match((await page.locator("figure.chart figcaption").textContent()) ?? "", /^2 frames · mean/);
+
+    // The rendered frame is green: the texture travelled with the folder.
+    const href = await page.locator("li.cell img").first().getAttribute("src");
+    const frame = join(dir, "frame.png");
+    const bytes = await page.evaluate(async (url) => [...new Uint8Array(await (await fetch(url)).arrayBuffer())], href!);
+    await (await import("node:fs/promises")).writeFile(frame, Buffer.from(bytes));
+    const [r, g, b] = await meanColor(frame);
+    assert.ok(g > r * 1.5 && g > b * 1.5, `green texture expected, mean rgb ${r.toFixed(0)},${g.toFixed(0)},${b.toFixed(0)}`);
+
+    // Logs are offered per job, child and attempt.
+    const logOptions = await page.locator("select[name=log] option").allTextContents();
+    assert.ok(logOptions.some((o) => /^copy_efs, attempt 1/.test(o)), logOptions.join(" | "));
+    assert.ok(logOptions.some((o) => /^render, attempt 1/.test(o)), logOptions.join(" | "));
+  });
+
+  it("takes a .blend dropped on the page", { timeout: 60_000 }, async (t) => {
+    const dir = await tempDir(t);
+    const scene = await makeScene(join(dir, "dropped.blend"), { resolution: [16, 16], frames: [4, 9], samples: 1 });
+    const server = await startTestServer(t, { runFarm: false });
+    const page = await newPage();
+    t.after(() => page.close());
+    await page.goto(`${server.base}/#/new`);
+    await page.getByText("or drop a file or folder").waitFor();
+    // A synthetic drop: Chromium gives no file-system entries for it, so the page falls back to its file list.
+    const base64 = (await readFile(scene)).toString("base64");
+    await page.evaluate(`(() => {
+      const bytes = Uint8Array.from(atob(${JSON.stringify(base64)}), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], "dropped.blend"));
+      document.querySelector("main").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    })()`);
+    await page.locator("input[name=frames]").waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator("input[name=frames]").inputValue(), "4-9");
+    assert.equal(await page.locator("select[name=blend]").count(), 0, "a single .blend needs no choice");
+  });
+
+  it("cancels a render, shows its failed frames and logs, and retries only those", { timeout: 120_000 }, async (t) => {
+    const dir = await tempDir(t);
+    const scene = await makeScene(join(dir, "slow.blend"), { resolution: [64, 64], frames: [1, 12], samples: 64 });
+    const server = await startTestServer(t);
+    const page = await newPage();
+    t.after(() => page.close());
+
+    await page.goto(`${server.base}/#/new`);
+    await page.setInputFiles("#file", scene);
+    await page.locator("input[name=frames]").waitFor({ timeout: 30_000 });
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.waitForURL(/#\/renders\/[a-z0-9-]+$/);
+    // Cancel once the first frame is done, while Blender renders the rest.
+    await page.locator('li.cell[data-state="done"]').first().waitFor({ timeout: 60_000 });
+    assert.equal(await page.getByRole("button", { name: "Retry failed frames" }).isDisabled(), true);
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.locator('[data-testid="render-status"]', { hasText: "FAILED" }).waitFor({ timeout: 60_000 });
+    const states = await page.locator("li.cell").evaluateAll((items) => items.map((item) => item.getAttribute("data-state")));
+    const done = states.filter((s) => s === "done").length;
+    assert.ok(done >= 1 && done < 12, states.join(","));
+    assert.equal(states.filter((s) => s === "failed").length, 12 - done, states.join(","));
+    assert.equal(await page.getByRole("button", { name: "Cancel" }).isDisabled(), true);
+    // The failed render attempt's log is the one shown first.
+    await page.waitForFunction(`(document.querySelector("select[name=log]")?.selectedOptions[0]?.textContent ?? "").startsWith("render, attempt 1, failed")`, undefined, { timeout: 10_000 });
+    await page.screenshot({ path: join(SCREENSHOTS, "job-failed.png"), fullPage: true });
+
+    await page.getByRole("button", { name: "Retry failed frames" }).click();
+    await page.locator('[data-testid="render-status"]', { hasText: "SUCCEEDED" }).waitFor({ timeout: 90_000 });
+    await page.waitForFunction(`document.querySelectorAll('li.cell[data-state="done"]').length === 12`, undefined, { timeout: 10_000 });
+    assert.equal(await page.getByTestId("frames-done").textContent(), "12/12");
   });
 
   it("is served when the API needs a token, and its API calls without the token get 401", { timeout: 30_000 }, async (t) => {

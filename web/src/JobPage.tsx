@@ -1,5 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, followEvents, frameOfOutput, framesOf, isEnded, withToken, type RenderDetail } from "./api.ts";
+import { formatBytes, formatDuration } from "./format.ts";
+import { FrameTimesChart } from "./FrameTimesChart.tsx";
+import { LogsPanel } from "./LogsPanel.tsx";
+
+/** AWS renders have no event stream here: their page asks the API this often. */
+const AWS_POLL_MS = 5_000;
 
 type CellState = { state: "queued" | "rendering" | "done" | "failed"; label: string; url?: string };
 
@@ -24,25 +30,29 @@ const VIEWABLE = /\.(png|jpe?g|webp|bmp)$/i;
 /** One render: status, frame grid with thumbnails, viewer, preview video, downloads, cancel/retry, logs. */
 export function JobPage({ id }: { id: string }) {
   const [detail, setDetail] = useState<RenderDetail | undefined>();
-  const [logs, setLogs] = useState("");
+  const [version, setVersion] = useState(0);
   const [error, setError] = useState<string | undefined>();
   const [viewing, setViewing] = useState<{ frame: number; url: string } | undefined>();
   const dialog = useRef<HTMLDialogElement>(null);
 
   const load = useCallback(async () => {
     try {
-      const [fresh, text] = await Promise.all([api<RenderDetail>(`/api/renders/${encodeURIComponent(id)}`), api<string>(`/api/renders/${encodeURIComponent(id)}/logs`)]);
-      setDetail(fresh);
-      setLogs(text);
+      setDetail(await api<RenderDetail>(`/api/renders/${encodeURIComponent(id)}`));
+      setVersion((v) => v + 1);
       setError(undefined);
     } catch (e) {
       setError((e as Error).message);
     }
   }, [id]);
 
+  const onAws = detail?.backend.startsWith("aws:") ?? false;
   // Events say something changed; the detail route says what, so bursts are folded into one reload.
   useEffect(() => {
     void load();
+    if (onAws) {
+      const timer = setInterval(() => void load(), AWS_POLL_MS);
+      return () => clearInterval(timer);
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stop = followEvents(() => {
       if (timer === undefined) timer = setTimeout(() => ((timer = undefined), void load()), 250);
@@ -51,7 +61,7 @@ export function JobPage({ id }: { id: string }) {
       stop();
       if (timer !== undefined) clearTimeout(timer);
     };
-  }, [id, load]);
+  }, [id, load, onAws]);
 
   useEffect(() => {
     if (viewing && dialog.current && !dialog.current.open) dialog.current.showModal();
@@ -78,7 +88,7 @@ export function JobPage({ id }: { id: string }) {
   return (
     <section>
       <div className="heading-row">
-        <h1>{detail.project} <small>{detail.renderId}</small></h1>
+        <h1>{detail.project} <small>{detail.renderId} · {onAws ? `AWS farm ${detail.backend.slice(4)}` : "this machine"}</small></h1>
         <div className="actions">
           <button type="button" onClick={() => void act("cancel")} disabled={ended}>Cancel</button>
           <button type="button" onClick={() => void act("retry")} disabled={!ended || detail.status === "SUCCEEDED"}>Retry failed frames</button>
@@ -88,10 +98,25 @@ export function JobPage({ id }: { id: string }) {
       <dl className="summary">
         <div><dt>Status</dt><dd><span className={`status status-${detail.status.toLowerCase()}`} data-testid="render-status">{detail.status}</span>{detail.stage && !ended ? ` (${detail.stage})` : ""}</dd></div>
         <div><dt>Frames</dt><dd data-testid="frames-done">{framesDone}/{framesTotal}</dd></div>
-        {etaSeconds !== undefined && <div><dt>ETA</dt><dd>{etaSeconds} s</dd></div>}
+        <div><dt>ETA</dt><dd data-testid="eta">{etaSeconds !== undefined && !ended ? formatDuration(etaSeconds) : "–"}</dd></div>
         {detail.reason && <div><dt>Reason</dt><dd>{detail.reason}</dd></div>}
       </dl>
       {detail.warnings.length > 0 && <ul className="warning">{detail.warnings.map((w) => <li key={w}>{w}</li>)}</ul>}
+
+      <table className="jobs job-steps" aria-label="Jobs">
+        <thead><tr><th>Job</th><th>Status</th><th>Children</th><th>Time</th><th>Reason</th></tr></thead>
+        <tbody>
+          {detail.jobs.map((job) => (
+            <tr key={job.name}>
+              <td>{job.action}</td>
+              <td><span className={`status status-${job.status.toLowerCase()}`}>{job.status}</span></td>
+              <td className="num">{job.children ? Object.entries(job.children).filter(([, n]) => n > 0).map(([state, n]) => `${n} ${state.toLowerCase()}`).join(", ") : job.arraySize}</td>
+              <td className="num">{job.seconds !== undefined ? formatDuration(job.seconds) : ""}</td>
+              <td>{job.reason ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
 
       <h2>Frames</h2>
       <ol className="frames" aria-label="Frames">
@@ -109,6 +134,9 @@ export function JobPage({ id }: { id: string }) {
         ))}
       </ol>
 
+      <h2>Render time per frame</h2>
+      <FrameTimesChart times={detail.progress.frameTimes ?? []} />
+
       {video && (
         <>
           <h2>Preview</h2>
@@ -118,12 +146,12 @@ export function JobPage({ id }: { id: string }) {
 
       <h2>Downloads</h2>
       <ul className="downloads">
-        {zip && <li><a href={withToken(`${zip.url}?download`)} download data-testid="zip-link">All frames (.zip, {Math.ceil(zip.size / 1024)} KiB)</a></li>}
+        {zip && <li><a href={withToken(`${zip.url}?download`)} download data-testid="zip-link">All frames (.zip, {formatBytes(zip.size)})</a></li>}
         {frameOutputs.map((o) => <li key={o.name}><a href={withToken(`${o.url}?download`)} download>{o.name}</a></li>)}
       </ul>
 
       <h2>Logs</h2>
-      <pre className="logs" tabIndex={0} aria-label="Logs">{logs || "(no logs yet)"}</pre>
+      {onAws ? <p className="hint">Logs of AWS renders: <code>brender logs {detail.renderId}</code>.</p> : <LogsPanel renderId={detail.renderId} version={version} />}
 
       <dialog ref={dialog} className="viewer" onClose={() => setViewing(undefined)} aria-label={viewing ? `Frame ${viewing.frame}` : "Frame"}>
         {viewing && (

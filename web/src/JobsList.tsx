@@ -47,17 +47,18 @@ export function JobsList() {
       {renders && renders.length > 0 && (
         <table className="jobs">
           <thead>
-            <tr><th>Render</th><th>Project</th><th>Submitted</th><th>Status</th><th>Frames</th></tr>
+            <tr><th>Render</th><th>Project</th><th>Farm</th><th>Submitted</th><th>Status</th><th>Frames</th></tr>
           </thead>
           <tbody>
             {renders.map((row) => {
               const p = progress[row.renderId];
               return (
                 <tr key={row.renderId}>
-                  <td>{row.backend === "local" ? <a href={`#/renders/${row.renderId}`}>{row.renderId}</a> : row.renderId}</td>
+                  <td><a href={`#/renders/${row.renderId}`}>{row.renderId}</a></td>
                   <td>{row.project}</td>
+                  <td>{row.backend === "local" ? "this machine" : `AWS ${row.backend.slice(4)}`}</td>
                   <td>{new Date(row.submittedAt).toLocaleString()}</td>
-                  <td><span className={`status status-${row.status.toLowerCase()}`} data-testid="job-status">{row.status}</span></td>
+                  <td><span className={`status status-${row.status.toLowerCase()}`} data-testid="job-status" title={row.statusError}>{row.status}</span></td>
                   <td className="num">{p ? `${p.framesDone}/${p.framesTotal}` : ""}</td>
                 </tr>
               );

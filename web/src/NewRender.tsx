@@ -1,100 +1,88 @@
-import { useEffect, useState, type FormEvent } from "react";
-import { api, type Inspection, type RenderSettings, type SceneInfo } from "./api.ts";
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import { api, uploadProject, type Farms, type Inspection, type Upload } from "./api.ts";
+import { formatBytes } from "./format.ts";
+import { filesOfDrop, filesOfInput, projectKindOf, type ProjectFile } from "./project-files.ts";
+import { defaultBlend, EMPTY_FORM, formOfScene, settingsOf, type CyclesForm, type Form } from "./render-form.ts";
 
-type Form = {
-  scene: string;
-  camera: string;
-  frames: string;
-  engine: string;
-  resolution: string;
-  samples: string;
-  format: string;
-  split: "none" | "array" | "chunk";
-  splitSize: string;
-  attempts: string;
-  timeout: string;
-};
+type Busy = { label: string; sent?: number; total?: number };
 
-const EMPTY_FORM: Form = { scene: "", camera: "", frames: "", engine: "", resolution: "", samples: "", format: "", split: "none", splitSize: "2", attempts: "1", timeout: "" };
-
-/** Blender's engine identifiers to the API's names. */
-function engineOf(blenderEngine: string): string {
-  if (blenderEngine === "CYCLES") return "cycles";
-  if (blenderEngine.startsWith("BLENDER_EEVEE")) return "eevee";
-  if (blenderEngine === "BLENDER_WORKBENCH") return "workbench";
-  return "";
-}
-
-/** The form as the file has it for one scene. */
-function formOfScene(scene: SceneInfo, previous: Form): Form {
-  const range = `${scene.frameStart}-${scene.frameEnd}${scene.frameStep > 1 ? `:${scene.frameStep}` : ""}`;
-  return {
-    ...previous,
-    scene: scene.name,
-    camera: scene.camera ?? "",
-    frames: range,
-    engine: engineOf(scene.engine),
-    resolution: `${scene.resolution.x}x${scene.resolution.y}`,
-    samples: scene.cycles ? String(scene.cycles.samples) : "",
-    format: scene.output.format,
-  };
-}
-
-/** The API's settings from the form; empty fields keep the file's own. */
-function settingsOf(form: Form): RenderSettings {
-  const settings: RenderSettings = {};
-  if (form.scene) settings.scene = form.scene;
-  if (form.camera) settings.camera = form.camera;
-  if (form.frames.trim()) settings.frames = form.frames.trim();
-  if (form.engine) settings.engine = form.engine;
-  if (form.resolution.trim()) settings.resolution = form.resolution.trim();
-  if (form.samples.trim()) settings.samples = Number(form.samples);
-  if (form.format.trim()) settings.format = form.format.trim();
-  if (form.split === "array") settings.arraySize = Number(form.splitSize);
-  if (form.split === "chunk") settings.chunkSize = Number(form.splitSize);
-  if (form.attempts.trim()) settings.attempts = Number(form.attempts);
-  if (form.timeout.trim()) settings.timeout = form.timeout.trim();
-  return settings;
-}
-
-/** New render: pick or drop a .blend (inspected to pre-fill the form) or a zipped project, adjust, submit. */
+/**
+ * New render: pick or drop a .blend, a zipped project or a project folder. It
+ * is uploaded once, the chosen .blend inspected to pre-fill the form, and the
+ * render submitted against that upload.
+ */
 export function NewRender() {
-  const [file, setFile] = useState<File | undefined>();
+  const [upload, setUpload] = useState<Upload | undefined>();
+  const [blend, setBlend] = useState<string | undefined>();
   const [inspection, setInspection] = useState<Inspection | undefined>();
   const [form, setForm] = useState<Form>(EMPTY_FORM);
-  const [busy, setBusy] = useState<string | undefined>();
+  /** The file's own Cycles options: only those the user changes are sent. */
+  const [fileCycles, setFileCycles] = useState<CyclesForm>(EMPTY_FORM.cycles);
+  const [farms, setFarms] = useState<Farms | undefined>();
+  const [busy, setBusy] = useState<Busy | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [dragging, setDragging] = useState(false);
+  const generation = useRef(0);
 
-  const choose = async (chosen: File | undefined) => {
-    setFile(chosen);
+  useEffect(() => {
+    api<Farms>("/api/farms").then(setFarms, () => setFarms(undefined));
+  }, []);
+
+  const inspect = async (uploaded: Upload, chosen: string | undefined, mine: number) => {
+    setBlend(chosen);
     setInspection(undefined);
-    setForm(EMPTY_FORM);
-    setError(undefined);
     if (!chosen) return;
-    const lower = chosen.name.toLowerCase();
-    if (lower.endsWith(".zip")) return;
-    if (!lower.endsWith(".blend")) {
-      setError(`"${chosen.name}" is neither a .blend nor a .zip; choose a Blender file or a zipped project.`);
-      setFile(undefined);
-      return;
-    }
-    setBusy("Reading the file…");
+    setBusy({ label: `Reading ${chosen}…` });
     try {
-      const body = new FormData();
-      body.append("file", chosen, chosen.name);
-      const result = await api<Inspection>("/api/inspect", { method: "POST", body });
+      const body = JSON.stringify(uploaded.kind === "blend" ? { uploadId: uploaded.uploadId } : { uploadId: uploaded.uploadId, blend: chosen });
+      const result = await api<Inspection>("/api/inspect", { method: "POST", headers: { "content-type": "application/json" }, body });
+      if (mine !== generation.current) return;
       setInspection(result);
       const scene = result.scenes.find((s) => s.name === result.activeScene) ?? result.scenes[0];
-      if (scene) setForm(formOfScene(scene, EMPTY_FORM));
+      if (scene) {
+        setForm((previous) => formOfScene(scene, previous));
+        setFileCycles(formOfScene(scene, EMPTY_FORM).cycles);
+      }
     } catch (e) {
-      setError((e as Error).message);
+      if (mine === generation.current) setError((e as Error).message);
     } finally {
-      setBusy(undefined);
+      if (mine === generation.current) setBusy(undefined);
     }
   };
 
-  // Dropping a file anywhere on the page chooses it.
+  const choose = async (files: ProjectFile[]) => {
+    const mine = ++generation.current;
+    setUpload(undefined);
+    setInspection(undefined);
+    setBlend(undefined);
+    setForm((previous) => ({ ...EMPTY_FORM, farm: previous.farm, queue: previous.queue }));
+    setError(undefined);
+    if (files.length === 0) return;
+    const kind = projectKindOf(files);
+    if ("error" in kind) {
+      setError(kind.error);
+      return;
+    }
+    const total = files.reduce((sum, f) => sum + f.file.size, 0);
+    const what = kind.kind === "folder" ? `${files.length} files` : files[0]!.path;
+    setBusy({ label: `Uploading ${what}…`, sent: 0, total });
+    try {
+      const uploaded = await uploadProject(files, (sent, all) => {
+        if (mine === generation.current) setBusy({ label: `Uploading ${what}…`, sent, total: all });
+      });
+      if (mine !== generation.current) return;
+      setUpload(uploaded);
+      setBusy(undefined);
+      await inspect(uploaded, uploaded.kind === "blend" ? uploaded.name : defaultBlend(uploaded.blendFiles), mine);
+    } catch (e) {
+      if (mine === generation.current) {
+        setError((e as Error).message);
+        setBusy(undefined);
+      }
+    }
+  };
+
+  // Dropping a file or a folder anywhere on the page chooses it.
   useEffect(() => {
     const over = (event: DragEvent) => {
       event.preventDefault();
@@ -104,8 +92,7 @@ export function NewRender() {
     const drop = (event: DragEvent) => {
       event.preventDefault();
       setDragging(false);
-      const dropped = event.dataTransfer?.files[0];
-      if (dropped) void choose(dropped);
+      if (event.dataTransfer) void filesOfDrop(event.dataTransfer).then(choose, (e: Error) => setError(`The dropped files could not be read: ${e.message}`));
     };
     addEventListener("dragover", over);
     addEventListener("dragleave", leave);
@@ -119,21 +106,12 @@ export function NewRender() {
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    if (!file) return;
-    setBusy("Submitting…");
+    if (!upload) return;
+    setBusy({ label: form.farm === "local" ? "Submitting…" : `Submitting to AWS farm ${form.farm}…` });
     setError(undefined);
     try {
-      const settings = settingsOf(form);
-      let init: RequestInit;
-      if (inspection) {
-        init = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ uploadId: inspection.uploadId, settings }) };
-      } else {
-        const body = new FormData();
-        body.append("settings", JSON.stringify(settings));
-        body.append("file", file, file.name);
-        init = { method: "POST", body };
-      }
-      const { renderId } = await api<{ renderId: string }>("/api/renders", init);
+      const body = JSON.stringify({ uploadId: upload.uploadId, settings: settingsOf(form, upload.kind === "blend" ? undefined : blend, { ...form, cycles: fileCycles }) });
+      const { renderId } = await api<{ renderId: string }>("/api/renders", { method: "POST", headers: { "content-type": "application/json" }, body });
       location.hash = `#/renders/${renderId}`;
     } catch (e) {
       setError((e as Error).message);
@@ -141,24 +119,61 @@ export function NewRender() {
     }
   };
 
+  const setCycles = <K extends keyof CyclesForm>(field: K, value: CyclesForm[K]) => setForm((f) => ({ ...f, cycles: { ...f.cycles, [field]: value } }));
+  const cyclesText = (field: "noiseThreshold" | "maxBounces" | "clampDirect" | "clampIndirect" | "filterGlossy") => ({
+    name: `cycles.${field}`,
+    type: "number",
+    value: form.cycles[field],
+    onChange: (e: { target: { value: string } }) => setCycles(field, e.target.value),
+  });
+  const cyclesFlag = (field: "adaptiveSampling" | "denoising" | "causticsReflective" | "causticsRefractive") => ({
+    name: `cycles.${field}`,
+    type: "checkbox",
+    checked: form.cycles[field],
+    onChange: (e: { target: { checked: boolean } }) => setCycles(field, e.target.checked),
+  });
   const set = (field: keyof Form) => (event: { target: { value: string } }) => setForm((f) => ({ ...f, [field]: event.target.value }));
   const scene = inspection?.scenes.find((s) => s.name === form.scene);
-  const ready = file !== undefined && busy === undefined && (inspection !== undefined || file.name.toLowerCase().endsWith(".zip"));
+  const awsFarm = farms?.aws.find((f) => f.farm === form.farm);
+  const ready = upload !== undefined && inspection !== undefined && busy === undefined;
 
   return (
     <section className={dragging ? "dropping" : undefined}>
       <h1>New render</h1>
       <div className="drop">
         <label htmlFor="file">Blender file (.blend) or zipped project (.zip)</label>
-        <input id="file" type="file" accept=".blend,.zip" onChange={(e) => void choose(e.target.files?.[0])} />
-        <p className="hint">or drop it anywhere on this page</p>
+        <input id="file" type="file" accept=".blend,.zip" onChange={(e) => void choose(filesOfInput(e.target.files))} />
+        <label htmlFor="folder">or a project folder (the .blend with its textures and caches)</label>
+        <input id="folder" type="file" {...{ webkitdirectory: "" }} onChange={(e) => void choose(filesOfInput(e.target.files))} />
+        <p className="hint">or drop a file or folder anywhere on this page</p>
       </div>
-      {busy && <p role="status">{busy}</p>}
+      <div className="status-line" aria-live="polite">
+        {busy && (
+          <p role="status">
+            {busy.label}
+            {busy.total !== undefined && busy.total > 0 && (
+              <>
+                {" "}
+                <progress value={busy.sent ?? 0} max={busy.total} /> {formatBytes(busy.sent ?? 0)} of {formatBytes(busy.total)}
+              </>
+            )}
+          </p>
+        )}
+      </div>
       {error && <p role="alert" className="error">{error}</p>}
+      {upload && upload.kind !== "blend" && (
+        <div className="grid project">
+          <label>Blend file in {upload.name}
+            <select name="blend" value={blend ?? ""} onChange={(e) => void inspect(upload, e.target.value, generation.current)}>
+              {upload.blendFiles.map((b) => <option key={b} value={b}>{b}</option>)}
+            </select>
+          </label>
+        </div>
+      )}
       {inspection && inspection.missingFiles.length > 0 && (
         <div className="warning" role="note">
           <h2>Missing external files</h2>
-          <p>These files are referenced by the .blend but were not found; the render will lack them. Pack them or upload a zipped project.</p>
+          <p>These files are referenced by the .blend but were not found; the render will lack them. Pack them into the .blend, or upload the project folder or a zip of it.</p>
           <ul>
             {inspection.missingFiles.map((missing) => (
               <li key={`${missing.type}:${missing.path}`}><strong>{missing.type}</strong> {missing.name}: <code>{missing.path}</code></li>
@@ -166,30 +181,37 @@ export function NewRender() {
           </ul>
         </div>
       )}
-      {file && (inspection || file.name.toLowerCase().endsWith(".zip")) && (
+      {upload && inspection && (
         <form onSubmit={(e) => void submit(e)} className="settings">
-          {inspection && (
-            <div className="grid">
-              <label>Scene
-                <select name="scene" value={form.scene} onChange={(e) => {
-                  const chosen = inspection.scenes.find((s) => s.name === e.target.value);
-                  if (chosen) setForm((f) => formOfScene(chosen, f));
-                }}>
-                  {inspection.scenes.map((s) => <option key={s.name} value={s.name}>{s.name}</option>)}
-                </select>
-              </label>
-              <label>Camera
-                <select name="camera" value={form.camera} onChange={set("camera")}>
-                  <option value="">(scene's camera)</option>
-                  {(scene?.cameras ?? []).map((c) => <option key={c} value={c}>{c}</option>)}
-                </select>
-              </label>
-            </div>
-          )}
+          <div className="grid">
+            <label>Scene
+              <select name="scene" value={form.scene} onChange={(e) => {
+                const chosen = inspection.scenes.find((s) => s.name === e.target.value);
+                if (chosen) {
+                  setForm((f) => formOfScene(chosen, f));
+                  setFileCycles(formOfScene(chosen, EMPTY_FORM).cycles);
+                }
+              }}>
+                {inspection.scenes.map((s) => <option key={s.name} value={s.name}>{s.name}</option>)}
+              </select>
+            </label>
+            <label>View layer
+              <select name="layer" value={form.layer} onChange={set("layer")}>
+                <option value="">(all enabled layers)</option>
+                {(scene?.viewLayers ?? []).map((l) => <option key={l.name} value={l.name}>{l.name}{l.use ? "" : " (disabled)"}</option>)}
+              </select>
+            </label>
+            <label>Camera
+              <select name="camera" value={form.camera} onChange={set("camera")}>
+                <option value="">(scene's camera)</option>
+                {(scene?.cameras ?? []).map((c) => <option key={c} value={c}>{c}</option>)}
+              </select>
+            </label>
+          </div>
           <div className="grid">
             <label>Frames<input name="frames" value={form.frames} onChange={set("frames")} placeholder="file's range" /></label>
             <label>Engine
-              <select value={form.engine} onChange={set("engine")}>
+              <select name="engine" value={form.engine} onChange={set("engine")}>
                 <option value="">(file's engine)</option>
                 <option value="cycles">Cycles</option>
                 <option value="eevee">Eevee</option>
@@ -200,11 +222,43 @@ export function NewRender() {
             <label>Samples<input name="samples" type="number" min={1} value={form.samples} onChange={set("samples")} /></label>
             <label>Format<input name="format" value={form.format} onChange={set("format")} placeholder="PNG" /></label>
           </div>
+          {form.engine === "cycles" && (
+            <details>
+              <summary>Cycles options</summary>
+              <p className="hint">Pre-filled from the file; only the ones you change are applied.</p>
+              <div className="grid">
+                <label className="check"><input {...cyclesFlag("adaptiveSampling")} /> Adaptive sampling</label>
+                <label>Noise threshold<input {...cyclesText("noiseThreshold")} min={0} max={1} step="any" disabled={!form.cycles.adaptiveSampling} /></label>
+                <label className="check"><input {...cyclesFlag("denoising")} /> Denoising</label>
+                <label>Max bounces<input {...cyclesText("maxBounces")} min={0} max={1024} /></label>
+                <label>Clamp direct<input {...cyclesText("clampDirect")} min={0} step="any" title="0 = no clamping" /></label>
+                <label>Clamp indirect<input {...cyclesText("clampIndirect")} min={0} step="any" title="0 = no clamping" /></label>
+                <label className="check"><input {...cyclesFlag("causticsReflective")} /> Reflective caustics</label>
+                <label className="check"><input {...cyclesFlag("causticsRefractive")} /> Refractive caustics</label>
+                <label>Filter glossy<input {...cyclesText("filterGlossy")} min={0} step="any" /></label>
+              </div>
+            </details>
+          )}
+          <div className="grid">
+            <label>Farm
+              <select name="farm" value={form.farm} onChange={(e) => setForm((f) => ({ ...f, farm: e.target.value, queue: e.target.value === "local" ? "" : (farms?.aws.find((a) => a.farm === e.target.value)?.queues?.[0] ?? "") }))}>
+                <option value="local">This machine ({farms?.local.cores ?? "?"} cores)</option>
+                {(farms?.aws ?? []).map((f) => <option key={`${f.farm}@${f.region}`} value={f.farm}>AWS: {f.farm} ({f.region})</option>)}
+              </select>
+            </label>
+            {awsFarm && (
+              <label>Queue
+                <select name="queue" value={form.queue} onChange={set("queue")}>
+                  {(awsFarm.queues ?? []).map((q) => <option key={q} value={q}>{q}</option>)}
+                </select>
+              </label>
+            )}
+          </div>
           <details>
-            <summary>Advanced</summary>
+            <summary>Job options</summary>
             <div className="grid">
               <label>Split frames
-                <select value={form.split} onChange={(e) => setForm((f) => ({ ...f, split: e.target.value as Form["split"] }))}>
+                <select name="split" value={form.split} onChange={(e) => setForm((f) => ({ ...f, split: e.target.value as Form["split"] }))}>
                   <option value="none">one render child</option>
                   <option value="array">across N children (array size)</option>
                   <option value="chunk">N frames per child (chunk size)</option>
@@ -213,6 +267,7 @@ export function NewRender() {
               <label>N<input name="splitSize" type="number" min={1} value={form.splitSize} disabled={form.split === "none"} onChange={set("splitSize")} /></label>
               <label>Attempts<input name="attempts" type="number" min={1} max={10} value={form.attempts} onChange={set("attempts")} /></label>
               <label>Timeout per attempt<input name="timeout" value={form.timeout} onChange={set("timeout")} placeholder="15m" /></label>
+              <label>Priority<input name="priority" type="number" value={form.priority} onChange={set("priority")} title="higher runs first" /></label>
             </div>
           </details>
           <button type="submit" disabled={!ready}>Submit</button>

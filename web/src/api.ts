@@ -5,6 +5,10 @@
  * by itself (images, video, downloads, EventSource), which cannot set headers.
  */
 
+import type { Upload } from "./types.ts";
+
+export type * from "./types.ts";
+
 const TOKEN_KEY = "brender-token";
 
 function readToken(): string | undefined {
@@ -43,68 +47,33 @@ export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   return (type.includes("json") ? JSON.parse(text) : text) as T;
 }
 
-export type SceneInfo = {
-  name: string;
-  frameStart: number;
-  frameEnd: number;
-  frameStep: number;
-  engine: string;
-  resolution: { x: number; y: number; percentage: number };
-  output: { format: string };
-  camera: string | null;
-  cameras: string[];
-  viewLayers: { name: string; use: boolean }[];
-  cycles: { samples: number } | null;
-};
-
-export type ExternalFile = { type: string; name: string; path: string };
-
-export type Inspection = {
-  uploadId: string;
-  file: string;
-  activeScene: string;
-  scenes: SceneInfo[];
-  missingFiles: ExternalFile[];
-};
-
-export type RenderSettings = {
-  frames?: string;
-  engine?: string;
-  samples?: number;
-  resolution?: string;
-  format?: string;
-  scene?: string;
-  camera?: string;
-  arraySize?: number;
-  chunkSize?: number;
-  attempts?: number;
-  timeout?: string;
-};
-
-export type RenderListItem = { renderId: string; backend: string; project: string; submittedAt: string; status: string };
-
-export type FrameProgress = {
-  framesTotal: number;
-  framesDone: number;
-  failedFrames: { frame: number; reason: string }[];
-  current: { child: number; frame: number; sample?: number; samples?: number }[];
-  etaSeconds?: number;
-};
-
-export type Output = { name: string; size: number; url: string };
-
-export type RenderDetail = {
-  renderId: string;
-  project: string;
-  frames: string;
-  type: string;
-  status: string;
-  stage?: string;
-  reason?: string;
-  progress: FrameProgress;
-  warnings: string[];
-  outputs: Output[];
-};
+/**
+ * POST /api/uploads with progress: fetch cannot report upload progress, so
+ * this one call uses XMLHttpRequest. Files go as `file` parts named by their
+ * path inside the project.
+ */
+export function uploadProject(files: readonly { file: File; path: string }[], onProgress: (sent: number, total: number) => void): Promise<Upload> {
+  const body = new FormData();
+  for (const { file, path } of files) body.append("file", file, path);
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", "/api/uploads");
+    if (token) request.setRequestHeader("authorization", `Bearer ${token}`);
+    request.upload.onprogress = (event) => onProgress(event.loaded, event.total);
+    request.onerror = () => reject(new Error("The upload failed: the server could not be reached; check that brender serve still runs."));
+    request.onload = () => {
+      let answer: unknown;
+      try {
+        answer = JSON.parse(request.responseText);
+      } catch {
+        answer = undefined;
+      }
+      if (request.status >= 200 && request.status < 300) resolve(answer as Upload);
+      else reject(new Error((answer as { error?: string } | undefined)?.error ?? `${request.status} ${request.statusText}`));
+    };
+    request.send(body);
+  });
+}
 
 /** Statuses after which a render changes no more (until retried). */
 export function isEnded(status: string): boolean {
