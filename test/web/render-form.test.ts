@@ -9,13 +9,18 @@ const scene: SceneInfo = {
   frameStart: 1,
   frameEnd: 250,
   frameStep: 5,
+  frameCurrent: 1,
+  fps: 24,
   engine: "CYCLES",
   resolution: { x: 1920, y: 1080, percentage: 50 },
-  output: { format: "PNG" },
+  pixelAspect: { x: 1, y: 1 },
+  output: { format: "PNG", colorMode: "RGBA", colorDepth: "8", filepath: "//render/" },
   camera: "Cam",
   cameras: ["Cam", "Wide"],
   viewLayers: [{ name: "ViewLayer", use: true }],
-  cycles: { samples: 128, adaptiveSampling: true, noiseThreshold: 0.05, denoising: false, maxBounces: 4, clampDirect: 0, clampIndirect: 10, causticsReflective: false, causticsRefractive: true, filterGlossy: 1 },
+  compositor: { enabled: false, fileOutputs: [] },
+  sequencer: false,
+  cycles: { denoiser: "OPENIMAGEDENOISE", device: "CPU", samples: 128, adaptiveSampling: true, noiseThreshold: 0.05, denoising: false, maxBounces: 4, clampDirect: 0, clampIndirect: 10, causticsReflective: false, causticsRefractive: true, filterGlossy: 1 },
 };
 
 describe("the new-render form", () => {
@@ -39,8 +44,8 @@ describe("the new-render form", () => {
   });
 
   it("keeps job options (farm, split) when another scene is picked", () => {
-    const form = formOfScene(scene, { ...EMPTY_FORM, farm: "studio", queue: "spot", split: "array", splitSize: "4" });
-    assert.deepEqual([form.farm, form.queue, form.split, form.splitSize], ["studio", "spot", "array", "4"]);
+    const form = formOfScene(scene, { ...EMPTY_FORM, farm: "studio", queue: "spot-cpu", split: "array", splitSize: "4" });
+    assert.deepEqual([form.farm, form.queue, form.split, form.splitSize], ["studio", "spot-cpu", "array", "4"]);
   });
 
   it("sends what the form says, leaving out empty fields, and the farm only when it is not this machine", () => {
@@ -60,7 +65,7 @@ describe("the new-render form", () => {
       priority: 5,
     });
     assert.deepEqual(settingsOf({ ...EMPTY_FORM, attempts: "" }, "shots/a.blend"), { blend: "shots/a.blend" });
-    assert.deepEqual(settingsOf({ ...EMPTY_FORM, farm: "studio", queue: "spot" }, undefined), { attempts: 1, farm: "studio", queue: "spot" });
+    assert.deepEqual(settingsOf({ ...EMPTY_FORM, farm: "studio", queue: "spot-cpu" }, undefined), { attempts: 1, farm: "studio", queue: "spot-cpu" });
   });
 
   it("sends only the Cycles options the user changed from the file's, and none for other engines", () => {

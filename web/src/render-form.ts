@@ -1,12 +1,16 @@
 /** The new-render form's state, pre-filled from a scene, and the API settings it stands for. */
 import type { RenderSettings, SceneInfo } from "./types.ts";
 
+type Engine = NonNullable<RenderSettings["engine"]>;
+type QueueKind = NonNullable<RenderSettings["queue"]>;
+
 export type Form = {
   scene: string;
   layer: string;
   camera: string;
   frames: string;
-  engine: string;
+  /** "" keeps the file's engine. */
+  engine: "" | Engine;
   resolution: string;
   samples: string;
   format: string;
@@ -17,7 +21,7 @@ export type Form = {
   priority: string;
   /** "local", or an AWS farm's name. */
   farm: string;
-  queue: string;
+  queue: "" | QueueKind;
   /** Cycles options: the file's values once inspected; only changed ones are sent. */
   cycles: CyclesForm;
 };
@@ -67,7 +71,7 @@ export const EMPTY_FORM: Form = {
 };
 
 /** Blender's engine identifiers to the API's names. */
-export function engineOf(blenderEngine: string): string {
+export function engineOf(blenderEngine: string): "" | Engine {
   if (blenderEngine === "CYCLES") return "cycles";
   if (blenderEngine.startsWith("BLENDER_EEVEE")) return "eevee";
   if (blenderEngine === "BLENDER_WORKBENCH") return "workbench";

@@ -1,96 +1,31 @@
-/** The API's answers and requests as the UI reads them (no DOM, so Node tests can import them). */
+/**
+ * The API's answers and requests as the UI reads them: inferred from the
+ * server's zod schemas (type-only imports, so no server code reaches the
+ * bundle), so the UI, the API and its OpenAPI document cannot drift apart.
+ */
+import type { z } from "zod";
+import type {
+  farmsSchema,
+  frameProgressSchema,
+  inspectResponseSchema,
+  logFileSchema,
+  outputSchema,
+  renderDetailSchema,
+  renderListItemSchema,
+  renderSettingsSchema,
+  uploadResponseSchema,
+} from "../../src/server/schemas.ts";
 
-export type Upload = { uploadId: string; kind: "blend" | "zip" | "folder"; name: string; blendFiles: string[] };
-
-export type Farms = {
-  local: { cores: number; queue: { queued: number; running: number }; renders: { active: number; total: number } };
-  aws: { farm: string; region: string; renders: number; queues?: string[] }[];
-};
-
-export type LogFile = { id: string; action: string; child: number | null; attempt: number; status?: string; size: number; url: string };
-
-export type SceneInfo = {
-  name: string;
-  frameStart: number;
-  frameEnd: number;
-  frameStep: number;
-  engine: string;
-  resolution: { x: number; y: number; percentage: number };
-  output: { format: string };
-  camera: string | null;
-  cameras: string[];
-  viewLayers: { name: string; use: boolean }[];
-  cycles: {
-    samples: number;
-    adaptiveSampling: boolean;
-    noiseThreshold: number;
-    denoising: boolean;
-    maxBounces?: number;
-    clampDirect?: number;
-    clampIndirect?: number;
-    causticsReflective?: boolean;
-    causticsRefractive?: boolean;
-    filterGlossy?: number;
-  } | null;
-};
-
-export type ExternalFile = { type: string; name: string; path: string };
-
-export type Inspection = {
-  uploadId: string;
-  file: string;
-  activeScene: string;
-  scenes: SceneInfo[];
-  missingFiles: ExternalFile[];
-};
-
-export type RenderSettings = {
-  frames?: string;
-  engine?: string;
-  samples?: number;
-  resolution?: string;
-  format?: string;
-  scene?: string;
-  camera?: string;
-  layer?: string;
-  blend?: string;
-  arraySize?: number;
-  chunkSize?: number;
-  attempts?: number;
-  timeout?: string;
-  priority?: number;
-  farm?: string;
-  queue?: string;
-  /** Advanced overrides in the payload's own shape (render.cycles …). */
-  render?: { cycles?: Record<string, unknown> };
-};
-
-export type RenderListItem = { renderId: string; backend: string; project: string; submittedAt: string; status: string; statusError?: string };
-
-export type FrameProgress = {
-  framesTotal: number;
-  framesDone: number;
-  failedFrames: { frame: number; reason: string }[];
-  current: { child: number; frame: number; sample?: number; samples?: number }[];
-  etaSeconds?: number;
-  frameTimes?: { frame: number; seconds: number; child?: number }[];
-};
-
-export type Output = { name: string; size: number; url: string };
-
-export type JobSummary = { name: string; action: string; status: string; reason?: string; arraySize: number; children?: Record<string, number>; seconds?: number };
-
-export type RenderDetail = {
-  renderId: string;
-  backend: string;
-  jobs: JobSummary[];
-  project: string;
-  frames: string;
-  type: string;
-  status: string;
-  stage?: string;
-  reason?: string;
-  progress: FrameProgress;
-  warnings: string[];
-  outputs: Output[];
-};
+export type Upload = z.output<typeof uploadResponseSchema>;
+export type Farms = z.output<typeof farmsSchema>;
+export type LogFile = z.output<typeof logFileSchema>;
+export type Inspection = z.output<typeof inspectResponseSchema>;
+export type SceneInfo = Inspection["scenes"][number];
+export type ExternalFile = Inspection["missingFiles"][number];
+/** What the form sends: defaults (attempts, priority, farm) may be left out. */
+export type RenderSettings = z.input<typeof renderSettingsSchema>;
+export type RenderListItem = z.output<typeof renderListItemSchema>;
+export type FrameProgress = z.output<typeof frameProgressSchema>;
+export type Output = z.output<typeof outputSchema>;
+export type RenderDetail = z.output<typeof renderDetailSchema>;
+export type JobSummary = RenderDetail["jobs"][number];
