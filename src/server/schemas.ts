@@ -182,11 +182,13 @@ export const farmsSchema = z.object({
     z.object({
       farm: z.string(),
       region: z.string(),
-      renders: z.number().int(),
-      lastSubmittedAt: z.string(),
+      renders: z.number().int().describe("renders submitted from this machine"),
+      lastSubmittedAt: z.string().optional(),
+      stackStatus: z.string().optional().describe("the farm's CloudFormation stack status, when the server could list the account's farms"),
       queues: z.array(z.enum(QUEUE_KINDS)).describe("the queue kinds settings.queue takes (a farm may lack some; submitting says which)"),
     }),
   ),
+  discoveryError: z.string().optional().describe("why the account's farms could not be listed (the farms known from render records are still there)"),
 });
 
 /** The data of each Server-Sent Event type of GET /api/events. */

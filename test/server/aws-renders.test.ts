@@ -17,6 +17,7 @@ import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DescribeJobsCommand } from "@aws-sdk/client-batch";
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CreateStackCommand } from "@aws-sdk/client-cloudformation";
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { AwsRenderRecord } from "../../src/backends/aws/render-record.ts";
 import { ApiError } from "../../src/server/http-errors.ts";
@@ -333,11 +334,18 @@ describe("renders on an AWS farm through the API (moto_server)", () => {
     assert.equal(submits.length, 0);
   });
 
-  it("GET /api/farms offers each AWS farm's queues, from the records alone", async () => {
+  it("GET /api/farms offers the farms renders went to and those deployed in the account, each with its queues", async () => {
+    // A farm deployed but never rendered on: only CloudFormation knows it.
+    await farm.cloudFormation.send(
+      new CreateStackCommand({ StackName: "brender-farm-fresh", TemplateBody: JSON.stringify({ Resources: { Placeholder: { Type: "AWS::CloudFormation::WaitConditionHandle" } } }) }),
+    );
     const farms = farmsSchema.parse((await getJson("/api/farms")).body);
+    const queues = ["spot-cpu", "on-demand-cpu", "spot-gpu", "on-demand-gpu"];
     assert.deepEqual(farms.aws.map(({ lastSubmittedAt: _, ...entry }) => entry), [
-      { farm: "test", region: moto.region, renders: 2, queues: ["spot-cpu", "on-demand-cpu", "spot-gpu", "on-demand-gpu"] },
+      { farm: "fresh", region: moto.region, renders: 0, stackStatus: "CREATE_COMPLETE", queues },
+      { farm: "test", region: moto.region, renders: 2, stackStatus: "CREATE_COMPLETE", queues },
     ]);
+    assert.equal(farms.discoveryError, undefined);
   });
 
   it("with AWS unreachable the list still answers, UNKNOWN with why; the detail is a one-line 502", async (t) => {

@@ -243,9 +243,14 @@ export function NewRender() {
             <label>Farm
               <select name="farm" value={form.farm} onChange={(e) => setForm((f) => ({ ...f, farm: e.target.value, queue: e.target.value === "local" ? "" : (farms?.aws.find((a) => a.farm === e.target.value)?.queues?.[0] ?? "") }))}>
                 <option value="local">This machine ({farms?.local.cores ?? "?"} cores)</option>
-                {(farms?.aws ?? []).map((f) => <option key={`${f.farm}@${f.region}`} value={f.farm}>AWS: {f.farm} ({f.region})</option>)}
+                {(farms?.aws ?? []).map((f) => (
+                  <option key={`${f.farm}@${f.region}`} value={f.farm}>
+                    AWS: {f.farm} ({f.region}{f.stackStatus && !["CREATE_COMPLETE", "UPDATE_COMPLETE"].includes(f.stackStatus) ? `, stack ${f.stackStatus}` : ""})
+                  </option>
+                ))}
               </select>
             </label>
+            {farms?.discoveryError && <p className="hint">{farms.discoveryError}</p>}
             {awsFarm && (
               <label>Queue
                 <select name="queue" value={form.queue} onChange={set("queue")}>

@@ -4,14 +4,18 @@ import { QUEUE_KINDS, type QueueKind } from "../../backends/aws/farm-resources.t
 import { listRenderRecords } from "../../backends/aws/render-record.ts";
 import { isTerminal } from "../../backends/local/job-state.ts";
 import type { ServerContext } from "../context.ts";
+import { awsConfigured, FarmDiscovery } from "../farm-discovery.ts";
 import { newestSubmissions } from "../render-view.ts";
 
+type AwsFarmEntry = { farm: string; region: string; renders: number; lastSubmittedAt?: string; stackStatus?: string; queues: QueueKind[] };
+
 /**
- * GET /api/farms: this machine's farm, and the AWS farms renders were
- * submitted to (from local records, no AWS calls), each with the queue kinds
+ * GET /api/farms: this machine's farm, and the AWS farms: those renders were
+ * submitted to (from local records) and, when AWS is configured, those
+ * deployed in the account (see farm-discovery.ts), each with the queue kinds
  * a render may ask for.
  */
-export function registerFarmRoutes(app: FastifyInstance, context: ServerContext): void {
+export function registerFarmRoutes(app: FastifyInstance, context: ServerContext, discovery = new FarmDiscovery({ enabled: awsConfigured(context.env) })): void {
   app.get("/api/farms", async () => {
     const jobs = context.farm.jobs.listJobs({ limit: 100_000 });
     const renders = newestSubmissions(jobs);
@@ -23,14 +27,21 @@ export function registerFarmRoutes(app: FastifyInstance, context: ServerContext)
       },
       renders: { active: [...renders.values()].filter((group) => group.some((job) => !isTerminal(job.status))).length, total: renders.size },
     };
-    const farms = new Map<string, { farm: string; region: string; renders: number; lastSubmittedAt: string; queues: QueueKind[] }>();
-    for (const record of await listRenderRecords(context.home).catch(() => [])) {
-      const key = `${record.farm}\n${record.region}`;
-      const entry = farms.get(key) ?? { farm: record.farm, region: record.region, renders: 0, lastSubmittedAt: record.submittedAt, queues: [...QUEUE_KINDS] };
-      entry.renders += 1;
-      if (record.submittedAt > entry.lastSubmittedAt) entry.lastSubmittedAt = record.submittedAt;
+    const farms = new Map<string, AwsFarmEntry>();
+    const entryFor = (farm: string, region: string) => {
+      const key = `${farm}\n${region}`;
+      const entry = farms.get(key) ?? { farm, region, renders: 0, queues: [...QUEUE_KINDS] };
       farms.set(key, entry);
+      return entry;
+    };
+    for (const record of await listRenderRecords(context.home).catch(() => [])) {
+      const entry = entryFor(record.farm, record.region);
+      entry.renders += 1;
+      if (entry.lastSubmittedAt === undefined || record.submittedAt > entry.lastSubmittedAt) entry.lastSubmittedAt = record.submittedAt;
     }
-    return { local, aws: [...farms.values()].sort((a, b) => a.farm.localeCompare(b.farm)) };
+    const discovered = await discovery.discover();
+    for (const { farm, region, status } of discovered.farms) entryFor(farm, region).stackStatus = status;
+    const aws = [...farms.values()].sort((a, b) => a.farm.localeCompare(b.farm) || a.region.localeCompare(b.region));
+    return { local, aws, ...(discovered.error ? { discoveryError: discovered.error } : {}) };
   });
 }
