@@ -45,10 +45,10 @@ describe("brender inspect", () => {
     assert.deepEqual(demo.cameras, ["MainCamera", "SideCamera1", "SideCamera2"]);
     assert.deepEqual(demo.viewLayers, [{ name: "ViewLayer", use: true }]);
     // Blender's defaults for what the scene generator leaves alone: the web form shows them.
-    const { maxBounces, clampDirect, clampIndirect, causticsReflective, causticsRefractive, filterGlossy, adaptiveSampling } = demo.cycles!;
+    const { maxBounces, clampDirect, clampIndirect, causticsReflective, causticsRefractive, filterGlossy, adaptiveSampling, noiseThreshold } = demo.cycles!;
     assert.deepEqual(
-      { maxBounces, clampDirect, clampIndirect, causticsReflective, causticsRefractive, filterGlossy, adaptiveSampling },
-      { maxBounces: 12, clampDirect: 0, clampIndirect: 10, causticsReflective: true, causticsRefractive: true, filterGlossy: 1, adaptiveSampling: false },
+      { maxBounces, clampDirect, clampIndirect, causticsReflective, causticsRefractive, filterGlossy, adaptiveSampling, noiseThreshold },
+      { maxBounces: 12, clampDirect: 0, clampIndirect: 10, causticsReflective: true, causticsRefractive: true, filterGlossy: 1, adaptiveSampling: false, noiseThreshold: 0.01 },
     );
     assert.deepEqual(demo.compositor.fileOutputs.map((node) => [node.node, node.basePath]), [["Beauty Copy", "//file_output/"]]);
     assert.equal(report.scenes.find((scene) => scene.name === "Small")!.resolution.x, 32);

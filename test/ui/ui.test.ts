@@ -59,8 +59,13 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
     assert.equal(await page.locator("input[name=frames]").inputValue(), "1-2");
     assert.equal(await page.locator("input[name=resolution]").inputValue(), "16x16");
     assert.equal(await page.locator("input[name=samples]").inputValue(), "1");
+    // The file's Cycles options, folded away until asked for.
+    assert.equal(await page.locator('input[name="cycles.maxBounces"]').isVisible(), false);
+    await page.locator("summary", { hasText: "Cycles options" }).click();
+    assert.equal(await page.locator('input[name="cycles.maxBounces"]').inputValue(), "12");
+    assert.equal(await page.locator('input[name="cycles.adaptiveSampling"]').isChecked(), false);
     await mkdir(SCREENSHOTS, { recursive: true });
-    await page.screenshot({ path: join(SCREENSHOTS, "new-render.png") });
+    await page.screenshot({ path: join(SCREENSHOTS, "new-render.png"), fullPage: true });
 
     await page.getByRole("button", { name: "Submit" }).click();
     await page.waitForURL(/#\/renders\/[a-z0-9-]+$/);
@@ -78,7 +83,7 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
     // Every thumbnail loaded a real image. (In-page code is given as strings: the root tsconfig has no DOM types.)
     await page.waitForFunction(`[...document.querySelectorAll("li.cell img")].every((img) => img.complete && img.naturalWidth > 0)`, undefined, { timeout: 10_000 });
     assert.deepEqual(await page.locator("li.cell img").evaluateAll((imgs) => imgs.map((img) => (img as unknown as { naturalWidth: number }).naturalWidth)), [16, 16]);
-    assert.match(await page.getByLabel("Logs").textContent() ?? "", /\S/);
+    await page.waitForFunction(`(document.querySelector("pre.logs")?.textContent ?? "").includes("job started")`, undefined, { timeout: 10_000 });
     assert.match((await page.locator("video.preview").getAttribute("src")) ?? "", /\.mp4/);
     await page.screenshot({ path: join(SCREENSHOTS, "job.png"), fullPage: true });
 

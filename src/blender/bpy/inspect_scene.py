@@ -53,7 +53,7 @@ def scene_info(scene):
         "cycles": None if cycles is None else {
             "samples": cycles.samples,
             "adaptiveSampling": cycles.use_adaptive_sampling,
-            "noiseThreshold": cycles.adaptive_threshold,
+            "noiseThreshold": round(cycles.adaptive_threshold, 6),  # float32: 0.01 reads back as 0.009999999776
             "denoising": cycles.use_denoising,
             "denoiser": cycles.denoiser,
             "device": cycles.device,
