@@ -70,6 +70,15 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
     await page.getByRole("button", { name: "Submit" }).click();
     await page.waitForURL(/#\/renders\/[a-z0-9-]+$/);
     const renderId = decodeURIComponent(new URL(page.url()).hash.replace("#/renders/", ""));
+    // From the first view of the render on, nothing on screen may move while progress streams in
+    // (Chromium's Layout Instability API scores every visible shift).
+    await page.getByTestId("render-status").waitFor();
+    await page.evaluate(`(() => {
+      window.layoutShifts = [];
+      new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.layoutShifts.push({ value: entry.value, nodes: entry.sources.map((s) => s.node?.nodeName + "." + (s.node?.className ?? "")) });
+      }).observe({ type: "layout-shift" });
+    })()`);
     await page.locator('[data-testid="render-status"]', { hasText: /^(SUCCEEDED|FAILED)$/ }).waitFor({ timeout: 60_000 });
     assert.equal(await page.getByTestId("render-status").textContent(), "SUCCEEDED");
     assert.equal(await page.getByTestId("frames-done").textContent(), "2/2");
@@ -85,16 +94,28 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
     assert.deepEqual(await page.locator("li.cell img").evaluateAll((imgs) => imgs.map((img) => (img as unknown as { naturalWidth: number }).naturalWidth)), [16, 16]);
     await page.waitForFunction(`(document.querySelector("pre.logs")?.textContent ?? "").includes("job started")`, undefined, { timeout: 10_000 });
     assert.match((await page.locator("video.preview").getAttribute("src")) ?? "", /\.mp4/);
+    const shifts = (await page.evaluate("window.layoutShifts")) as { value: number; nodes: string[] }[];
+    const score = shifts.reduce((sum, shift) => sum + shift.value, 0);
+    assert.ok(score < 0.001, `layout shift score ${score.toFixed(4)}: ${JSON.stringify(shifts)}`);
+    // Fits a laptop screen: nothing wider than the window.
+    for (const size of [{ width: 1366, height: 768 }, { width: 1024, height: 700 }]) {
+      await page.setViewportSize(size);
+      assert.equal(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), true, `no horizontal scrolling at ${size.width}px`);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.screenshot({ path: join(SCREENSHOTS, "job.png"), fullPage: true });
 
     // The full-size viewer.
-    await page.getByRole("button", { name: "View frame 2" }).click();
+    // By keyboard: Enter on a thumbnail opens the viewer, Escape closes it and gives focus back.
+    await page.getByRole("button", { name: "View frame 2" }).focus();
+    await page.keyboard.press("Enter");
     const viewer = page.locator("dialog.viewer[open]");
     await viewer.waitFor();
     await page.waitForFunction(`(document.querySelector("dialog.viewer img")?.naturalWidth ?? 0) > 0`);
     assert.match((await viewer.locator("img").getAttribute("src")) ?? "", /frames\/frame_0002\.png$/);
     await page.keyboard.press("Escape");
     await viewer.waitFor({ state: "detached" });
+    assert.equal(await page.evaluate(`document.activeElement?.getAttribute("aria-label")`), "View frame 2");
 
     // The zip link downloads a zip.
     const href = await page.getByTestId("zip-link").getAttribute("href");

@@ -112,7 +112,7 @@ export function JobPage({ id }: { id: string }) {
               <td><span className={`status status-${job.status.toLowerCase()}`}>{job.status}</span></td>
               <td className="num">{job.children ? Object.entries(job.children).filter(([, n]) => n > 0).map(([state, n]) => `${n} ${state.toLowerCase()}`).join(", ") : job.arraySize}</td>
               <td className="num">{job.seconds !== undefined ? formatDuration(job.seconds) : ""}</td>
-              <td>{job.reason ?? ""}</td>
+              <td title={job.reason}>{job.reason ?? ""}</td>
             </tr>
           ))}
         </tbody>
@@ -137,10 +137,11 @@ export function JobPage({ id }: { id: string }) {
       <h2>Render time per frame</h2>
       <FrameTimesChart times={detail.progress.frameTimes ?? []} />
 
-      {video && (
+      {detail.type !== "still" && (
         <>
           <h2>Preview</h2>
-          <video controls src={withToken(video.url)} className="preview" />
+          {/* The box is there from the start, so the page below does not jump when the video arrives. */}
+          {video ? <video controls src={withToken(video.url)} className="preview" /> : <div className="preview preview-pending">{ended ? "No preview video" : "The preview video is made when the frames are uploaded."}</div>}
         </>
       )}
 
