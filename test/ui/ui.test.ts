@@ -112,7 +112,7 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
     const viewer = page.locator("dialog.viewer[open]");
     await viewer.waitFor();
     await page.waitForFunction(`(document.querySelector("dialog.viewer img")?.naturalWidth ?? 0) > 0`);
-    assert.match((await viewer.locator("img").getAttribute("src")) ?? "", /frames\/frame_0002\.png$/);
+    assert.match((await viewer.locator("img").getAttribute("src")) ?? "", /frames\/frame_0002\.png\?preview=2048$/);
     await page.keyboard.press("Escape");
     await viewer.waitFor({ state: "detached" });
     assert.equal(await page.evaluate(`document.activeElement?.getAttribute("aria-label")`), "View frame 2");

@@ -25,7 +25,9 @@ function cellsOf(detail: RenderDetail): Map<number, CellState> {
   return cells;
 }
 
-const VIEWABLE = /\.(png|jpe?g|webp|bmp)$/i;
+/** Preview sizes (the API's ?preview=): small for the grid, large for the viewer. */
+const GRID_PREVIEW = 256;
+const VIEWER_PREVIEW = 2048;
 
 /** One render: status, frame grid with thumbnails, viewer, preview video, downloads, cancel/retry, logs. */
 export function JobPage({ id }: { id: string }) {
@@ -122,9 +124,9 @@ export function JobPage({ id }: { id: string }) {
       <ol className="frames" aria-label="Frames">
         {[...cells].map(([frame, cell]) => (
           <li key={frame} className={`cell cell-${cell.state}`} data-frame={frame} data-state={cell.state}>
-            {cell.state === "done" && cell.url && VIEWABLE.test(cell.url) ? (
+            {cell.state === "done" && cell.url ? (
               <button type="button" className="thumb" onClick={() => setViewing({ frame, url: cell.url! })} aria-label={`View frame ${frame}`}>
-                <img src={withToken(cell.url)} alt={`Frame ${frame}`} loading="lazy" />
+                <img src={withToken(`${cell.url}?preview=${GRID_PREVIEW}`)} alt={`Frame ${frame}`} loading="lazy" />
               </button>
             ) : (
               <span className="placeholder" aria-hidden="true" />
@@ -162,7 +164,7 @@ export function JobPage({ id }: { id: string }) {
               <a href={withToken(`${viewing.url}?download`)} download>Download</a>
               <button type="button" onClick={() => dialog.current?.close()} autoFocus>Close</button>
             </div>
-            <img src={withToken(viewing.url)} alt={`Frame ${viewing.frame}, full size`} />
+            <img src={withToken(`${viewing.url}?preview=${VIEWER_PREVIEW}`)} alt={`Frame ${viewing.frame}, full size`} />
           </>
         )}
       </dialog>

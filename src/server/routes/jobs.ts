@@ -1,7 +1,8 @@
-import { createReadStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { basename, extname } from "node:path";
+import { basename, extname, join } from "node:path";
 import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { renderJobs } from "../../backends/local/farm.ts";
 import { findRenderRecord, listRenderRecords, type AwsRenderRecord } from "../../backends/aws/render-record.ts";
@@ -10,6 +11,7 @@ import { submittedPayload } from "../../cli/render-wait.ts";
 import { FsObjectStore } from "../../storage/fs-store.ts";
 import { AwsRenders } from "../aws-renders.ts";
 import type { ServerContext } from "../context.ts";
+import { FramePreviews, hasPreview, parsePreviewSize, type PreviewSource } from "../frame-previews.ts";
 import { ApiError } from "../http-errors.ts";
 import { listOutputs, locateOutput, renderDetail } from "../render-view.ts";
 import { describeZodError, renderIdParamsSchema, renderSettingsSchema, submitUploadedSchema, type RenderSettings } from "../schemas.ts";
@@ -64,6 +66,7 @@ export function outputSegments(path: string): string[] | undefined {
 export function registerJobRoutes(app: FastifyInstance, context: ServerContext): void {
   const { farm } = context;
   const aws = new AwsRenders(context.env);
+  const previews = new FramePreviews(join(context.home, "cache", "previews"));
   app.addHook("onClose", async () => aws.close());
 
   /** The render a request names: a local render's id, or the record of one on AWS (404 when neither). */
@@ -177,9 +180,17 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
     const path = (request.params as { "*"?: string })["*"] ?? "";
     const segments = outputSegments(path);
     if (!segments) throw new ApiError(400, `output path "${path}" is not a path inside the render's outputs; use a name GET /api/renders/${renderId}/outputs lists.`);
+    const preview = (request.query as Record<string, unknown>).preview;
+    const size = preview === undefined ? undefined : parsePreviewSize(preview);
+    const name = segments.join("/");
+    if (size !== undefined && !hasPreview(name)) throw new ApiError(400, `"${name}" is not an image; previews are made of frames and thumbnails only.`, "preview");
     const found = record ? await aws.openOutput(record, segments).then((object) => object && { kind: "stream" as const, ...object }) : await locateOutput(farm, submittedPayload(farm, renderId), segments);
-    if (!found) throw new ApiError(404, `Render ${renderId} has no output "${segments.join("/")}"; GET /api/renders/${renderId}/outputs lists them.`);
-    return sendOutput(request, reply, found, segments.at(-1)!);
+    if (!found) throw new ApiError(404, `Render ${renderId} has no output "${name}"; GET /api/renders/${renderId}/outputs lists them.`);
+    if (size === undefined) return sendOutput(request, reply, found, segments.at(-1)!);
+    const jpeg = await previews.preview(renderId, name, size, () => previewSourceOf(found), found.size);
+    // A cached preview leaves an opened S3 body unread.
+    if (found.kind === "stream" && !found.body.readableEnded) found.body.destroy();
+    return reply.type("image/jpeg").header("cache-control", "no-cache").send(createReadStream(jpeg));
   });
 }
 
@@ -200,10 +211,19 @@ function parseSettings(text: string | undefined): RenderSettings {
   return parsed.data;
 }
 
+type FoundOutput = NonNullable<Awaited<ReturnType<typeof locateOutput>>> | { kind: "stream"; body: Readable; size: number };
+
+function previewSourceOf(found: FoundOutput): PreviewSource {
+  if (found.kind === "file") return { kind: "file", path: found.path };
+  if (found.kind === "stream") return { kind: "download", to: (destination) => pipeline(found.body, createWriteStream(destination)) };
+  if (found.objects instanceof FsObjectStore) return { kind: "file", path: found.objects.describe(found.key) };
+  return { kind: "download", to: (destination) => found.objects.getFile(found.key, destination) };
+}
+
 async function sendOutput(
   request: FastifyRequest,
   reply: FastifyReply,
-  found: NonNullable<Awaited<ReturnType<typeof locateOutput>>> | { kind: "stream"; body: Readable; size: number },
+  found: FoundOutput,
   name: string,
 ): Promise<FastifyReply> {
   reply.type(contentTypeOf(name)).header("content-length", found.size).header("cache-control", "no-cache");

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { PREVIEW_SIZES } from "../frame-previews.ts";
 import {
   errorSchema, farmsSchema, frameEventSchema, inspectResponseSchema, outputSchema, progressEventDataSchema, renderDetailSchema,
   renderEventSchema, renderListItemSchema, renderSettingsSchema, submittedSchema, submitUploadedSchema,
@@ -180,12 +181,19 @@ export function openApiDocument(): JsonObject {
             idParameter,
             { name: "path", in: "path", required: true, schema: { type: "string" }, description: "e.g. frames/frame_0001.png, output.zip" },
             { name: "download", in: "query", required: false, schema: { type: "string" }, description: "present: sent as an attachment" },
+            {
+              name: "preview",
+              in: "query",
+              required: false,
+              schema: { type: "integer", enum: [...PREVIEW_SIZES] },
+              description: "an image's JPEG preview, at most this many pixels on its longest edge (any frame format, EXR included; made once and cached)",
+            },
           ],
           responses: { "200": { description: "the file, with its Content-Type (AWS renders: streamed from the farm's bucket)", content: { "*/*": { schema: { type: "string", format: "binary" } } } }, ...errors(400, 401, 404, 502) },
         },
       },
       "/api/farms": {
-        get: { summary: "The local farm (cores, queue) and AWS farms known from render records, with the queues they offer", responses: { "200": { description: "farms", ...json(ref("Farms")) }, ...errors(401) } },
+        get: { summary: "The local farm (cores, queue) and AWS farms (known from render records, and deployed in the account when AWS is configured), with the queues they offer", responses: { "200": { description: "farms", ...json(ref("Farms")) }, ...errors(401) } },
       },
       "/api/events": {
         get: {
