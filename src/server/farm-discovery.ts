@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
-import { listFarms } from "../backends/aws/farm-deploy.ts";
+import { listFarms } from "../backends/aws/farm/list.ts";
 
 export type DiscoveredFarm = { readonly farm: string; readonly region: string; readonly status: string };
 export type Discovery = { readonly farms: readonly DiscoveredFarm[]; readonly error?: string };

@@ -5,7 +5,7 @@ import { newRenderId } from "../domain/ids.ts";
 import { UserInputError } from "../errors.ts";
 import { buildRenderPayload, parseDuration, withRenderOverrides, type RenderCliOptions } from "../cli/render-request.ts";
 import { checkBucketAccess } from "../storage/s3-store.ts";
-import { checkFarmSettings, LOCAL_FARM, submitToAwsFarm } from "./aws-renders.ts";
+import { checkFarmSettings, LOCAL_FARM, submitToAwsFarm } from "./aws/submit.ts";
 import type { ServerContext } from "./context.ts";
 import { ApiError, apiFieldNames } from "./http-errors.ts";
 import type { RenderSettings } from "./schemas.ts";

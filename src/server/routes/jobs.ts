@@ -9,7 +9,7 @@ import { findRenderRecord, listRenderRecords, type AwsRenderRecord } from "../..
 import { cancelLocalRender, listLocalRenders, renderLogFiles, retryLocalRender, type RenderListRow } from "../../cli/render-control.ts";
 import { submittedPayload } from "../../cli/render-wait.ts";
 import { FsObjectStore } from "../../storage/fs-store.ts";
-import { AwsRenders } from "../aws-renders.ts";
+import { AwsRenders } from "../aws/renders.ts";
 import type { ServerContext } from "../context.ts";
 import { FramePreviews, hasPreview, parsePreviewSize, type PreviewSource } from "../frame-previews.ts";
 import { ApiError } from "../http-errors.ts";

@@ -1,8 +1,7 @@
 /**
- * Renders on AWS farms in the HTTP API: submitting an upload to a farm in
- * the user's AWS account (as `brender render --backend aws` does), and
- * showing, steering and serving the renders recorded in
- * `$BRENDER_HOME/aws-renders/` (as `brender status/cancel/retry/logs/download` do).
+ * Renders on AWS farms in the HTTP API: showing, steering and serving the
+ * renders recorded in `$BRENDER_HOME/aws-renders/` (as `brender
+ * status/cancel/retry/logs/download` do); submit.ts submits them.
  *
  * AWS is asked through the standard credential chain of the server's process
  * (AWS_PROFILE, AWS_ACCESS_KEY_ID…, AWS_ENDPOINT_URL), like the CLI. Job
@@ -14,213 +13,31 @@ import type { Readable } from "node:stream";
 import { BatchClient, type JobDetail } from "@aws-sdk/client-batch";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { cancelRender } from "../backends/aws/control.ts";
-import { findFarm, type FarmResources, type QueueKind } from "../backends/aws/farm-resources.ts";
-import { renderLogs } from "../backends/aws/logs.ts";
-import { describeJobs, describeRender, renderStatusOf, toJobView, type BatchJobView, type RenderDescription } from "../backends/aws/monitor.ts";
-import { saveRenderRecord, type AwsRenderRecord, type RecordedJob } from "../backends/aws/render-record.ts";
-import { resolveResources } from "../backends/aws/server-sizes.ts";
-import { submitToBatch } from "../backends/aws/submit.ts";
-import { awsPlan, submitAwsRender, type AwsRenderRequest } from "../backends/aws/submit-render.ts";
-import type { BatchSubmitOptions } from "../backends/aws/batch-submission.ts";
-import { isTerminal, type JobStatus } from "../backends/local/job-state.ts";
-import { outputPrefix } from "../domain/layout.ts";
-import { parseProgressEventLine } from "../domain/progress-events.ts";
-import { renderManifestSchema, type RenderManifest } from "../domain/render-manifest.ts";
-import type { RenderJobPayload } from "../domain/render-payload.ts";
-import { UserInputError } from "../errors.ts";
-import { applyEvent, emptyProgress, type RenderProgress } from "../cli/render-watch.ts";
-import { RenderConflictError } from "../cli/render-control.ts";
-import type { UploadSource } from "../storage/content-upload.ts";
-import { ObjectNotFoundError } from "../storage/s3-errors.ts";
-import { S3ObjectStore } from "../storage/s3-store.ts";
-import { ApiError } from "./http-errors.ts";
-import { outputUrl, progressView, totalFrames, type OutputView } from "./render-view.ts";
-import type { RenderSettings } from "./schemas.ts";
-
-/** `settings.farm` of a render on this machine. */
-export const LOCAL_FARM = "local";
-
-/** One day, as the CLI gives AWS renders: AWS needs some limit to stop runaway renders. */
-export const DEFAULT_AWS_TIMEOUT_SECONDS = 86_400;
+import { cancelRender } from "../../backends/aws/control.ts";
+import { findFarm, type FarmResources } from "../../backends/aws/farm-resources.ts";
+import { renderLogs } from "../../backends/aws/logs.ts";
+import { describeJobs, describeRender, type RenderDescription } from "../../backends/aws/monitor.ts";
+import { saveRenderRecord, type AwsRenderRecord } from "../../backends/aws/render-record.ts";
+import { submitToBatch } from "../../backends/aws/submit.ts";
+import { awsPlan } from "../../backends/aws/submit-render.ts";
+import type { BatchSubmitOptions } from "../../backends/aws/batch-submission.ts";
+import { outputPrefix } from "../../domain/layout.ts";
+import { parseProgressEventLine } from "../../domain/progress-events.ts";
+import { renderManifestSchema, type RenderManifest } from "../../domain/render-manifest.ts";
+import { UserInputError } from "../../errors.ts";
+import { applyEvent, emptyProgress, type RenderProgress } from "../../cli/render-watch.ts";
+import { RenderConflictError } from "../../cli/render-control.ts";
+import { ObjectNotFoundError } from "../../storage/s3-errors.ts";
+import { S3ObjectStore } from "../../storage/s3-store.ts";
+import { outputUrl, progressView, totalFrames, type OutputView } from "../render-view.ts";
+import { conflictOrAws, explainAwsError, oneLine } from "./errors.ts";
+import { awsRenderState, describeFromDetails, type AwsRenderState } from "./render-state.ts";
 
 /** How long a running render's status is reused before AWS is asked again. */
 export const STATUS_TTL_MS = 10_000;
 
 /** How long a farm's stack outputs (log group, queues) are reused. */
 const FARM_TTL_MS = 5 * 60_000;
-
-/**
- * Settings only AWS farms take. No setting is local-only today: every other
- * one goes into the payload, which both backends render alike.
- */
-export const AWS_ONLY_SETTINGS = ["queue", "preset", "vcpus", "memory", "gpus", "blender", "region"] as const;
-
-/** 400 naming the first AWS-only setting given for the local farm. */
-export function checkFarmSettings(settings: RenderSettings): void {
-  if (settings.farm !== LOCAL_FARM) return;
-  for (const name of AWS_ONLY_SETTINGS) {
-    if (settings[name] !== undefined) {
-      throw new ApiError(400, `settings.${name} is for AWS farms; set settings.farm to an AWS farm or drop settings.${name}.`, `settings.${name}`);
-    }
-  }
-}
-
-/** What an AWS submission needs besides the settings: the inspected upload as a payload and a project to upload. */
-export type AwsUpload = {
-  readonly payload: RenderJobPayload;
-  readonly source: UploadSource;
-  readonly blendPath: string;
-  readonly timeoutSeconds: number | undefined;
-};
-
-/** The CLI's AWS render request, from API settings (pure; resource errors are the CLI's UserInputErrors). */
-export function awsRenderRequest(settings: RenderSettings, upload: AwsUpload, home: string): AwsRenderRequest {
-  return {
-    payload: upload.payload,
-    source: upload.source,
-    blendPath: upload.blendPath,
-    farm: settings.farm,
-    queue: (settings.queue ?? "spot-cpu") satisfies QueueKind,
-    resources: resolveResources({
-      ...(settings.preset !== undefined ? { preset: settings.preset } : {}),
-      ...(settings.vcpus !== undefined ? { vcpus: settings.vcpus } : {}),
-      ...(settings.memory !== undefined ? { memoryMiB: settings.memory } : {}),
-      ...(settings.gpus !== undefined ? { gpus: settings.gpus } : {}),
-    }),
-    attempts: settings.attempts,
-    timeoutSeconds: upload.timeoutSeconds ?? DEFAULT_AWS_TIMEOUT_SECONDS,
-    priority: settings.priority,
-    brenderHome: home,
-    ...(settings.region !== undefined ? { region: settings.region } : {}),
-    ...(settings.blender !== undefined ? { blenderVersion: settings.blender } : {}),
-  };
-}
-
-/**
- * Submits an inspected upload to an AWS farm (quota check, content-addressed
- * upload to the farm's bucket, the three jobs), then records the render as
- * the CLI does. Returns the warnings the CLI would print (Blender version
- * chosen, vCPU quota short). AWS failures become one-line 502s.
- */
-export async function submitToAwsFarm(settings: RenderSettings, upload: AwsUpload, home: string): Promise<{ renderId: string; warnings: string[] }> {
-  const warnings: string[] = [];
-  const request = awsRenderRequest(settings, upload, home);
-  try {
-    const submitted = await submitAwsRender(request, { warn: (message) => warnings.push(message) });
-    const { queue, resources, attempts, timeoutSeconds, blenderVersion, priority } = submitted.options;
-    await saveRenderRecord(home, {
-      renderId: request.payload.renderId,
-      farm: request.farm,
-      region: submitted.farm.region,
-      storage: submitted.storage,
-      payload: request.payload,
-      bucketKey: submitted.bucketKey,
-      submittedAt: new Date().toISOString(),
-      jobs: submitted.plan.map((job, index) => ({ name: job.name, action: job.action, jobId: submitted.submitted[index]!.jobId, arraySize: job.arraySize })),
-      submitOptions: { queue, resources, attempts, timeoutSeconds, blenderVersion, ...(priority !== undefined ? { priority } : {}) },
-    });
-    return { renderId: request.payload.renderId, warnings };
-  } catch (error) {
-    throw explainAwsError(error);
-  }
-}
-
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "EPROTO"]);
-const REFUSED_CODES = new Set([
-  "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException", "InvalidToken",
-  "InvalidClientTokenId", "UnrecognizedClientException", "AccessDenied", "AccessDeniedException",
-]);
-
-/**
- * AWS failing (no credentials, unreachable, refusing, erring) as a one-line
- * 502 ApiError; the CLI's UserInputErrors about bad input pass through (they
- * become 400s), except those wrapping such a failure (S3's explained errors).
- */
-export function explainAwsError(error: unknown): unknown {
-  if (error instanceof ApiError) return error;
-  if (error instanceof UserInputError) return error.cause !== undefined && awsFailure(error.cause) ? new ApiError(502, error.message) : error;
-  const failure = awsFailure(error);
-  return failure === undefined ? error : new ApiError(502, failure);
-}
-
-/** What went wrong talking to AWS, in one line; undefined when the error is not about AWS. */
-function awsFailure(error: unknown): string | undefined {
-  if (typeof error !== "object" || error === null) return undefined;
-  const { name = "", message = "", $metadata } = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const where = "where 'brender serve' runs";
-  if (name === "CredentialsProviderError" || /could not load credentials/i.test(message)) {
-    return `No AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, ${where} (or run "aws configure").`;
-  }
-  const network = networkCode(error);
-  if (network) return `Cannot reach AWS (${network}): check the network, AWS_REGION and AWS_ENDPOINT_URL ${where}.`;
-  if (name === "TimeoutError") return `AWS did not answer in time (${firstLine(message)}): try again, or check the network ${where}.`;
-  if (/region is missing/i.test(message)) return `No AWS region is set: set AWS_REGION ${where}, or give settings.region.`;
-  if ($metadata === undefined) return undefined;
-  if (REFUSED_CODES.has(name) || $metadata.httpStatusCode === 403) {
-    return `AWS refused the request (${name}: ${firstLine(message)}): check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID) and their permissions ${where}.`;
-  }
-  return `AWS answered ${name || "an error"}: ${firstLine(message) || `HTTP ${$metadata.httpStatusCode ?? "?"}`}.`;
-}
-
-function networkCode(error: unknown, depth = 0): string | undefined {
-  if (typeof error !== "object" || error === null || depth > 4) return undefined;
-  const { code, errors, cause } = error as { code?: unknown; errors?: unknown; cause?: unknown };
-  if (typeof code === "string" && NETWORK_CODES.has(code)) return code;
-  for (const inner of Array.isArray(errors) ? errors : []) {
-    const found = networkCode(inner, depth + 1);
-    if (found) return found;
-  }
-  return networkCode(cause, depth + 1);
-}
-
-function firstLine(text: string): string {
-  return text.split("\n")[0]!.trim();
-}
-
-/** Where an AWS render stands, as the API shows it. */
-export type AwsRenderState = {
-  /** While it runs, the status of the job in progress (an array job's furthest child); then SUCCEEDED, FAILED, or UNKNOWN. */
-  readonly status: string;
-  readonly stage?: string;
-  readonly reason?: string;
-  readonly terminal: boolean;
-};
-
-/** Furthest along first: what an array job is doing is what its most advanced unfinished child does. */
-const LIVE_ORDER: readonly JobStatus[] = ["RUNNING", "STARTING", "RUNNABLE", "PENDING", "SUBMITTED"];
-
-/**
- * A render's state from its jobs and (once they ended) its manifest (pure).
- * As `brender status --watch`: it succeeded only when every job did and the
- * manifest says the outputs are complete. Without jobs (AWS Batch forgot
- * them), the manifest alone tells.
- */
-export function awsRenderState(described: Pick<RenderDescription, "status" | "reason" | "jobs"> | undefined, manifest: RenderManifest | undefined): AwsRenderState {
-  if (described === undefined) {
-    if (manifest === undefined) return { status: "UNKNOWN", terminal: false };
-    return { status: manifest.status === "succeeded" ? "SUCCEEDED" : "FAILED", terminal: true, ...(manifest.reason ? { reason: manifest.reason } : {}) };
-  }
-  const running = described.jobs.find((job) => !isTerminal(job.status));
-  if (running) {
-    const child = running.statusSummary ? LIVE_ORDER.find((status) => running.statusSummary![status] > 0) : undefined;
-    return { status: child ?? running.status, stage: running.action, terminal: false };
-  }
-  const succeeded = described.status === "SUCCEEDED" && manifest?.status === "succeeded";
-  const reason = succeeded ? undefined : (described.reason ?? manifest?.reason ?? "the render did not finish");
-  return { status: succeeded ? "SUCCEEDED" : "FAILED", terminal: true, ...(reason ? { reason } : {}) };
-}
-
-/** A render's jobs as DescribeJobs answered, without the calls (pure); undefined when AWS Batch no longer knows one of them. */
-export function describeFromDetails(jobs: readonly RecordedJob[], details: ReadonlyMap<string, JobDetail>): RenderDescription | undefined {
-  const views: BatchJobView[] = [];
-  for (const job of jobs) {
-    const detail = details.get(job.jobId);
-    if (detail === undefined) return undefined;
-    views.push(toJobView(job, detail));
-  }
-  return { ...renderStatusOf(views), jobs: views };
-}
 
 /** One row of GET /api/renders for an AWS render. */
 export type AwsListStatus = { readonly status: string; readonly statusError?: string };
@@ -555,21 +372,4 @@ function snapshotOf(record: AwsRenderRecord, described: RenderDescription | unde
     ...(described ? { described } : { statusError: forgotten(record) }),
     ...(manifest ? { manifest } : {}),
   };
-}
-
-/** A failure as the list's one-line statusError. */
-function oneLine(error: unknown): string {
-  const explained = explainAwsError(error);
-  return firstLine(explained instanceof Error ? explained.message : String(explained));
-}
-
-/**
- * On an existing AWS render, the CLI's UserInputErrors (AWS Batch forgot the
- * jobs, the farm or its log group is gone) are about the render's state, not
- * the request: 409. AWS failing is a 502.
- */
-function conflictOrAws(error: unknown): unknown {
-  const explained = explainAwsError(error);
-  if (explained instanceof UserInputError && !(explained instanceof RenderConflictError)) return new ApiError(409, explained.message);
-  return explained;
 }
