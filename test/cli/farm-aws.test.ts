@@ -3,7 +3,7 @@
  * option and configuration errors, and list/status/destroy through the real
  * SDK against moto_server. Deploy's orchestration (CodeBuild builds, stack
  * rollbacks) is tested against mocked clients in
- * test/backends/aws/farm-deploy.test.ts: moto runs no builds.
+ * test/backends/aws/farm/: moto runs no builds.
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { ListBucketsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { FARM_OUTPUTS } from "../../src/backends/aws/farm-resources.ts";
-import { BUILD_OUTPUTS } from "../../src/backends/aws/farm-deploy.ts";
+import { BUILD_OUTPUTS } from "../../src/backends/aws/farm/settings.ts";
 import { explainAwsError, farmRequest, formatStatus } from "../../src/cli/commands/farm-aws-run.ts";
 import { UserInputError } from "../../src/errors.ts";
 import { brender, tempDir } from "../helpers/blender.ts";

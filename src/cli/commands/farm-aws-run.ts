@@ -1,7 +1,7 @@
 /**
  * `brender farm synth | deploy | list | status | destroy`: options in,
  * real SDK clients and the stack synthesizer wired to the orchestration in
- * backends/aws/farm-deploy.ts, progress and results out, AWS errors turned
+ * backends/aws/farm/, progress and results out, AWS errors turned
  * into one-line fixes.
  */
 import { mkdir, writeFile } from "node:fs/promises";
@@ -15,24 +15,19 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { STSClient } from "@aws-sdk/client-sts";
 import { BrenderError, UserInputError } from "../../errors.ts";
+import { DEFAULT_PACING, type FarmClients, type Pacing } from "../../backends/aws/farm/clients.ts";
+import { deployFarm, type SynthesizeFarm } from "../../backends/aws/farm/deploy.ts";
+import { confirmDestroy, destroyFarm } from "../../backends/aws/farm/destroy.ts";
+import type { ImageSource } from "../../backends/aws/farm/image-build.ts";
+import { listFarms } from "../../backends/aws/farm/list.ts";
 import {
-  DEFAULT_PACING,
   checkBlenderVersions,
   checkFarmName,
-  confirmDestroy,
-  deployFarm,
-  destroyFarm,
-  farmStatus,
-  listFarms,
   resolveFarmSettings,
   templateProps,
-  type FarmClients,
   type FarmDeployRequest,
-  type FarmStatus,
-  type ImageSource,
-  type Pacing,
-  type SynthesizeFarm,
-} from "../../backends/aws/farm-deploy.ts";
+} from "../../backends/aws/farm/settings.ts";
+import { farmStatus, type FarmStatus } from "../../backends/aws/farm/status.ts";
 import { resolveFarmProps } from "../../infra/farm-props.ts";
 
 export type AwsOptions = { readonly profile?: string; readonly region?: string };

@@ -1,0 +1,172 @@
+/**
+ * The farm's worker images: the source zip uploaded to the farm's bucket
+ * (only when its digest changed), CodeBuild builds of the Blender versions
+ * whose tag ECR lacks, and each build followed phase by phase.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { BatchGetBuildsCommand, StartBuildCommand, type Build, type CodeBuildClient } from "@aws-sdk/client-codebuild";
+import { DescribeImagesCommand, type ECRClient } from "@aws-sdk/client-ecr";
+import { JobFailedError } from "../../../errors.ts";
+import { isMissingRepository, isNotFound } from "./aws-errors.ts";
+import type { FarmClients, Pacing, Report } from "./clients.ts";
+import { BUILD_OUTPUTS, SOURCE_DIGEST_METADATA, imageTag } from "./settings.ts";
+import { requiredOutput } from "./stack.ts";
+
+/** Builds the worker image's source zip and its digest (src/infra/image-source.ts). */
+export type ImageSource = {
+  readonly bundle: (outFile: string) => Promise<{ readonly file: string; readonly bytes: number }>;
+  readonly digest: (zipFile: string) => Promise<string>;
+};
+
+export type BuildResult = {
+  readonly blenderVersion: string;
+  readonly buildId: string;
+  readonly status: string;
+  /** Why a failed build failed: its failing phase and message. */
+  readonly reason?: string;
+  readonly logs?: string;
+};
+
+/** Uploads the source zip unless the bucket holds one with the same digest; true when uploaded. */
+export async function uploadSource(s3: S3Client, bucket: string, key: string, source: ImageSource, report: Report): Promise<boolean> {
+  const dir = await mkdtemp(join(tmpdir(), "brender-image-source-"));
+  try {
+    const bundled = await source.bundle(join(dir, "source.zip"));
+    const digest = await source.digest(bundled.file);
+    let current: string | undefined;
+    try {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      current = head?.Metadata?.[SOURCE_DIGEST_METADATA];
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    if (current === digest) {
+      report(`  unchanged (digest ${digest.slice(0, 12)}): not uploaded`);
+      return false;
+    }
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: await readFile(bundled.file),
+        ContentType: "application/zip",
+        Metadata: { [SOURCE_DIGEST_METADATA]: digest },
+      }),
+    );
+    report(`  uploaded ${bundled.bytes} bytes (digest ${digest.slice(0, 12)})`);
+    return true;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** "123456789012.dkr.ecr.eu-west-1.amazonaws.com/brender-farm-x" -> "brender-farm-x". */
+export function repositoryName(uriOrName: string): string {
+  const slash = uriOrName.indexOf("/");
+  return slash < 0 ? uriOrName : uriOrName.slice(slash + 1);
+}
+
+/** Tags of the images in a repository (empty when it does not exist). */
+export async function imageTagsPresent(ecr: ECRClient, repository: string): Promise<Set<string>> {
+  const tags = new Set<string>();
+  let token: string | undefined;
+  try {
+    do {
+      const page = await ecr.send(
+        new DescribeImagesCommand({ repositoryName: repository, filter: { tagStatus: "TAGGED" }, nextToken: token }),
+      );
+      for (const image of page?.imageDetails ?? []) for (const tag of image.imageTags ?? []) tags.add(tag);
+      token = page?.nextToken;
+    } while (token);
+  } catch (error) {
+    if (!isMissingRepository(error)) throw error;
+  }
+  return tags;
+}
+
+/** Starts a build for every version whose image is missing (all of them when the source changed) and waits for them. */
+export async function buildMissingImages(
+  clients: FarmClients,
+  outputs: Record<string, string>,
+  versions: readonly string[],
+  name: string,
+  report: Report,
+  pacing: Pacing,
+  sourceChanged: boolean,
+): Promise<{ present: string[]; builds: BuildResult[] }> {
+  const repository = repositoryName(requiredOutput(outputs, BUILD_OUTPUTS.imageRepository, name));
+  const project = requiredOutput(outputs, BUILD_OUTPUTS.imageBuildProject, name);
+  const tags = sourceChanged ? new Set<string>() : await imageTagsPresent(clients.ecr, repository);
+  if (sourceChanged) report("  the worker's source changed: every image is rebuilt");
+  const present = versions.filter((version) => tags.has(imageTag(version)));
+  for (const version of present) report(`  ${imageTag(version)}: already in ${repository}`);
+  const missing = versions.filter((version) => !tags.has(imageTag(version)));
+  if (missing.length === 0) return { present, builds: [] };
+
+  const started = new Map<string, string>();
+  for (const version of missing) {
+    const answer = await clients.codeBuild.send(
+      new StartBuildCommand({
+        projectName: project,
+        environmentVariablesOverride: [{ name: "BLENDER_VERSION", value: version, type: "PLAINTEXT" }],
+      }),
+    );
+    const id = answer.build?.id;
+    if (!id) throw new JobFailedError(`CodeBuild did not start the image build for Blender ${version} (project ${project}): run 'brender farm deploy ${name}' again.`);
+    started.set(id, version);
+    report(`  ${imageTag(version)}: build ${id} started`);
+  }
+  return { present, builds: await watchBuilds(clients.codeBuild, started, report, pacing) };
+}
+
+/** Prints each build's phases as they end, until every build is complete. */
+async function watchBuilds(codeBuild: CodeBuildClient, started: Map<string, string>, report: Report, pacing: Pacing): Promise<BuildResult[]> {
+  const printed = new Map<string, number>();
+  const results = new Map<string, BuildResult>();
+  for (;;) {
+    const pending = [...started.keys()].filter((id) => !results.has(id));
+    const answer = await codeBuild.send(new BatchGetBuildsCommand({ ids: pending }));
+    for (const build of answer.builds ?? []) {
+      const id = build.id ?? "";
+      const version = started.get(id);
+      if (version === undefined) continue;
+      const phases = build.phases ?? [];
+      const done = printed.get(id) ?? 0;
+      for (const phase of phases.slice(done)) {
+        if (phase.phaseStatus === undefined) break; // still running: printed when it ends
+        const seconds = phase.durationInSeconds !== undefined ? ` (${phase.durationInSeconds} s)` : "";
+        const why = phase.phaseStatus !== "SUCCEEDED" ? phaseReason(phase.contexts) : "";
+        report(`  ${imageTag(version)}: ${phase.phaseType ?? "?"} ${phase.phaseStatus}${seconds}${why ? `: ${why}` : ""}`);
+        printed.set(id, (printed.get(id) ?? 0) + 1);
+      }
+      if (build.buildComplete) {
+        const result = buildResult(version, build);
+        results.set(id, result);
+        report(`  ${imageTag(version)}: build ${result.status}`);
+      }
+    }
+    if (results.size === started.size) return [...started.keys()].map((id) => results.get(id)!);
+    await pacing.sleep(pacing.buildPollMs);
+  }
+}
+
+function phaseReason(contexts: readonly { message?: string; statusCode?: string }[] | undefined): string {
+  const context = contexts?.find((entry) => entry.message);
+  return context ? `${context.statusCode ? `${context.statusCode}: ` : ""}${context.message}` : "";
+}
+
+function buildResult(version: string, build: Build): BuildResult {
+  const status = build.buildStatus ?? "UNKNOWN";
+  const failedPhase = build.phases?.find((phase) => phase.phaseStatus !== undefined && phase.phaseStatus !== "SUCCEEDED");
+  const reason = failedPhase ? `${failedPhase.phaseType ?? "?"} ${failedPhase.phaseStatus}${phaseReason(failedPhase.contexts) ? `: ${phaseReason(failedPhase.contexts)}` : ""}` : undefined;
+  return {
+    blenderVersion: version,
+    buildId: build.id ?? "",
+    status,
+    ...(status !== "SUCCEEDED" && reason ? { reason } : {}),
+    ...(build.logs?.deepLink ? { logs: build.logs.deepLink } : {}),
+  };
+}
