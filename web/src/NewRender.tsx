@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { api, uploadProject, type Farms, type Inspection, type Upload } from "./api.ts";
+import { CyclesOptions } from "./CyclesOptions.tsx";
 import { formatBytes } from "./format.ts";
 import { filesOfDrop, filesOfInput, projectKindOf, type ProjectFile } from "./project-files.ts";
 import { defaultBlend, EMPTY_FORM, formOfScene, settingsOf, type CyclesForm, type Form } from "./render-form.ts";
@@ -119,19 +120,6 @@ export function NewRender() {
     }
   };
 
-  const setCycles = <K extends keyof CyclesForm>(field: K, value: CyclesForm[K]) => setForm((f) => ({ ...f, cycles: { ...f.cycles, [field]: value } }));
-  const cyclesText = (field: "noiseThreshold" | "maxBounces" | "clampDirect" | "clampIndirect" | "filterGlossy") => ({
-    name: `cycles.${field}`,
-    type: "number",
-    value: form.cycles[field],
-    onChange: (e: { target: { value: string } }) => setCycles(field, e.target.value),
-  });
-  const cyclesFlag = (field: "adaptiveSampling" | "denoising" | "causticsReflective" | "causticsRefractive") => ({
-    name: `cycles.${field}`,
-    type: "checkbox",
-    checked: form.cycles[field],
-    onChange: (e: { target: { checked: boolean } }) => setCycles(field, e.target.checked),
-  });
   const set = (field: keyof Form) => (event: { target: { value: string } }) => setForm((f) => ({ ...f, [field]: event.target.value }));
   const scene = inspection?.scenes.find((s) => s.name === form.scene);
   const awsFarm = farms?.aws.find((f) => f.farm === form.farm);
@@ -222,23 +210,7 @@ export function NewRender() {
             <label>Samples<input name="samples" type="number" min={1} value={form.samples} onChange={set("samples")} /></label>
             <label>Format<input name="format" value={form.format} onChange={set("format")} placeholder="PNG" /></label>
           </div>
-          {form.engine === "cycles" && (
-            <details>
-              <summary>Cycles options</summary>
-              <p className="hint">Pre-filled from the file; only the ones you change are applied.</p>
-              <div className="grid">
-                <label className="check"><input {...cyclesFlag("adaptiveSampling")} /> Adaptive sampling</label>
-                <label>Noise threshold<input {...cyclesText("noiseThreshold")} min={0} max={1} step="any" disabled={!form.cycles.adaptiveSampling} /></label>
-                <label className="check"><input {...cyclesFlag("denoising")} /> Denoising</label>
-                <label>Max bounces<input {...cyclesText("maxBounces")} min={0} max={1024} /></label>
-                <label>Clamp direct<input {...cyclesText("clampDirect")} min={0} step="any" title="0 = no clamping" /></label>
-                <label>Clamp indirect<input {...cyclesText("clampIndirect")} min={0} step="any" title="0 = no clamping" /></label>
-                <label className="check"><input {...cyclesFlag("causticsReflective")} /> Reflective caustics</label>
-                <label className="check"><input {...cyclesFlag("causticsRefractive")} /> Refractive caustics</label>
-                <label>Filter glossy<input {...cyclesText("filterGlossy")} min={0} step="any" /></label>
-              </div>
-            </details>
-          )}
+          {form.engine === "cycles" && <CyclesOptions value={form.cycles} onChange={(cycles) => setForm((f) => ({ ...f, cycles }))} />}
           <div className="grid">
             <label>Farm
               <select name="farm" value={form.farm} onChange={(e) => setForm((f) => ({ ...f, farm: e.target.value, queue: e.target.value === "local" ? "" : (farms?.aws.find((a) => a.farm === e.target.value)?.queues?.[0] ?? "") }))}>
