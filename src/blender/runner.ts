@@ -38,6 +38,14 @@ export type RunBlenderOptions = {
 const TAIL_LINES = 40;
 
 /**
+ * How long Blender gets to exit after SIGTERM before SIGKILL. Shorter than the
+ * grace the local runner gives the worker (5 s) and the 30 s AWS Batch (ECS)
+ * gives the container: a Blender that ignores SIGTERM is always killed by its
+ * worker before the worker itself can be killed and leave it running.
+ */
+export const BLENDER_KILL_GRACE_MS = 3000;
+
+/**
  * Runs Blender in the background mode with the given arguments and resolves
  * when it exits (never rejects for a non-zero exit: callers decide what a
  * failure means). Blender runs in its own process group so that terminating
@@ -75,7 +83,7 @@ export async function runBlender(args: readonly string[], options: RunBlenderOpt
       let killTimer: NodeJS.Timeout | undefined;
       const killTree = () => {
         signalGroup(child.pid, "SIGTERM");
-        killTimer = setTimeout(() => signalGroup(child.pid, "SIGKILL"), options.killGraceMs ?? 5000);
+        killTimer = setTimeout(() => signalGroup(child.pid, "SIGKILL"), options.killGraceMs ?? BLENDER_KILL_GRACE_MS);
         killTimer.unref();
       };
       if (options.signal?.aborted) killTree();

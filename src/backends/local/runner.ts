@@ -85,7 +85,8 @@ export type RunnerEvent =
 /** The last stderr line of `brender worker` on failure starts with this; the rest is the reason. */
 export const WORKER_REASON_PREFIX = "brender worker: ";
 
-const KILL_GRACE_MS = 5000;
+/** How long a terminated worker gets after SIGTERM before its process group is killed. */
+export const KILL_GRACE_MS = 5000;
 const OWNER_CHECK_MS = 2000;
 // The worker's reason is its last line; Blender's chatter never follows it (the worker has ended it).
 const LOG_TAIL_BYTES = 64 * 1024;
