@@ -41,3 +41,18 @@ export const renderManifestSchema = z.object({
 });
 
 export type RenderManifest = z.infer<typeof renderManifestSchema>;
+
+export type FrameTime = { readonly frame: number; readonly seconds: number };
+
+/**
+ * Render times for a manifest written again (a retry): this run's times, plus
+ * the earlier manifest's for frames this run reused rather than rendered, so
+ * the per-frame chart stays whole. Frames no longer rendered are dropped.
+ */
+export function mergeFrameTimes(earlier: readonly FrameTime[] | undefined, now: readonly FrameTime[], rendered: readonly number[]): FrameTime[] {
+  const keep = new Set(rendered);
+  const times = new Map<number, number>();
+  for (const { frame, seconds } of earlier ?? []) if (keep.has(frame)) times.set(frame, seconds);
+  for (const { frame, seconds } of now) times.set(frame, seconds);
+  return [...times].sort((a, b) => a[0] - b[0]).map(([frame, seconds]) => ({ frame, seconds }));
+}

@@ -136,6 +136,19 @@ describe("copy, upload and clean-up actions (real Blender)", () => {
     assert.deepEqual(byFrame, [[1, false], [2, true], [3, false]]);
     const [r, g] = await meanColor(join(work, "again", "output", "frames", "frame_0002.png"));
     assert.ok(r > 250 && g < 5, "the uploaded frame 2 is kept, not rendered again");
+
+    // The earlier run's manifest timed frame 2; the retry's manifest keeps that time beside its own.
+    await store.putBytes("proj/output/again/manifest.json", JSON.stringify({
+      schemaVersion: 1, renderId: "again", project: "proj", blendFile: "scene.blend", type: "animation", status: "failed",
+      frames: { expected: "1-3", expectedCount: 3, rendered: "2", renderedCount: 1, missing: [1, 3] },
+      files: [], outputs: { prefix: "proj/output/again/" }, warnings: [], finishedAt: "2026-01-01T00:00:00.000Z", renderSeconds: 7.5,
+      frameTimes: [{ frame: 2, seconds: 7.5 }, { frame: 9, seconds: 1 }],
+    }));
+    const upload = await runJob("upload_render_output", payload);
+    assert.equal(upload.code, 0, upload.stderr);
+    const manifest = renderManifestSchema.parse(JSON.parse((await store.getBytes("proj/output/again/manifest.json")).toString()));
+    assert.deepEqual(manifest.frameTimes?.map((time) => time.frame), [1, 2, 3]);
+    assert.equal(manifest.frameTimes?.find((time) => time.frame === 2)?.seconds, 7.5);
   });
 
   it("names the failed upstream job in the failure report", async (t) => {

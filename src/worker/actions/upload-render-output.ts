@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import yazl from "yazl";
 import { compressFrames, expandFrames, formatFrameSet, parseFrameSet } from "../../domain/frames.ts";
 import { outputLayout, outputPrefix, RENDER_OUTPUT_TAG } from "../../domain/layout.ts";
-import type { RenderManifest } from "../../domain/render-manifest.ts";
+import { mergeFrameTimes, renderManifestSchema, type RenderManifest } from "../../domain/render-manifest.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { JobFailedError } from "../../errors.ts";
 import { makePreviewVideo } from "../../media/preview-video.ts";
@@ -104,7 +104,7 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     finishedAt,
     renderSeconds: summary.renderSeconds,
     peakMemoryMb: summary.peakMemoryMb,
-    frameTimes: [...summary.frameTimes],
+    frameTimes: mergeFrameTimes((await earlierManifest(context, `${prefix}manifest.json`))?.frameTimes, summary.frameTimes, frames.rendered),
     ...(Object.keys(hostDescription).length > 0 ? { host: hostDescription } : {}),
   };
   // The e-mail goes out before the manifest (still written last, marking the upload complete), so a
@@ -261,4 +261,11 @@ async function notify(
   };
   const result = await sendRenderNotification(report, to, mailerConfigFromEnv(context.processEnv, context.paths.home));
   context.log.info({ outbox: result.outboxFile, smtp: result.smtp?.messageId, ses: result.ses?.messageId }, "notification sent");
+}
+
+/** The manifest an earlier run of this render wrote (a retry writes it again), if there is a readable one. */
+async function earlierManifest(context: ActionContext, key: string): Promise<RenderManifest | undefined> {
+  if (!(await context.store.stat(key))) return undefined;
+  const parsed = renderManifestSchema.safeParse(JSON.parse((await context.store.getBytes(key)).toString("utf8")));
+  return parsed.success ? parsed.data : undefined;
 }
