@@ -247,3 +247,26 @@ export class RenderTracker {
     return events;
   }
 }
+
+export type FrameCounts = { readonly framesDone: number; readonly framesTotal: number };
+
+/**
+ * Frame counts of ended local renders for the render list, from their
+ * manifests: read once per submission (a retry is a new one), since an ended
+ * render's manifest does not change.
+ */
+export class EndedFrameCounts {
+  readonly #cache = new Map<string, { submission: string; counts: FrameCounts | undefined }>();
+
+  async of(farm: LocalFarm, renderId: string): Promise<FrameCounts | undefined> {
+    const jobs = renderJobs(farm, renderId);
+    if (jobs.length === 0 || jobs.some((job) => !isTerminal(job.status))) return undefined;
+    const submission = jobs.find((job) => job.action === "copy_efs")?.id ?? "";
+    const cached = this.#cache.get(renderId);
+    if (cached?.submission === submission) return cached.counts;
+    const { manifest } = await renderOutcome(farm, submittedPayload(farm, renderId));
+    const counts = manifest ? { framesDone: manifest.frames.renderedCount, framesTotal: manifest.frames.expectedCount } : undefined;
+    this.#cache.set(renderId, { submission, counts });
+    return counts;
+  }
+}

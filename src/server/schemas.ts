@@ -126,6 +126,8 @@ export const renderListItemSchema = z.object({
   submittedAt: z.string(),
   status: z.string().describe("job status (SUBMITTED … RUNNING), SUCCEEDED or FAILED; AWS renders: from AWS Batch (cached 10 s, final states for good), UNKNOWN when AWS cannot be asked"),
   statusError: z.string().optional().describe("AWS renders: why the status is UNKNOWN (no credentials, AWS unreachable…)"),
+  framesDone: z.number().int().optional().describe("ended local renders: frames rendered (running ones: see the progress events)"),
+  framesTotal: z.number().int().optional(),
 });
 
 export const outputSchema = z.object({

@@ -91,8 +91,8 @@ describe("rendering through the HTTP API (real Blender)", () => {
       assert.ok(status === 400 || status === 404, `${path} answered ${status}`);
     }
 
-    const list = (await (await server.api("/api/renders")).json()) as { renderId: string; status: string; backend: string }[];
-    assert.deepEqual(list.map((row) => [row.renderId, row.status, row.backend]), [[renderId, "SUCCEEDED", "local"]]);
+    const list = (await (await server.api("/api/renders")).json()) as { renderId: string; status: string; backend: string; framesDone?: number; framesTotal?: number }[];
+    assert.deepEqual(list.map((row) => [row.renderId, row.status, row.backend, row.framesDone, row.framesTotal]), [[renderId, "SUCCEEDED", "local", 2, 2]]);
     const outputs = (await (await server.api(`/api/renders/${renderId}/outputs`)).json()) as { name: string }[];
     assert.deepEqual(outputs.map((o) => o.name), names);
     const logs = await server.api(`/api/renders/${renderId}/logs`);

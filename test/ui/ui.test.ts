@@ -128,6 +128,8 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
     const row = page.locator("tr", { has: page.getByRole("link", { name: renderId }) });
     await row.waitFor();
     assert.equal(await row.getByTestId("job-status").textContent(), "SUCCEEDED");
+    // An ended render's frame count comes with the list (from its manifest), not from live events.
+    assert.equal(await row.locator("td.num").textContent(), "2/2");
   });
 
   it("uploads a project folder, picks its .blend, and renders with the texture from a sibling folder", { timeout: 90_000 }, async (t) => {

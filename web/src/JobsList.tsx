@@ -59,7 +59,7 @@ export function JobsList() {
                   <td>{row.backend === "local" ? "this machine" : `AWS ${row.backend.slice(4)}`}</td>
                   <td>{new Date(row.submittedAt).toLocaleString()}</td>
                   <td><span className={`status status-${row.status.toLowerCase()}`} data-testid="job-status" title={row.statusError}>{row.status}</span></td>
-                  <td className="num">{p ? `${p.framesDone}/${p.framesTotal}` : ""}</td>
+                  <td className="num">{p ? `${p.framesDone}/${p.framesTotal}` : row.framesTotal !== undefined ? `${row.framesDone ?? 0}/${row.framesTotal}` : ""}</td>
                 </tr>
               );
             })}

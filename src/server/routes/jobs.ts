@@ -13,7 +13,7 @@ import { AwsRenders } from "../aws/renders.ts";
 import type { ServerContext } from "../context.ts";
 import { FramePreviews, hasPreview, parsePreviewSize, type PreviewSource } from "../frame-previews.ts";
 import { ApiError } from "../http-errors.ts";
-import { listOutputs, locateOutput, renderDetail } from "../render-view.ts";
+import { EndedFrameCounts, listOutputs, locateOutput, renderDetail } from "../render-view.ts";
 import { describeZodError, renderIdParamsSchema, renderSettingsSchema, submitUploadedSchema, type RenderSettings } from "../schemas.ts";
 import { submitUploadedRender } from "../submit.ts";
 import { loadUpload, recordRenderOf, removeUpload, saveUpload, type StoredUpload } from "../uploads.ts";
@@ -67,6 +67,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
   const { farm } = context;
   const aws = new AwsRenders(context.env);
   const previews = new FramePreviews(join(context.home, "cache", "previews"));
+  const endedFrames = new EndedFrameCounts();
   app.addHook("onClose", async () => aws.close());
 
   /** The render a request names: a local render's id, or the record of one on AWS (404 when neither). */
@@ -137,7 +138,10 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
       submittedAt: record.submittedAt,
       ...statuses.get(record.renderId)!,
     }));
-    return [...listLocalRenders(farm), ...awsRows].sort((a, b) => (a.submittedAt < b.submittedAt ? 1 : a.submittedAt > b.submittedAt ? -1 : 0));
+    const localRows = await Promise.all(
+      listLocalRenders(farm).map(async (row) => ({ ...row, ...(await endedFrames.of(farm, row.renderId).catch(() => undefined)) })),
+    );
+    return [...localRows, ...awsRows].sort((a, b) => (a.submittedAt < b.submittedAt ? 1 : a.submittedAt > b.submittedAt ? -1 : 0));
   });
 
   app.get("/api/renders/:id", async (request) => {
