@@ -32,8 +32,14 @@ export type UploadProgress = {
 export type UploadOptions = {
   /** Remembers hashes of unchanged files between uploads (see HashCache). */
   readonly hashCache?: HashCache;
-  /** Files hashed, blobs checked and blobs uploaded at the same time (default 4). */
+  /** Files hashed and blobs uploaded at the same time (default 4). */
   readonly concurrency?: number;
+  /**
+   * Blobs checked for at the same time (default 32): a check is one small
+   * request whose time is mostly the round trip, so many can be in flight
+   * where uploads would only share the bandwidth.
+   */
+  readonly checkConcurrency?: number;
   readonly onProgress?: (progress: UploadProgress) => void;
   readonly signal?: AbortSignal;
   /** How a file's SHA-256 is computed when the cache does not know it (tests count calls). */
@@ -101,41 +107,50 @@ export async function uploadProject(
     });
   report();
 
-  await mapWithConcurrency([...filesByContent(manifest)], concurrency, async ([sha256, holders]) => {
-    options.signal?.throwIfAborted();
-    const first = holders[0]!;
-    const key = blobKey(sha256);
-    const existing = await store.stat(key);
-    // A blob of the wrong size is a leftover of some failure: upload it again.
-    const upload = existing?.size !== first.size;
-    if (upload) {
-      const local = byPath.get(first.path)!;
-      let sent = 0;
-      const put = await store.putFile(key, local.absolutePath, {
-        signal: options.signal,
-        onProgress: (bytes) => {
-          inFlight += bytes - sent;
-          sent = bytes;
-          report();
-        },
-      });
-      inFlight -= sent;
-      if (put.sha256 !== sha256 || put.size !== first.size) {
-        // The blob's name no longer matches its bytes: never leave it for a later manifest to trust.
-        await store.delete(key).catch(() => undefined);
-        throw new UserInputError(
-          `"${local.absolutePath}" changed while it was being uploaded (it was ${first.size} bytes with sha256 ${sha256}, the upload read ${put.size} bytes with sha256 ${put.sha256}); submit again once nothing is writing to it.`,
-        );
-      }
-    }
+  const settle = (holders: readonly ManifestFile[], uploadedFirst: boolean) => {
     for (const holder of holders) {
-      const uploadedHere = upload && holder === first;
-      if (uploadedHere) bytesUploaded += holder.size;
+      if (uploadedFirst && holder === holders[0]) bytesUploaded += holder.size;
       else bytesSkipped += holder.size;
       bytesSettled += holder.size;
       filesDone += 1;
     }
     report();
+  };
+
+  // First every blob is looked for, many at a time; then only the missing ones are uploaded.
+  const groups = [...filesByContent(manifest)];
+  const present = await mapWithConcurrency(groups, Math.max(1, options.checkConcurrency ?? 32), async ([sha256, holders]) => {
+    options.signal?.throwIfAborted();
+    // A blob of the wrong size is a leftover of some failure: upload it again.
+    return (await store.stat(blobKey(sha256)))?.size === holders[0]!.size;
+  });
+  groups.forEach(([, holders], index) => {
+    if (present[index]) settle(holders, false);
+  });
+
+  await mapWithConcurrency(groups.filter((_, index) => !present[index]), concurrency, async ([sha256, holders]) => {
+    options.signal?.throwIfAborted();
+    const first = holders[0]!;
+    const key = blobKey(sha256);
+    const local = byPath.get(first.path)!;
+    let sent = 0;
+    const put = await store.putFile(key, local.absolutePath, {
+      signal: options.signal,
+      onProgress: (bytes) => {
+        inFlight += bytes - sent;
+        sent = bytes;
+        report();
+      },
+    });
+    inFlight -= sent;
+    if (put.sha256 !== sha256 || put.size !== first.size) {
+      // The blob's name no longer matches its bytes: never leave it for a later manifest to trust.
+      await store.delete(key).catch(() => undefined);
+      throw new UserInputError(
+        `"${local.absolutePath}" changed while it was being uploaded (it was ${first.size} bytes with sha256 ${sha256}, the upload read ${put.size} bytes with sha256 ${put.sha256}); submit again once nothing is writing to it.`,
+      );
+    }
+    settle(holders, true);
   });
 
   options.signal?.throwIfAborted();

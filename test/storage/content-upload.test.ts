@@ -285,6 +285,45 @@ describe("uploadProject", () => {
     assert.equal(await inner.stat(KEY), undefined);
   });
 
+  it("checks for blobs many at a time, once each, then uploads only the missing ones a few at a time", async (t) => {
+    const dir = await tempDir(t);
+    const inner = new FsObjectStore(join(dir, "bucket"));
+    const files: Record<string, string> = {};
+    for (let index = 0; index < 60; index++) files[`tex/t${index}.png`] = `texture ${index}`;
+    files["copy.png"] = "texture 0"; // the same bytes as tex/t0.png: one blob, checked once
+    await writeTree(join(dir, "p"), files);
+    await uploadProject(inner, { kind: "folder", path: join(dir, "p") }, KEY);
+    await writeTree(join(dir, "p"), { "tex/t7.png": "changed", "tex/t8.png": "changed too" });
+
+    const checked: string[] = [];
+    let checking = 0;
+    let mostChecks = 0;
+    let uploading = 0;
+    let mostUploads = 0;
+    const slow = () => new Promise((resolve) => setTimeout(resolve, 5));
+    const store: ObjectStore = Object.assign(Object.create(inner) as ObjectStore, {
+      stat: async (key: string) => {
+        checked.push(key);
+        mostChecks = Math.max(mostChecks, ++checking);
+        await slow();
+        checking -= 1;
+        return inner.stat(key);
+      },
+      putFile: async (key: string, path: string) => {
+        mostUploads = Math.max(mostUploads, ++uploading);
+        await slow();
+        uploading -= 1;
+        return inner.putFile(key, path);
+      },
+    });
+    const result = await uploadProject(store, { kind: "folder", path: join(dir, "p") }, "proj/projects/r2.manifest.json", { concurrency: 2, checkConcurrency: 16 });
+    assert.equal(checked.length, 60, "one check per distinct content");
+    assert.equal(new Set(checked).size, 60);
+    assert.equal(mostChecks, 16);
+    assert.equal(mostUploads, 2);
+    assert.equal(result.bytesUploaded, "changed".length + "changed too".length);
+  });
+
   it("refuses an empty folder and a manifest key that is not one", async (t) => {
     const dir = await tempDir(t);
     await mkdir(join(dir, "empty"));
