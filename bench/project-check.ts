@@ -5,8 +5,9 @@
  * Starts the S3-compatible test server (its own process) with LATENCY_MS per
  * request (default 20, a nearby region), uploads a FILES-file project
  * (default 2000, 4 KiB each) once, then re-submits it unchanged (hashes from
- * the cache, nothing to send) with 4 and with 32 blob checks in flight.
- * Prints times and the ratio; asserts nothing.
+ * the cache, nothing to send) with 4 and with 32 blob checks in flight, and
+ * rebuilds it as copy_efs does with 4 and with 16 small blobs downloading at once.
+ * Prints times and ratios; asserts nothing.
  * Run: node bench/project-check.ts [files=2000]
  */
 import { randomBytes } from "node:crypto";
@@ -18,6 +19,7 @@ import { join } from "node:path";
 import { uploadProject } from "../src/storage/content-upload.ts";
 import { HashCache } from "../src/storage/hash-cache.ts";
 import { S3ObjectStore } from "../src/storage/s3-store.ts";
+import { rebuildFromManifest } from "../src/worker/actions/copy-efs-manifest.ts";
 import { TEST_CREDENTIALS } from "../test/helpers/s3-server.ts";
 
 const files = Number(process.argv[2] ?? 2000);
@@ -50,6 +52,15 @@ try {
     console.log(`unchanged re-submit, ${checks} checks in flight: ${times[checks]!.toFixed(2)} s (${result.bytesUploaded} bytes uploaded)`);
   }
   console.log(`ratio (4 in flight / 32 in flight): ${(times[4]! / times[32]!).toFixed(2)}x faster with 32; latency ${latencyMs} ms per request`);
+
+  const rebuilds: Record<number, number> = {};
+  for (const downloads of [4, 16]) {
+    const started = performance.now();
+    await rebuildFromManifest(store, "bench/first.manifest.json", join(dir, `rebuilt-${downloads}`), { smallConcurrency: downloads });
+    rebuilds[downloads] = (performance.now() - started) / 1000;
+    console.log(`rebuild (copy_efs), ${downloads} small blobs downloading at once: ${rebuilds[downloads]!.toFixed(2)} s`);
+  }
+  console.log(`ratio (4 / 16): ${(rebuilds[4]! / rebuilds[16]!).toFixed(2)}x faster with 16`);
 } finally {
   serverProcess.kill("SIGTERM");
   await once(serverProcess, "exit");

@@ -20,6 +20,9 @@ import {
 /** What to upload: one file (the manifest holds just its name) or a whole folder. */
 export type UploadSource = { readonly kind: "file" | "folder"; readonly path: string };
 
+/** Below this a blob's transfer is latency-bound (overlap many), above it bandwidth-bound (a few, each in parts). */
+export const SMALL_BLOB_BYTES = 8 * 1024 * 1024;
+
 /** Progress of an upload. Bytes of content already in the store count as done (and skipped) at once. */
 export type UploadProgress = {
   readonly filesDone: number;
@@ -32,8 +35,10 @@ export type UploadProgress = {
 export type UploadOptions = {
   /** Remembers hashes of unchanged files between uploads (see HashCache). */
   readonly hashCache?: HashCache;
-  /** Files hashed and blobs uploaded at the same time (default 4). */
+  /** Files hashed and large blobs uploaded at the same time (default 4; each may upload in parallel parts itself). */
   readonly concurrency?: number;
+  /** Small blobs (under SMALL_BLOB_BYTES) uploaded at the same time (default 16): their time is mostly round trips. */
+  readonly smallConcurrency?: number;
   /**
    * Blobs checked for at the same time (default 32): a check is one small
    * request whose time is mostly the round trip, so many can be in flight
@@ -128,7 +133,7 @@ export async function uploadProject(
     if (present[index]) settle(holders, false);
   });
 
-  await mapWithConcurrency(groups.filter((_, index) => !present[index]), concurrency, async ([sha256, holders]) => {
+  const upload = async ([sha256, holders]: (typeof groups)[number]): Promise<void> => {
     options.signal?.throwIfAborted();
     const first = holders[0]!;
     const key = blobKey(sha256);
@@ -151,7 +156,10 @@ export async function uploadProject(
       );
     }
     settle(holders, true);
-  });
+  };
+  const missing = groups.filter((_, index) => !present[index]);
+  await mapWithConcurrency(missing.filter(([, holders]) => holders[0]!.size < SMALL_BLOB_BYTES), Math.max(1, options.smallConcurrency ?? 16), upload);
+  await mapWithConcurrency(missing.filter(([, holders]) => holders[0]!.size >= SMALL_BLOB_BYTES), concurrency, upload);
 
   options.signal?.throwIfAborted();
   await store.putBytes(manifestKey, serializeManifest(manifest));

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import fc from "fast-check";
 import { UserInputError } from "../../src/errors.ts";
-import { mapWithConcurrency, uploadProject, type UploadProgress } from "../../src/storage/content-upload.ts";
+import { mapWithConcurrency, SMALL_BLOB_BYTES, uploadProject, type UploadProgress } from "../../src/storage/content-upload.ts";
 import { FsObjectStore } from "../../src/storage/fs-store.ts";
 import { HashCache, hashCachePath, sha256OfFile } from "../../src/storage/hash-cache.ts";
 import type { ObjectStore } from "../../src/storage/object-store.ts";
@@ -285,7 +285,7 @@ describe("uploadProject", () => {
     assert.equal(await inner.stat(KEY), undefined);
   });
 
-  it("checks for blobs many at a time, once each, then uploads only the missing ones a few at a time", async (t) => {
+  it("checks for blobs many at a time, once each, then uploads only the missing ones, small ones at their own limit", async (t) => {
     const dir = await tempDir(t);
     const inner = new FsObjectStore(join(dir, "bucket"));
     const files: Record<string, string> = {};
@@ -316,12 +316,35 @@ describe("uploadProject", () => {
         return inner.putFile(key, path);
       },
     });
-    const result = await uploadProject(store, { kind: "folder", path: join(dir, "p") }, "proj/projects/r2.manifest.json", { concurrency: 2, checkConcurrency: 16 });
+    const result = await uploadProject(store, { kind: "folder", path: join(dir, "p") }, "proj/projects/r2.manifest.json", { concurrency: 2, checkConcurrency: 16, smallConcurrency: 1 });
     assert.equal(checked.length, 60, "one check per distinct content");
     assert.equal(new Set(checked).size, 60);
     assert.equal(mostChecks, 16);
-    assert.equal(mostUploads, 2);
+    assert.equal(mostUploads, 1);
     assert.equal(result.bytesUploaded, "changed".length + "changed too".length);
+  });
+
+  it("rebuilds small blobs many at a time and large ones a few at a time", async (t) => {
+    const dir = await tempDir(t);
+    const inner = new FsObjectStore(join(dir, "bucket"));
+    const files: Record<string, string | Buffer> = { "big/a.vdb": Buffer.alloc(SMALL_BLOB_BYTES, 1), "big/b.vdb": Buffer.alloc(SMALL_BLOB_BYTES, 2) };
+    for (let index = 0; index < 40; index++) files[`tex/t${index}.png`] = `texture ${index}`;
+    await writeTree(join(dir, "p"), files);
+    await uploadProject(inner, { kind: "folder", path: join(dir, "p") }, KEY);
+    const inFlight = { small: 0, large: 0 };
+    const most = { small: 0, large: 0 };
+    const store: ObjectStore = Object.assign(Object.create(inner) as ObjectStore, {
+      getFile: async (key: string, destination: string) => {
+        const kind = ((await inner.stat(key))?.size ?? 0) >= SMALL_BLOB_BYTES ? "large" : "small";
+        most[kind] = Math.max(most[kind], ++inFlight[kind]);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight[kind] -= 1;
+        return inner.getFile(key, destination);
+      },
+    });
+    await rebuildFromManifest(store, KEY, join(dir, "rebuilt"), { concurrency: 1, smallConcurrency: 8 });
+    assert.deepEqual(most, { small: 8, large: 1 });
+    assert.deepEqual(await readTree(join(dir, "rebuilt")), await readTree(join(dir, "p")));
   });
 
   it("refuses an empty folder and a manifest key that is not one", async (t) => {

@@ -1,14 +1,20 @@
 import { chmod, constants, copyFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { JobFailedError } from "../../errors.ts";
-import { mapWithConcurrency } from "../../storage/content-upload.ts";
+import { mapWithConcurrency, SMALL_BLOB_BYTES } from "../../storage/content-upload.ts";
 import { sha256OfFile } from "../../storage/hash-cache.ts";
 import type { ObjectStore } from "../../storage/object-store.ts";
 import { blobKey, filesByContent, parseManifest, type ProjectManifest } from "../../storage/project-manifest.ts";
 
 export type RebuildOptions = {
-  /** Blobs downloaded at the same time (default 4). */
+  /** Large blobs downloaded at the same time (default 4; each may download in parallel parts itself). */
   readonly concurrency?: number;
+  /**
+   * Small blobs (under SMALL_BLOB_BYTES) downloaded at the same time (default
+   * 16): their time is mostly round trips, which overlap; large ones share
+   * the bandwidth.
+   */
+  readonly smallConcurrency?: number;
   readonly signal?: AbortSignal;
   /** Told about a corrupted blob that could not be removed from the store. */
   readonly onWarning?: (message: string) => void;
@@ -45,7 +51,7 @@ export async function rebuildFromManifest(
     if (!made) folders.set(folder, (made = mkdir(folder, { recursive: true })));
     return made;
   };
-  await mapWithConcurrency(groups, Math.max(1, options.concurrency ?? 4), async ([sha256, holders]) => {
+  const restore = async ([sha256, holders]: (typeof groups)[number]): Promise<void> => {
     options.signal?.throwIfAborted();
     const [first, ...copies] = holders;
     const target = localPath(destination, first!.path);
@@ -70,7 +76,11 @@ export async function rebuildFromManifest(
       await copyFile(target, copyTarget, constants.COPYFILE_FICLONE);
       await chmod(copyTarget, copy.mode);
     }
-  });
+  };
+  const small = groups.filter(([, holders]) => holders[0]!.size < SMALL_BLOB_BYTES);
+  const large = groups.filter(([, holders]) => holders[0]!.size >= SMALL_BLOB_BYTES);
+  await mapWithConcurrency(small, Math.max(1, options.smallConcurrency ?? 16), (group) => restore(group));
+  await mapWithConcurrency(large, Math.max(1, options.concurrency ?? 4), (group) => restore(group));
   return { files: manifest.files.length, bytes: manifest.totalBytes, blobsDownloaded: groups.length };
 }
 
