@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { openLocalFarm } from "../backends/local/farm.ts";
 import { runLocalFarm, type WorkerCommand } from "../backends/local/runner.ts";
 import { requireToken } from "./auth.ts";
+import { AwsRenders } from "./aws/renders.ts";
 import { uploadsDirOf, type ServerContext } from "./context.ts";
 import { httpErrorOf } from "./http-errors.ts";
 import { scheduleUploadCleanup } from "./uploads.ts";
@@ -32,6 +33,8 @@ export type AppOptions = {
   readonly pollMs?: number;
   /** Heartbeat comment interval of event streams (default 15 s). */
   readonly heartbeatMs?: number;
+  /** How often event streams of AWS renders ask AWS (default 5 s; AWS statuses are cached 10 s anyway). */
+  readonly awsPollMs?: number;
   readonly logger?: boolean;
 };
 
@@ -49,6 +52,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     uploadsDir: uploadsDirOf(farm.paths.home),
     pollMs: options.pollMs ?? 500,
     heartbeatMs: options.heartbeatMs ?? 15_000,
+    aws: new AwsRenders(env),
+    awsPollMs: options.awsPollMs ?? 5_000,
   };
   // Event streams never go idle: without this, close() would wait for every client to leave.
   const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true });
@@ -73,6 +78,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     await Promise.all([...live].map(({ loop }) => loop));
     stopFarm.abort();
     await runner;
+    context.aws.close();
     farm.close();
   });
   if (options.token) requireToken(app, options.token);

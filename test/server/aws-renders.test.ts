@@ -28,7 +28,7 @@ import { makeScene } from "../helpers/blender.ts";
 import { createTestFarm, TEST_FARM_LOG_GROUP, type TestFarm } from "../helpers/aws-farm.ts";
 import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
 import { closedPort } from "../helpers/s3-server.ts";
-import { renderForm, startTestServer, type TestServer } from "./harness.ts";
+import { collectEvents, renderForm, startTestServer, type TestServer } from "./harness.ts";
 import { until } from "../helpers/wait.ts";
 
 const BUCKET = "brender-test-bucket";
@@ -271,6 +271,13 @@ describe("renders on an AWS farm through the API (moto_server)", () => {
     assert.deepEqual(detail.warnings, ["a warning from the render"]);
     assert.equal(detail.manifest?.status, "succeeded");
     assert.deepEqual(detail.outputs.map((output) => output.name), ["manifest.json"]);
+
+    // Its event stream tells the same as for a local render: frames, progress, then the final status.
+    await putObject(`${prefix}frames/frame_0002.png`, Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    const streamed = await collectEvents(`${server.base}/api/events?render=${renderId}`, (events) => events.some((event) => event.event === "render"), 15_000);
+    assert.deepEqual(streamed.filter((event) => event.event === "frame").map((event) => [event.data.frame, event.data.url]), [[2, `/api/renders/${renderId}/outputs/frames/frame_0002.png`]]);
+    assert.deepEqual(streamed.find((event) => event.event === "progress")?.data.framesDone, 2);
+    assert.deepEqual(streamed.find((event) => event.event === "render")?.data, { renderId, project: record.payload.project.name, status: "SUCCEEDED" });
 
     // A final state is cached for good: listing asks AWS nothing about this render again.
     await moto.startRecording();

@@ -4,8 +4,6 @@ import { formatBytes, formatDuration } from "./format.ts";
 import { FrameTimesChart } from "./FrameTimesChart.tsx";
 import { LogsPanel } from "./LogsPanel.tsx";
 
-/** AWS renders have no event stream here: their page asks the API this often. */
-const AWS_POLL_MS = 5_000;
 
 type CellState = { state: "queued" | "rendering" | "done" | "failed"; label: string; url?: string };
 
@@ -51,10 +49,6 @@ export function JobPage({ id }: { id: string }) {
   // Events say something changed; the detail route says what, so bursts are folded into one reload.
   useEffect(() => {
     void load();
-    if (onAws) {
-      const timer = setInterval(() => void load(), AWS_POLL_MS);
-      return () => clearInterval(timer);
-    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stop = followEvents(() => {
       if (timer === undefined) timer = setTimeout(() => ((timer = undefined), void load()), 250);
@@ -63,7 +57,7 @@ export function JobPage({ id }: { id: string }) {
       stop();
       if (timer !== undefined) clearTimeout(timer);
     };
-  }, [id, load, onAws]);
+  }, [id, load]);
 
   useEffect(() => {
     if (viewing && dialog.current && !dialog.current.open) dialog.current.showModal();
@@ -154,7 +148,7 @@ export function JobPage({ id }: { id: string }) {
       </ul>
 
       <h2>Logs</h2>
-      {onAws ? <p className="hint">Logs of AWS renders: <code>brender logs {detail.renderId}</code>.</p> : <LogsPanel renderId={detail.renderId} version={version} />}
+      {onAws ? <CloudWatchLogs renderId={detail.renderId} /> : <LogsPanel renderId={detail.renderId} version={version} />}
 
       <dialog ref={dialog} className="viewer" onClose={() => setViewing(undefined)} aria-label={viewing ? `Frame ${viewing.frame}` : "Frame"}>
         {viewing && (
@@ -169,5 +163,27 @@ export function JobPage({ id }: { id: string }) {
         )}
       </dialog>
     </section>
+  );
+}
+
+/** An AWS render's logs come from CloudWatch, read on request (each read costs API calls). */
+function CloudWatchLogs({ renderId }: { renderId: string }) {
+  const [text, setText] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const read = async () => {
+    setBusy(true);
+    try {
+      setText(await api<string>(`/api/renders/${encodeURIComponent(renderId)}/logs`));
+    } catch (e) {
+      setText((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="logs-panel">
+      <button type="button" onClick={() => void read()} disabled={busy}>{text === undefined ? "Read the logs from CloudWatch" : "Read them again"}</button>
+      {text !== undefined && <pre className="logs" tabIndex={0} aria-label="Logs">{text || "(no log lines yet)"}</pre>}
+    </div>
   );
 }

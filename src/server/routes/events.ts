@@ -2,6 +2,8 @@ import type { FastifyInstance } from "fastify";
 import { isTerminal } from "../../backends/local/job-state.ts";
 import type { JobView } from "../../backends/local/job-store.ts";
 import { renderJobs } from "../../backends/local/farm.ts";
+import { findRenderRecord, type AwsRenderRecord } from "../../backends/aws/render-record.ts";
+import { frameOfFileName } from "../../domain/layout.ts";
 import type { ServerContext } from "../context.ts";
 import { ApiError } from "../http-errors.ts";
 import { newestSubmissions, RenderTracker } from "../render-view.ts";
@@ -12,19 +14,29 @@ import { openEventStream, type EventStream } from "../sse.ts";
 export type LiveStreams = Set<{ stream: EventStream; loop: Promise<void> }>;
 
 /**
- * GET /api/events: Server-Sent Events for every render (or ?render=ID):
- * `render` (status changes), `progress` (frames, samples) and `frame` (a frame finished).
+ * GET /api/events: Server-Sent Events for every local render (or ?render=ID,
+ * local or on AWS): `render` (status changes), `progress` (frames, samples)
+ * and `frame` (a frame finished).
  */
 export function registerEventRoutes(app: FastifyInstance, context: ServerContext, live: LiveStreams): void {
   app.get("/api/events", async (request, reply) => {
     const only = (request.query as Record<string, unknown>).render;
+    let awsRecord: AwsRenderRecord | undefined;
     if (only !== undefined) {
       const valid = typeof only === "string" && renderIdParamsSchema.safeParse({ id: only }).success;
-      if (!valid || renderJobs(context.farm, only).length === 0) throw new ApiError(404, `No render "${String(only)}"; GET /api/renders lists them.`);
+      const local = valid && renderJobs(context.farm, only).length > 0;
+      if (valid && !local) {
+        const record = await findRenderRecord(context.home, only).catch(() => undefined);
+        // findRenderRecord also takes an id's start; streams name renders exactly.
+        if (record?.renderId === only) awsRecord = record;
+      }
+      if (!local && !awsRecord) throw new ApiError(404, `No render "${String(only)}"; GET /api/renders lists them.`);
     }
     const stream = openEventStream(reply, context.heartbeatMs);
     const entry = { stream, loop: Promise.resolve() };
-    entry.loop = follow(context, stream, typeof only === "string" ? only : undefined, (error) => request.log.error(error)).finally(() => live.delete(entry));
+    const report = (error: unknown) => request.log.error(error);
+    const loop = awsRecord ? followAws(context, stream, awsRecord, report) : follow(context, stream, typeof only === "string" ? only : undefined, report);
+    entry.loop = loop.finally(() => live.delete(entry));
     live.add(entry);
   });
 }
@@ -58,4 +70,39 @@ async function follow(context: ServerContext, stream: EventStream, only: string 
     first = false;
     await Promise.race([new Promise((resolve) => setTimeout(resolve, context.pollMs)), stream.done]);
   }
+}
+
+/**
+ * One AWS render's events: its detail is asked for every awsPollMs (AWS
+ * itself is asked at most every 10 s, through the status cache) and what
+ * changed is sent, the same events as for a local render. Polling stops once
+ * the render ended; the stream stays open (heartbeats) until the client goes.
+ */
+async function followAws(context: ServerContext, stream: EventStream, record: AwsRenderRecord, report: (error: unknown) => void): Promise<void> {
+  const { renderId } = record;
+  let lastState = "";
+  let lastProgress = "";
+  const framesSent = new Set<number>();
+  while (!stream.closed) {
+    try {
+      const detail = await context.aws.detail(record);
+      const state = { renderId, project: detail.project, status: detail.status, ...(detail.stage ? { stage: detail.stage } : {}), ...(detail.reason ? { reason: detail.reason } : {}) };
+      for (const output of detail.outputs) {
+        const frame = output.name.startsWith("frames/") ? frameOfFileName(output.name.slice("frames/".length)) : undefined;
+        if (frame === undefined || framesSent.has(frame)) continue;
+        framesSent.add(frame);
+        stream.send("frame", { renderId, frame, url: output.url });
+      }
+      const progress = { renderId, ...detail.progress };
+      if (JSON.stringify(progress) !== lastProgress) stream.send("progress", progress);
+      lastProgress = JSON.stringify(progress);
+      if (JSON.stringify(state) !== lastState) stream.send("render", state);
+      lastState = JSON.stringify(state);
+      if (detail.status === "SUCCEEDED" || detail.status === "FAILED") break;
+    } catch (error) {
+      report(error);
+    }
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, context.awsPollMs)), stream.done]);
+  }
+  await stream.done;
 }

@@ -9,7 +9,6 @@ import { findRenderRecord, listRenderRecords, type AwsRenderRecord } from "../..
 import { cancelLocalRender, listLocalRenders, renderLogFiles, retryLocalRender, type RenderListRow } from "../../cli/render-control.ts";
 import { submittedPayload } from "../../cli/render-wait.ts";
 import { FsObjectStore } from "../../storage/fs-store.ts";
-import { AwsRenders } from "../aws/renders.ts";
 import type { ServerContext } from "../context.ts";
 import { FramePreviews, hasPreview, parsePreviewSize, type PreviewSource } from "../frame-previews.ts";
 import { ApiError } from "../http-errors.ts";
@@ -64,11 +63,9 @@ export function outputSegments(path: string): string[] | undefined {
 
 /** Render, list, steer and download routes: /api/renders… */
 export function registerJobRoutes(app: FastifyInstance, context: ServerContext): void {
-  const { farm } = context;
-  const aws = new AwsRenders(context.env);
+  const { farm, aws } = context;
   const previews = new FramePreviews(join(context.home, "cache", "previews"));
   const endedFrames = new EndedFrameCounts();
-  app.addHook("onClose", async () => aws.close());
 
   /** The render a request names: a local render's id, or the record of one on AWS (404 when neither). */
   const localRender = async (request: FastifyRequest): Promise<{ renderId: string; aws?: AwsRenderRecord }> => {

@@ -37,7 +37,7 @@ export function openApiDocument(): JsonObject {
     info: {
       title: "Brender",
       version: "1",
-      description: "Render Blender scenes on the local farm, or on AWS farms deployed with `brender farm deploy` (settings.farm). Renders on AWS are followed by polling GET /api/renders/{id}: GET /api/events covers local renders only. Bound to loopback, no token is needed; otherwise every /api route needs `Authorization: Bearer TOKEN` (or `?token=TOKEN` on GET).",
+      description: "Render Blender scenes on the local farm, or on AWS farms deployed with `brender farm deploy` (settings.farm). GET /api/events streams every local render, or one render (local or on AWS) with ?render=ID. Bound to loopback, no token is needed; otherwise every /api route needs `Authorization: Bearer TOKEN` (or `?token=TOKEN` on GET).",
     },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" }, queryToken: { type: "apiKey", in: "query", name: "token" } },
@@ -197,7 +197,7 @@ export function openApiDocument(): JsonObject {
       },
       "/api/events": {
         get: {
-          summary: "Server-Sent Events of local renders: `render` (RenderEvent), `progress` (ProgressEvent), `frame` (FrameEvent); a heartbeat comment every 15 s. Renders on AWS farms have none: poll GET /api/renders/{id}",
+          summary: "Server-Sent Events: `render` (RenderEvent), `progress` (ProgressEvent), `frame` (FrameEvent); a heartbeat comment every 15 s. Without ?render, every local render; with ?render=ID, that render, local or on an AWS farm (AWS is asked every 5 s through the 10 s status cache)",
           parameters: [{ name: "render", in: "query", required: false, schema: { type: "string" }, description: "follow only this render" }],
           responses: { "200": { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors(401, 404) },
         },
