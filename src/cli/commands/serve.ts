@@ -5,7 +5,7 @@ import { runCommand } from "../run-command.ts";
 export function registerServe(program: Command): void {
   program
     .command("serve")
-    .description("serve the HTTP API on this machine and run the local farm (no token on 127.0.0.1; any other address needs one)")
+    .description("serve the web UI and the HTTP API on this machine and run the local farm (no token on 127.0.0.1; any other address needs one)")
     .option("--host <host>", "address to bind", "127.0.0.1")
     .option("--port <port>", "port (0: any free port)", "4600")
     .option("--token <token>", "require this token (generated and printed when binding beyond loopback without one)")
