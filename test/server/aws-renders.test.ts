@@ -148,6 +148,12 @@ describe("renders on an AWS farm through the API (moto_server)", () => {
     assert.equal(list.status, 200);
     const row = (list.body as unknown as unknown[]).map((item) => renderListItemSchema.parse(item)).find((item) => item.renderId === queued.renderId);
     assert.deepEqual(row, { renderId: queued.renderId, backend: "aws:test", project: queued.payload.project.name, submittedAt: queued.submittedAt, status: "SUBMITTED" });
+    // The stream of every render tells a running AWS render's status too.
+    const all = await collectEvents(`${server.base}/api/events`, (events) => events.some((event) => event.data.renderId === queued.renderId), 15_000);
+    assert.deepEqual(all.find((event) => event.data.renderId === queued.renderId), {
+      event: "render",
+      data: { renderId: queued.renderId, project: queued.payload.project.name, status: "SUBMITTED" },
+    });
 
     const detail = await getJson(`/api/renders/${queued.renderId}`);
     assert.equal(detail.status, 200, JSON.stringify(detail.body));

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { isTerminal } from "../../backends/local/job-state.ts";
 import type { JobView } from "../../backends/local/job-store.ts";
 import { renderJobs } from "../../backends/local/farm.ts";
-import { findRenderRecord, type AwsRenderRecord } from "../../backends/aws/render-record.ts";
+import { findRenderRecord, listRenderRecords, type AwsRenderRecord } from "../../backends/aws/render-record.ts";
 import { frameOfFileName } from "../../domain/layout.ts";
 import type { ServerContext } from "../context.ts";
 import { ApiError } from "../http-errors.ts";
@@ -14,9 +14,10 @@ import { openEventStream, type EventStream } from "../sse.ts";
 export type LiveStreams = Set<{ stream: EventStream; loop: Promise<void> }>;
 
 /**
- * GET /api/events: Server-Sent Events for every local render (or ?render=ID,
- * local or on AWS): `render` (status changes), `progress` (frames, samples)
- * and `frame` (a frame finished).
+ * GET /api/events: Server-Sent Events for every render (local ones in full,
+ * AWS ones' status changes), or for one (?render=ID, local or on AWS):
+ * `render` (status changes), `progress` (frames, samples) and `frame` (a
+ * frame finished).
  */
 export function registerEventRoutes(app: FastifyInstance, context: ServerContext, live: LiveStreams): void {
   app.get("/api/events", async (request, reply) => {
@@ -47,8 +48,10 @@ async function follow(context: ServerContext, stream: EventStream, only: string 
   // Renders whose current submission has ended and been told (or had ended before the client came): not polled again until retried.
   const settled = new Map<string, string>();
   let first = true;
+  const awsStatuses = only ? undefined : new AwsStatusFollower(context);
   while (!stream.closed) {
     try {
+      for (const event of (await awsStatuses?.poll()) ?? []) stream.send("render", event);
       const groups: Map<string, JobView[]> = only ? new Map([[only, renderJobs(farm, only)]]) : newestSubmissions(farm.jobs.listJobs({ limit: 100_000 }));
       for (const [renderId, jobs] of groups) {
         if (stream.closed) break;
@@ -105,4 +108,38 @@ async function followAws(context: ServerContext, stream: EventStream, record: Aw
     await Promise.race([new Promise((resolve) => setTimeout(resolve, context.awsPollMs)), stream.done]);
   }
   await stream.done;
+}
+
+/**
+ * For the stream of every render: AWS renders' status changes, from the
+ * list's status cache every awsPollMs. Renders already ended when the client
+ * came are not replayed, as for local ones; with no AWS render, AWS is never asked.
+ */
+class AwsStatusFollower {
+  readonly #context: ServerContext;
+  readonly #told = new Map<string, string>();
+  #next = 0;
+  #first = true;
+
+  constructor(context: ServerContext) {
+    this.#context = context;
+  }
+
+  async poll(): Promise<{ renderId: string; project: string; status: string }[]> {
+    if (Date.now() < this.#next) return [];
+    this.#next = Date.now() + this.#context.awsPollMs;
+    const records = await listRenderRecords(this.#context.home).catch(() => []);
+    const statuses = records.length > 0 ? await this.#context.aws.listStatuses(records) : new Map();
+    const events = [];
+    for (const record of records) {
+      const status = statuses.get(record.renderId)?.status ?? "UNKNOWN";
+      const ended = status === "SUCCEEDED" || status === "FAILED";
+      const before = this.#told.get(record.renderId);
+      this.#told.set(record.renderId, status);
+      if (status === before || (before === undefined && this.#first && ended)) continue;
+      events.push({ renderId: record.renderId, project: record.payload.project.name, status });
+    }
+    this.#first = false;
+    return events;
+  }
 }

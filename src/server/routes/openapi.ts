@@ -197,7 +197,7 @@ export function openApiDocument(): JsonObject {
       },
       "/api/events": {
         get: {
-          summary: "Server-Sent Events: `render` (RenderEvent), `progress` (ProgressEvent), `frame` (FrameEvent); a heartbeat comment every 15 s. Without ?render, every local render; with ?render=ID, that render, local or on an AWS farm (AWS is asked every 5 s through the 10 s status cache)",
+          summary: "Server-Sent Events: `render` (RenderEvent), `progress` (ProgressEvent), `frame` (FrameEvent); a heartbeat comment every 15 s. Without ?render, every local render, and AWS renders' status changes; with ?render=ID, that render, local or on an AWS farm, with its progress and frames (AWS is asked every 5 s through the 10 s status cache)",
           parameters: [{ name: "render", in: "query", required: false, schema: { type: "string" }, description: "follow only this render" }],
           responses: { "200": { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors(401, 404) },
         },
