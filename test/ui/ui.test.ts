@@ -2,7 +2,7 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -11,6 +11,9 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { DEFAULT_UI_DIR, uiFileFor } from "../../src/server/routes/ui.ts";
 import sharp from "sharp";
 import { makeScene, meanColor, REPO, tempDir } from "../helpers/blender.ts";
+import { closedPort } from "../helpers/s3-server.ts";
+import { saveRenderRecord } from "../../src/backends/aws/render-record.ts";
+import { parseRenderPayload } from "../../src/domain/render-payload.ts";
 import { startTestServer } from "../server/harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -234,6 +237,48 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
     await page.locator('[data-testid="render-status"]', { hasText: "SUCCEEDED" }).waitFor({ timeout: 90_000 });
     await page.waitForFunction(`document.querySelectorAll('li.cell[data-state="done"]').length === 12`, undefined, { timeout: 10_000 });
     assert.equal(await page.getByTestId("frames-done").textContent(), "12/12");
+  });
+
+  it("offers the AWS farms it knows with their queues, and shows AWS's one-line error when the farm cannot be reached", { timeout: 60_000 }, async (t) => {
+    const dir = await tempDir(t);
+    const scene = await makeScene(join(dir, "cloud.blend"), { resolution: [16, 16], frames: [1, 2], samples: 1 });
+    // The server's AWS SDK has credentials but points at a closed port: AWS is configured and unreachable.
+    const aws = { AWS_ENDPOINT_URL: `http://127.0.0.1:${await closedPort()}`, AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" };
+    const saved = Object.fromEntries(Object.keys(aws).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, aws);
+    t.after(() => {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    });
+    const server = await startTestServer(t, { runFarm: false });
+    // A render sent to farm "studio" earlier, as `brender render --backend aws` records it.
+    const payload = parseRenderPayload({ schemaVersion: 1, renderId: "r-20260101-000000-abcdef", project: { name: "old", blendFile: "old.blend" }, type: "animation", mode: "auto", frames: "1-2", split: { arraySize: 1 } });
+    await saveRenderRecord(server.home, {
+      renderId: payload.renderId, farm: "studio", region: "eu-west-1", storage: "s3://studio-bucket", payload,
+      bucketKey: "old/projects/r.manifest.json", submittedAt: new Date().toISOString(),
+      jobs: [{ name: "old-copy", action: "copy_efs", jobId: "job-1", arraySize: 1 }],
+    });
+    const page = await newPage();
+    t.after(() => page.close());
+
+    await page.goto(`${server.base}/#/new`);
+    await page.setInputFiles("#file", scene);
+    await page.locator("input[name=frames]").waitFor({ timeout: 30_000 });
+    assert.deepEqual(await page.locator("select[name=farm] option").allTextContents(), [`This machine (${availableParallelism()} cores)`, "AWS: studio (eu-west-1)"]);
+    // Listing the account's farms failed: said in one line, the form still works.
+    await page.getByText(/^Cannot list AWS farms: /).waitFor();
+    assert.equal(await page.locator("select[name=queue]").count(), 0);
+    await page.locator("select[name=farm]").selectOption("studio");
+    assert.deepEqual(await page.locator("select[name=queue] option").allTextContents(), ["spot-cpu", "on-demand-cpu", "spot-gpu", "on-demand-gpu"]);
+    await page.locator("select[name=queue]").selectOption("on-demand-cpu");
+    await page.getByRole("button", { name: "Submit" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor({ timeout: 30_000 });
+    assert.match((await alert.textContent()) ?? "", /^Cannot reach AWS \(ECONNREFUSED\): check the network, AWS_REGION and AWS_ENDPOINT_URL where 'brender serve' runs\.$/);
+    assert.match(page.url(), /#\/new$/, "still on the form, nothing lost");
+    assert.equal(await page.locator("input[name=frames]").inputValue(), "1-2");
   });
 
   it("is served when the API needs a token, and its API calls without the token get 401", { timeout: 30_000 }, async (t) => {
