@@ -1,5 +1,5 @@
 import { isTerminal } from "../backends/local/job-state.ts";
-import type { JobView } from "../backends/local/job-store.ts";
+import type { AttemptView, ChildView, JobView } from "../backends/local/job-store.ts";
 import { renderJobs, submitPlanFor, type LocalFarm } from "../backends/local/farm.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";
 import { UserInputError } from "../errors.ts";
@@ -79,14 +79,18 @@ export function retryLocalRender(farm: LocalFarm, renderId: string): RenderJobPa
   return payload;
 }
 
-/** Every attempt's log file of a render's newest submission, in plan order, with a heading for people. */
-export function renderLogFiles(farm: LocalFarm, renderId: string): { heading: string; logFile: string }[] {
-  const files: { heading: string; logFile: string }[] = [];
+/** One attempt's log of a render: where it is, a heading for people, and the job, child and attempt it belongs to. */
+export type RenderLogFile = { readonly heading: string; readonly logFile: string; readonly job: JobView; readonly child: ChildView; readonly attempt: AttemptView };
+
+/** Every attempt's log file of a render's newest submission, in plan order (jobs, children, attempts ascending). */
+export function renderLogFiles(farm: LocalFarm, renderId: string): RenderLogFile[] {
+  const files: RenderLogFile[] = [];
   for (const job of renderJobs(farm, renderId)) {
     for (const child of farm.jobs.listChildren(job.id, { limit: 10_000 })) {
       for (const attempt of farm.jobs.listAttempts(job.id, child.index)) {
         if (!attempt.logFile) continue;
-        files.push({ heading: `==> ${job.action}${job.arraySize > 1 ? ` child ${child.index}` : ""}, attempt ${attempt.attempt} (${attempt.logFile}) <==`, logFile: attempt.logFile });
+        const heading = `==> ${job.action}${job.arraySize > 1 ? ` child ${child.index}` : ""}, attempt ${attempt.attempt} (${attempt.logFile}) <==`;
+        files.push({ heading, logFile: attempt.logFile, job, child, attempt });
       }
     }
   }

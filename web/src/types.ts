@@ -9,7 +9,6 @@ import type {
   frameProgressSchema,
   inspectResponseSchema,
   logFileSchema,
-  outputSchema,
   renderDetailSchema,
   renderListItemSchema,
   renderSettingsSchema,
@@ -21,11 +20,8 @@ export type Farms = z.output<typeof farmsSchema>;
 export type LogFile = z.output<typeof logFileSchema>;
 export type Inspection = z.output<typeof inspectResponseSchema>;
 export type SceneInfo = Inspection["scenes"][number];
-export type ExternalFile = Inspection["missingFiles"][number];
 /** What the form sends: defaults (attempts, priority, farm) may be left out. */
 export type RenderSettings = z.input<typeof renderSettingsSchema>;
 export type RenderListItem = z.output<typeof renderListItemSchema>;
 export type FrameProgress = z.output<typeof frameProgressSchema>;
-export type Output = z.output<typeof outputSchema>;
 export type RenderDetail = z.output<typeof renderDetailSchema>;
-export type JobSummary = RenderDetail["jobs"][number];

@@ -68,7 +68,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
   const endedFrames = new EndedFrameCounts();
 
   /** The render a request names: a local render's id, or the record of one on AWS (404 when neither). */
-  const localRender = async (request: FastifyRequest): Promise<{ renderId: string; aws?: AwsRenderRecord }> => {
+  const renderOf = async (request: FastifyRequest): Promise<{ renderId: string; aws?: AwsRenderRecord }> => {
     const parsed = renderIdParamsSchema.safeParse(request.params);
     const id = (request.params as { id?: string }).id ?? "";
     if (!parsed.success) throw new ApiError(404, `No render "${id}"; GET /api/renders lists them.`);
@@ -142,25 +142,25 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
   });
 
   app.get("/api/renders/:id", async (request) => {
-    const render = await localRender(request);
+    const render = await renderOf(request);
     return render.aws ? aws.detail(render.aws) : renderDetail(farm, render.renderId);
   });
 
   app.post("/api/renders/:id/cancel", async (request, reply) => {
-    const { renderId, aws: record } = await localRender(request);
+    const { renderId, aws: record } = await renderOf(request);
     const result = record ? await aws.cancel(record) : cancelLocalRender(farm, renderId);
     return reply.code(202).send({ renderId, ...result });
   });
 
   app.post("/api/renders/:id/retry", async (request, reply) => {
-    const { renderId, aws: record } = await localRender(request);
+    const { renderId, aws: record } = await renderOf(request);
     if (record) await aws.retry(record, context.home);
     else retryLocalRender(farm, renderId);
     return reply.code(202).send({ renderId });
   });
 
   app.get("/api/renders/:id/logs", async (request, reply) => {
-    const { renderId, aws: record } = await localRender(request);
+    const { renderId, aws: record } = await renderOf(request);
     if (record) return reply.type("text/plain; charset=utf-8").send(await aws.logs(record));
     const parts: string[] = [];
     for (const { heading, logFile } of renderLogFiles(farm, renderId)) {
@@ -170,14 +170,14 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
   });
 
   app.get("/api/renders/:id/outputs", async (request) => {
-    const { renderId, aws: record } = await localRender(request);
+    const { renderId, aws: record } = await renderOf(request);
     if (record) return aws.outputs(record);
     const running = renderJobs(farm, renderId).some((job) => !isTerminal(job.status));
     return listOutputs(farm, submittedPayload(farm, renderId), running);
   });
 
   app.get("/api/renders/:id/outputs/*", async (request, reply) => {
-    const { renderId, aws: record } = await localRender(request);
+    const { renderId, aws: record } = await renderOf(request);
     const path = (request.params as { "*"?: string })["*"] ?? "";
     const segments = outputSegments(path);
     if (!segments) throw new ApiError(400, `output path "${path}" is not a path inside the render's outputs; use a name GET /api/renders/${renderId}/outputs lists.`);

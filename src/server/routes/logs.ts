@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { isInFlight } from "../../backends/local/job-state.ts";
 import type { AttemptView, ChildView, JobView } from "../../backends/local/job-store.ts";
 import { renderJobs, type LocalFarm } from "../../backends/local/farm.ts";
+import { renderLogFiles } from "../../cli/render-control.ts";
 import { findRenderRecord } from "../../backends/aws/render-record.ts";
 import type { ServerContext } from "../context.ts";
 import { ApiError } from "../http-errors.ts";
@@ -44,27 +45,21 @@ export function attemptStatus(attempt: AttemptView, child: ChildView): { status?
 
 /** Every attempt that has a log file, in job order (copy, render children by index, upload), children and attempts ascending. */
 export async function listLogFiles(farm: LocalFarm, renderId: string): Promise<(LogFileView & { path: string })[]> {
-  const files: (LogFileView & { path: string })[] = [];
-  for (const job of renderJobs(farm, renderId)) {
-    for (const child of farm.jobs.listChildren(job.id, { limit: 10_000 })) {
-      for (const attempt of farm.jobs.listAttempts(job.id, child.index)) {
-        if (!attempt.logFile) continue;
-        const id = logFileId(job.action, childOf(job, child), attempt.attempt);
-        const size = (await stat(attempt.logFile).catch(() => undefined))?.size ?? 0;
-        files.push({
-          id,
-          action: job.action,
-          child: childOf(job, child),
-          attempt: attempt.attempt,
-          ...attemptStatus(attempt, child),
-          size,
-          url: `/api/renders/${renderId}/log-files/${id}`,
-          path: attempt.logFile,
-        });
-      }
-    }
-  }
-  return files;
+  return Promise.all(
+    renderLogFiles(farm, renderId).map(async ({ job, child, attempt, logFile }) => {
+      const id = logFileId(job.action, childOf(job, child), attempt.attempt);
+      return {
+        id,
+        action: job.action,
+        child: childOf(job, child),
+        attempt: attempt.attempt,
+        ...attemptStatus(attempt, child),
+        size: (await stat(logFile).catch(() => undefined))?.size ?? 0,
+        url: `/api/renders/${renderId}/log-files/${id}`,
+        path: logFile,
+      };
+    }),
+  );
 }
 
 function childOf(job: JobView, child: ChildView): number | null {
