@@ -7,15 +7,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BatchClient } from "@aws-sdk/client-batch";
-import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
-import { CodeBuildClient } from "@aws-sdk/client-codebuild";
-import { ECRClient } from "@aws-sdk/client-ecr";
-import { S3Client } from "@aws-sdk/client-s3";
-import { SESv2Client } from "@aws-sdk/client-sesv2";
-import { STSClient } from "@aws-sdk/client-sts";
 import { BrenderError, UserInputError } from "../../errors.ts";
 import { DEFAULT_PACING, type FarmClients, type Pacing } from "../../backends/aws/farm/clients.ts";
+import { createFarmClients } from "../../backends/aws/farm/create-clients.ts";
 import { deployFarm, type SynthesizeFarm } from "../../backends/aws/farm/deploy.ts";
 import { confirmDestroy, destroyFarm } from "../../backends/aws/farm/destroy.ts";
 import type { ImageSource } from "../../backends/aws/farm/image-build.ts";
@@ -182,20 +176,11 @@ function pacing(): Pacing {
   return { ...DEFAULT_PACING, stackPollMs: override, buildPollMs: override };
 }
 
-/** One client per service, all from the same profile and region (AWS_ENDPOINT_URL* apply as the SDK reads them). */
+/** The farm's clients from the command's --region and --profile. */
 export function farmClients(options: AwsOptions): FarmClients {
   const region = options.region?.trim() || undefined;
   const profile = options.profile?.trim() || undefined;
-  const config = { ...(region ? { region } : {}), ...(profile ? { profile } : {}) };
-  return {
-    cloudFormation: new CloudFormationClient(config),
-    s3: new S3Client(config),
-    codeBuild: new CodeBuildClient(config),
-    ecr: new ECRClient(config),
-    ses: new SESv2Client(config),
-    sts: new STSClient(config),
-    batch: new BatchClient(config),
-  };
+  return createFarmClients({ ...(region ? { region } : {}), ...(profile ? { profile } : {}) });
 }
 
 async function loadSynthesizer(): Promise<SynthesizeFarm> {

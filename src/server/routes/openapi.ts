@@ -27,6 +27,10 @@ const ERROR_TEXT: Record<number, string> = {
   415: "not multipart/form-data",
   502: "AWS could not be asked (no credentials, unreachable, refused); the message says what to check",
 };
+/** A multipart/form-data body whose `file` field is required. */
+const multipart = (properties: Record<string, JsonObject>) => ({
+  "multipart/form-data": { schema: { type: "object", required: ["file"], properties } },
+});
 const idParameter = { name: "id", in: "path", required: true, schema: { type: "string" }, description: "render id" };
 
 /** The OpenAPI 3.1 document of the API, its schemas generated from the zod schemas the routes validate with. */
@@ -67,7 +71,7 @@ export function openApiDocument(): JsonObject {
           requestBody: {
             required: true,
             content: {
-              "multipart/form-data": { schema: { type: "object", required: ["file"], properties: { file: { type: "string", format: "binary" } } } },
+              ...multipart({ file: { type: "string", format: "binary" } }),
               "application/json": { schema: ref("InspectUploaded") },
             },
           },
@@ -79,15 +83,9 @@ export function openApiDocument(): JsonObject {
           summary: "Upload a .blend, a zipped project, or a folder (its files as `file` parts named by their relative paths), for inspection and submission by uploadId",
           requestBody: {
             required: true,
-            content: {
-              "multipart/form-data": {
-                schema: {
-                  type: "object",
-                  required: ["file"],
-                  properties: { file: { type: "array", items: { type: "string", format: "binary" }, description: 'one .blend or .zip, or every file of a folder, each named by its path ("shot/scene.blend", "shot/tex/wood.png")' } },
-                },
-              },
-            },
+            content: multipart({
+              file: { type: "array", items: { type: "string", format: "binary" }, description: 'one .blend or .zip, or every file of a folder, each named by its path ("shot/scene.blend", "shot/tex/wood.png")' },
+            }),
           },
           responses: { "201": { description: "stored", ...json(ref("Upload")) }, ...errors(400, 401, 415) },
         },
@@ -102,16 +100,10 @@ export function openApiDocument(): JsonObject {
           requestBody: {
             required: true,
             content: {
-              "multipart/form-data": {
-                schema: {
-                  type: "object",
-                  required: ["file"],
-                  properties: {
-                    file: { type: "string", format: "binary", description: "a .blend, or a .zip of a project folder (then settings.blend names the .blend in it)" },
-                    settings: { type: "string", contentMediaType: "application/json", contentSchema: ref("RenderSettings") },
-                  },
-                },
-              },
+              ...multipart({
+                file: { type: "string", format: "binary", description: "a .blend, or a .zip of a project folder (then settings.blend names the .blend in it)" },
+                settings: { type: "string", contentMediaType: "application/json", contentSchema: ref("RenderSettings") },
+              }),
               "application/json": { schema: ref("SubmitUploaded") },
             },
           },

@@ -10,7 +10,6 @@ import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { mockClient } from "aws-sdk-client-mock";
 import {
-  CloudFormationClient,
   CreateStackCommand,
   DeleteStackCommand,
   DescribeStackEventsCommand,
@@ -28,15 +27,14 @@ import {
   HeadObjectCommand,
   ListObjectVersionsCommand,
   PutObjectCommand,
-  S3Client,
 } from "@aws-sdk/client-s3";
-import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand, type Build } from "@aws-sdk/client-codebuild";
-import { BatchDeleteImageCommand, DescribeImagesCommand, ECRClient, ListImagesCommand } from "@aws-sdk/client-ecr";
-import { CreateEmailIdentityCommand, DeleteEmailIdentityCommand, GetEmailIdentityCommand, SESv2Client } from "@aws-sdk/client-sesv2";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { BatchClient } from "@aws-sdk/client-batch";
+import { BatchGetBuildsCommand, StartBuildCommand, type Build } from "@aws-sdk/client-codebuild";
+import { BatchDeleteImageCommand, DescribeImagesCommand, ListImagesCommand } from "@aws-sdk/client-ecr";
+import { CreateEmailIdentityCommand, DeleteEmailIdentityCommand, GetEmailIdentityCommand } from "@aws-sdk/client-sesv2";
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { FARM_OUTPUTS } from "../../../../src/backends/aws/farm-resources.ts";
 import type { FarmClients } from "../../../../src/backends/aws/farm/clients.ts";
+import { createFarmClients } from "../../../../src/backends/aws/farm/create-clients.ts";
 import { deployFarm } from "../../../../src/backends/aws/farm/deploy.ts";
 import { BUILD_OUTPUTS, type FarmDeployRequest, type FarmTemplateProps } from "../../../../src/backends/aws/farm/settings.ts";
 
@@ -68,15 +66,7 @@ const named = (name: string, message: string, extra: Record<string, unknown> = {
  * every line the orchestration reports ("report: …").
  */
 export function fakeCloud() {
-  const clients: FarmClients = {
-    cloudFormation: new CloudFormationClient(config),
-    s3: new S3Client(config),
-    codeBuild: new CodeBuildClient(config),
-    ecr: new ECRClient(config),
-    ses: new SESv2Client(config),
-    sts: new STSClient(config),
-    batch: new BatchClient(config),
-  };
+  const clients: FarmClients = createFarmClients(config);
   const mocks = {
     cfn: mockClient(clients.cloudFormation),
     s3: mockClient(clients.s3),
