@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { DescribeJobsCommand } from "@aws-sdk/client-batch";
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateStackCommand } from "@aws-sdk/client-cloudformation";
+import sharp from "sharp";
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { AwsRenderRecord } from "../../src/backends/aws/render-record.ts";
 import { ApiError } from "../../src/server/http-errors.ts";
@@ -211,6 +212,19 @@ describe("renders on an AWS farm through the API (moto_server)", () => {
     const missing = await server.api(`/api/renders/${queued.renderId}/outputs/frames/frame_0009.png`);
     assert.equal(missing.status, 404);
     assert.match(((await missing.json()) as { error: string }).error, /has no output "frames\/frame_0009\.png"/);
+
+    // Previews of bucket frames: made once from a download; afterwards a HEAD is all AWS is asked.
+    const red = await sharp({ create: { width: 32, height: 16, channels: 3, background: { r: 220, g: 0, b: 0 } } }).png().toBuffer();
+    await putObject(`${prefix}frames/frame_0003.png`, red);
+    const url = `/api/renders/${queued.renderId}/outputs/frames/frame_0003.png?preview=128`;
+    const first = await server.api(url);
+    assert.equal(first.headers.get("content-type"), "image/jpeg");
+    assert.deepEqual(await sharp(Buffer.from(await first.arrayBuffer())).metadata().then(({ width, height }) => [width, height]), [32, 16]);
+    await moto.startRecording();
+    assert.equal((await server.api(url)).status, 200);
+    const s3 = (await moto.recordedRequests()).filter((request) => request.url.includes("frame_0003.png"));
+    assert.deepEqual(s3.map((request) => request.method), ["HEAD"], "a cached preview does not fetch the frame again");
+    assert.equal((await server.api(`/api/renders/${queued.renderId}/outputs/frames/frame_0009.png?preview=128`)).status, 404);
   });
 
   it("refuses to retry a render still running (409), and cancels it: TerminateJob along the chain in moto, the upload left to report", async () => {

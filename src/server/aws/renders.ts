@@ -192,6 +192,21 @@ export class AwsRenders {
   }
 
   /** One output streamed from the farm's bucket, or undefined when there is none. */
+  /**
+   * One output as a preview source (HEAD only, no body): its size, and how
+   * to download it when the preview is not cached yet.
+   */
+  async outputForPreview(record: AwsRenderRecord, segments: readonly string[]): Promise<{ size: number; download: (destination: string) => Promise<void> } | undefined> {
+    const store = this.storeFor(record);
+    const key = outputPrefix(record.payload.project.name, record.renderId) + segments.join("/");
+    try {
+      const object = await store.stat(key);
+      return object && { size: object.size, download: (destination) => store.getFile(key, destination) };
+    } catch (error) {
+      throw explainAwsError(error);
+    }
+  }
+
   async openOutput(record: AwsRenderRecord, segments: readonly string[]): Promise<{ body: Readable; size: number } | undefined> {
     const store = this.storeFor(record);
     const key = outputPrefix(record.payload.project.name, record.renderId) + segments.join("/");

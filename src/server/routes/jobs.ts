@@ -1,8 +1,7 @@
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { renderJobs } from "../../backends/local/farm.ts";
 import { findRenderRecord, listRenderRecords, type AwsRenderRecord } from "../../backends/aws/render-record.ts";
@@ -185,13 +184,18 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
     const size = preview === undefined ? undefined : parsePreviewSize(preview);
     const name = segments.join("/");
     if (size !== undefined && !hasPreview(name)) throw new ApiError(400, `"${name}" is not an image; previews are made of frames and thumbnails only.`, "preview");
+    const missing = () => new ApiError(404, `Render ${renderId} has no output "${name}"; GET /api/renders/${renderId}/outputs lists them.`);
+    if (size !== undefined) {
+      // A preview needs the source's size (part of the cache key) and, only when not cached yet, its bytes.
+      const source = record ? await aws.outputForPreview(record, segments) : await locateOutput(farm, submittedPayload(farm, renderId), segments);
+      if (!source) throw missing();
+      const open = (): PreviewSource => ("download" in source ? { kind: "download", to: source.download } : previewSourceOf(source));
+      const jpeg = await previews.preview(renderId, name, size, open, source.size);
+      return reply.type("image/jpeg").header("cache-control", "no-cache").send(createReadStream(jpeg));
+    }
     const found = record ? await aws.openOutput(record, segments).then((object) => object && { kind: "stream" as const, ...object }) : await locateOutput(farm, submittedPayload(farm, renderId), segments);
-    if (!found) throw new ApiError(404, `Render ${renderId} has no output "${name}"; GET /api/renders/${renderId}/outputs lists them.`);
-    if (size === undefined) return sendOutput(request, reply, found, segments.at(-1)!);
-    const jpeg = await previews.preview(renderId, name, size, () => previewSourceOf(found), found.size);
-    // A cached preview leaves an opened S3 body unread.
-    if (found.kind === "stream" && !found.body.readableEnded) found.body.destroy();
-    return reply.type("image/jpeg").header("cache-control", "no-cache").send(createReadStream(jpeg));
+    if (!found) throw missing();
+    return sendOutput(request, reply, found, segments.at(-1)!);
   });
 }
 
@@ -212,11 +216,11 @@ function parseSettings(text: string | undefined): RenderSettings {
   return parsed.data;
 }
 
-type FoundOutput = NonNullable<Awaited<ReturnType<typeof locateOutput>>> | { kind: "stream"; body: Readable; size: number };
+type LocalOutput = NonNullable<Awaited<ReturnType<typeof locateOutput>>>;
+type FoundOutput = LocalOutput | { kind: "stream"; body: Readable; size: number };
 
-function previewSourceOf(found: FoundOutput): PreviewSource {
+function previewSourceOf(found: LocalOutput): PreviewSource {
   if (found.kind === "file") return { kind: "file", path: found.path };
-  if (found.kind === "stream") return { kind: "download", to: (destination) => pipeline(found.body, createWriteStream(destination)) };
   if (found.objects instanceof FsObjectStore) return { kind: "file", path: found.objects.describe(found.key) };
   return { kind: "download", to: (destination) => found.objects.getFile(found.key, destination) };
 }
