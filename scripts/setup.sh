@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets Brender up on a Debian machine, idempotently and quickly when already done:
-#   system packages (Blender, ffmpeg, Chromium) when missing, Node 24 (npm's node@24
+#   system packages (Blender, ffmpeg, Chromium) when missing, moto_server and
+#   cfn-lint for the AWS tests when missing (pip), Node 24 (npm's node@24
 #   package, a dev dependency, so an older system Node is fine), the npm
 #   dependencies, and the build.
 set -euo pipefail
@@ -18,6 +19,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} (Debian packages)"
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+# The AWS tests run moto_server and cfn-lint (Python). This machine's Python has them;
+# elsewhere they are installed with pip when it can, else the tests that need them say how.
+has() { command -v "$1" >/dev/null 2>&1 || [ -x "${PYENV_ROOT:-$HOME/.pyenv}/shims/$1" ]; }
+if ! has moto_server || ! has cfn-lint; then
+  if command -v python3 >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1; then
+    echo "setup: installing moto[server] and cfn-lint (pip)"
+    python3 -m pip install --quiet "moto[server]" cfn-lint \
+      || echo "setup: warning: pip could not install moto[server] and cfn-lint; the AWS tests will fail until they are installed"
+  else
+    echo "setup: warning: no python3 with pip; install moto[server] and cfn-lint for the AWS tests"
+  fi
 fi
 
 # npm ci only when the lock file changed since the last install.
