@@ -9,6 +9,7 @@
 //   FAKE_FAIL_ON_ATTEMPT  exit 1 when AWS_BATCH_JOB_ATTEMPT is one of these (comma-separated)
 //   FAKE_RECORD_FILE      appends one JSON line per run: action, index, attempt, pids, upstream failure
 //   FAKE_GRANDCHILD=1     also starts a sleeping grandchild in its process group (recorded as grandchildPid)
+//   FAKE_RECORD_DELAY_MS  wait this long before writing the record (makes a slow start, as on a busy machine, certain)
 import { spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
 
@@ -18,7 +19,7 @@ if (env.FAKE_GRANDCHILD === "1") {
   grandchild = spawn(process.execPath, ["-e", "setTimeout(() => {}, 120000)"], { stdio: "ignore" });
 }
 
-if (env.FAKE_RECORD_FILE) {
+function writeRecord() {
   const record = {
     action: env.JOB_ACTION_TYPE,
     index: env.AWS_BATCH_JOB_ARRAY_INDEX ?? null,
@@ -29,6 +30,11 @@ if (env.FAKE_RECORD_FILE) {
     upstreamFailure: env.BRENDER_UPSTREAM_FAILURE ?? null,
   };
   appendFileSync(env.FAKE_RECORD_FILE, `${JSON.stringify(record)}\n`);
+}
+if (env.FAKE_RECORD_FILE) {
+  const delayMs = Number(env.FAKE_RECORD_DELAY_MS ?? "0");
+  if (delayMs > 0) setTimeout(writeRecord, delayMs);
+  else writeRecord();
 }
 
 // The same rule as `brender worker`: when the runner's stdin pipe closes, stop.
