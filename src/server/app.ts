@@ -7,7 +7,7 @@ import multipart from "@fastify/multipart";
 import Fastify, { type FastifyInstance } from "fastify";
 import { openLocalFarm } from "../backends/local/farm.ts";
 import { runLocalFarm, type WorkerCommand } from "../backends/local/runner.ts";
-import { requireToken } from "./auth.ts";
+import { guardBrowserRequests, isLoopback, requireToken } from "./auth.ts";
 import { AwsRenders } from "./aws/renders.ts";
 import { uploadsDirOf, type ServerContext } from "./context.ts";
 import { httpErrorOf } from "./http-errors.ts";
@@ -24,6 +24,8 @@ import { registerUploadRoutes } from "./routes/uploads.ts";
 export type AppOptions = {
   /** BRENDER_HOME, BRENDER_STORAGE, BLENDER_EXECUTABLE… (default process.env); also the base environment of the farm's workers. */
   readonly env?: NodeJS.ProcessEnv;
+  /** The address it will listen on (default 127.0.0.1). On loopback only this machine's names are answered in Host (DNS rebinding). */
+  readonly host?: string;
   /** When set, every /api route needs it (Bearer header, or ?token= on GET). */
   readonly token?: string;
   /** Run the local farm in this process (default true). */
@@ -81,6 +83,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     context.aws.close();
     farm.close();
   });
+  // Before the token: a page from another site is refused for what it is, token or not.
+  guardBrowserRequests(app, { loopback: isLoopback(options.host ?? "127.0.0.1") });
   if (options.token) requireToken(app, options.token);
   app.setErrorHandler((error, request, reply) => {
     const { statusCode, body } = httpErrorOf(error);
