@@ -13,6 +13,8 @@ const ENVIRONMENT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const MAX_ATTEMPTS = 10;
 /** Longest attempt timeout AWS Batch allows: 14 days. */
 export const MAX_TIMEOUT_SECONDS = 1_209_600;
+/** Job priorities run from -MAX_PRIORITY to MAX_PRIORITY. */
+export const MAX_PRIORITY = 1_000_000;
 
 /** Accepts a name of a job, queue or definition as AWS Batch does: 1 to 128 of letters, digits, "-", "_", "." and ":". */
 export function checkName(name: string, what: string): void {
