@@ -24,7 +24,7 @@ export function registerInspectRoutes(app: FastifyInstance, context: ServerConte
       for await (const part of request.parts()) {
         if (part.type !== "file") continue;
         if (upload) throw new ApiError(400, "file: send one .blend to inspect.", "file");
-        upload = await saveUpload(context.uploadsDir, part.filename, part.file, ["blend"]);
+        upload = await saveUpload(context.uploadsDir, part.filename, part.file, ["blend"], context.uploadLimits);
       }
       if (!upload) throw new ApiError(400, "file: missing; send the .blend as a file field.", "file");
       const inspection = await inspectBlendFile(upload.file, { env: context.env });
@@ -46,7 +46,7 @@ async function inspectEarlierUpload(context: ServerContext, body: unknown) {
   }
   const upload = await loadUpload(context.uploadsDir, parsed.data.uploadId);
   if (!upload) throw new ApiError(400, `uploadId: no upload "${parsed.data.uploadId}" on this server; upload the files again.`, "uploadId");
-  const { blendPath, blendFile } = await projectOf(upload, parsed.data.blend, "blend");
+  const { blendPath, blendFile } = await projectOf(upload, parsed.data.blend, context.uploadLimits, "blend");
   try {
     const inspection = await inspectBlendFile(blendPath, { env: context.env });
     return { ...inspection, uploadId: upload.id };
