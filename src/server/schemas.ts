@@ -8,7 +8,7 @@ import { LIMITS, SERVER_PRESET_NAMES, type ServerPresetName } from "../backends/
 import { parseFrameSet } from "../domain/frames.ts";
 import { renderManifestSchema } from "../domain/render-manifest.ts";
 import { arraySizeSchema, chunkSizeSchema, renderOverridesSchema, resolutionPercentageSchema, samplesSchema } from "../domain/render-payload.ts";
-import { MAX_ATTEMPTS, MAX_PRIORITY, MAX_TIMEOUT_SECONDS } from "../backends/local/store/validation.ts";
+import { MAX_ATTEMPTS, MAX_PRIORITY, MAX_TIMEOUT_SECONDS } from "../backends/local/store/limits.ts";
 import { sceneInspectionSchema } from "../domain/scene-inspection.ts";
 import { UserInputError } from "../errors.ts";
 

@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { LIMITS } from "../../src/backends/aws/server-sizes.ts";
-import { MAX_ATTEMPTS, MAX_PRIORITY, MAX_TIMEOUT_SECONDS } from "../../src/backends/local/store/validation.ts";
+import { MAX_ATTEMPTS, MAX_PRIORITY, MAX_TIMEOUT_SECONDS } from "../../src/backends/local/store/limits.ts";
 import { renderPayloadJsonSchema } from "../../src/domain/render-payload.ts";
 import { openApiDocument } from "../../src/server/routes/openapi.ts";
 
