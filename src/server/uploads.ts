@@ -109,8 +109,12 @@ async function writeRecord(dir: string, record: UploadRecord): Promise<void> {
   await rename(temporary, join(dir, RECORD));
 }
 
-/** Streams an uploaded file into a new upload folder. Only the kinds in `allowed` (.blend, .zip) are taken, up to `limits.maxTotalBytes`. */
-export async function saveUpload(uploadsDir: string, fileName: string, content: Readable, allowed: readonly ("blend" | "zip")[], limits: ExtractionLimits): Promise<StoredUpload> {
+/**
+ * Streams an uploaded file into a new upload folder. Only the kinds in
+ * `allowed` (.blend, .zip) are taken; multipart's file size limit (the
+ * server's upload limit) stops a larger one, answered through sizeErrorOf.
+ */
+export async function saveUpload(uploadsDir: string, fileName: string, content: Readable, allowed: readonly ("blend" | "zip")[]): Promise<StoredUpload> {
   const kind = uploadKindOf(fileName);
   if (!kind || !allowed.includes(kind)) {
     content.resume();
@@ -120,14 +124,13 @@ export async function saveUpload(uploadsDir: string, fileName: string, content: 
   const { id, dir } = await newUploadDir(uploadsDir);
   const file = join(dir, storedFileName(fileName));
   try {
-    await pipeline(content, byteBudget({ used: 0, limit: limits.maxTotalBytes }, () => tooLarge(limits)), createWriteStream(file));
+    await pipeline(content, createWriteStream(file));
     const record: UploadRecord = { kind, name: fileName, file, createdAt: new Date().toISOString(), renderIds: [] };
     await writeRecord(dir, record);
     return { id, dir, ...record };
   } catch (error) {
-    content.resume();
     await rm(dir, { recursive: true, force: true });
-    throw sizeErrorOf(error, limits);
+    throw error;
   }
 }
 

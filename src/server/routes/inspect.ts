@@ -24,7 +24,7 @@ export function registerInspectRoutes(app: FastifyInstance, context: ServerConte
       for await (const part of request.parts()) {
         if (part.type !== "file") continue;
         if (upload) throw new ApiError(400, "file: send one .blend to inspect.", "file");
-        upload = await saveUpload(context.uploadsDir, part.filename, part.file, ["blend"], context.uploadLimits);
+        upload = await saveUpload(context.uploadsDir, part.filename, part.file, ["blend"]);
       }
       if (!upload) throw new ApiError(400, "file: missing; send the .blend as a file field.", "file");
       const inspection = await inspectBlendFile(upload.file, { env: context.env });

@@ -88,7 +88,7 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
         for await (const part of request.parts()) {
           if (part.type === "file") {
             if (upload) throw new ApiError(400, "file: send one .blend or .zip per render.", "file");
-            upload = await saveUpload(context.uploadsDir, part.filename, part.file, ["blend", "zip"], context.uploadLimits);
+            upload = await saveUpload(context.uploadsDir, part.filename, part.file, ["blend", "zip"]);
             fresh = true;
           } else if (part.fieldname === "settings") {
             settingsText = String(part.value);
