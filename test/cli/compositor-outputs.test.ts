@@ -23,6 +23,20 @@ describe("compositor File Output nodes (local farm, real Blender)", () => {
       frames: [1, 2], resolution: [16, 16], samples: 1, file_output: true, file_output_slot: climbing, nested_file_output: `${absolute}/`,
     });
 
+    const rendered = await brender(["render", blend, "--json"], { BRENDER_HOME: home });
+    assert.equal(rendered.code, 0, rendered.stderr);
+    const summary = JSON.parse(rendered.stdout) as { status: string; warnings: string[]; outputs: { location: string } };
+    assert.equal(summary.status, "SUCCEEDED");
+    assert.deepEqual(await filesUnder(outside), [], "nothing was written outside the render's folders");
+    assert.deepEqual(await filesUnder(join(home, "project")), ["shot.blend"], "nothing was written next to the .blend");
+    const compositor = await filesUnder(join(summary.outputs.location, "compositor"));
+    const flattened = `${outside.slice(1)}/climbed/img_`;
+    assert.deepEqual(compositor, [
+      `Beauty_Copy/${flattened}0001.png`, `Beauty_Copy/${flattened}0002.png`,
+      "Outer-Inner-Nested_Copy/Image0001.png", "Outer-Inner-Nested_Copy/Image0002.png",
+    ], "every node's images are uploaded with the frames");
+    assert.ok(summary.warnings.some((warning) => warning.includes("File Output node 'Beauty Copy'") && warning.includes("outside its folder")), summary.warnings.join("\n"));
+
     const inspected = await brender(["inspect", blend, "--json"]);
     assert.equal(inspected.code, 0, inspected.stderr);
     const inspection = JSON.parse(inspected.stdout) as SceneInspection;
@@ -38,19 +52,5 @@ describe("compositor File Output nodes (local farm, real Blender)", () => {
     const text = await brender(["inspect", blend]);
     assert.match(text.stdout, /"Nested Copy" \(in group "Outer > Inner"\) -> .*absolute\/Image {2}WRITES OUTSIDE/);
     assert.match(text.stdout, /"Beauty Copy" -> .*climbed\/img_ {2}WRITES OUTSIDE/);
-
-    const rendered = await brender(["render", blend, "--json"], { BRENDER_HOME: home });
-    assert.equal(rendered.code, 0, rendered.stderr);
-    const summary = JSON.parse(rendered.stdout) as { status: string; warnings: string[]; outputs: { location: string } };
-    assert.equal(summary.status, "SUCCEEDED");
-    assert.deepEqual(await filesUnder(outside), [], "nothing was written outside the render's folders");
-    assert.deepEqual(await filesUnder(join(home, "project")), ["shot.blend"], "nothing was written next to the .blend");
-    const compositor = await filesUnder(join(summary.outputs.location, "compositor"));
-    const flattened = `${outside.slice(1)}/climbed/img_`;
-    assert.deepEqual(compositor, [
-      `Beauty_Copy/${flattened}0001.png`, `Beauty_Copy/${flattened}0002.png`,
-      "Outer-Inner-Nested_Copy/Image0001.png", "Outer-Inner-Nested_Copy/Image0002.png",
-    ], "every node's images are uploaded with the frames");
-    assert.ok(summary.warnings.some((warning) => warning.includes("File Output node 'Beauty Copy'") && warning.includes("outside its folder")), summary.warnings.join("\n"));
   });
 });
