@@ -232,8 +232,9 @@ def redirect_file_outputs(scene, folder):
             path = getattr(owner, attribute)
             if climbs_out(path):
                 setattr(owner, attribute, contained(path))
-                emit("warning", message="File Output node %r writes to %r, outside its folder; wrote it to compositor/%s/%s instead."
-                     % (node.name, path, name, contained(path)))
+                where = " (in group %r)" % " > ".join(groups) if groups else ""
+                emit("warning", message="File Output node %r%s writes to %r, outside its folder; wrote it to compositor/%s/%s instead."
+                     % (node.name, where, path, name, contained(path)))
 
 
 def report_settings(scene, gpu_backend):
