@@ -20,7 +20,10 @@ def output_path():
 
 
 def inside(path, folder):
-    return os.path.commonpath([path, folder]) == folder
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # on another drive (Windows)
+        return False
 
 
 def file_output_info(node, groups):
