@@ -268,7 +268,9 @@ describe("local farm runner", () => {
     const { store, dbPath, logDir, recordFile } = fresh(6);
     const job = store.submitJob({ name: "shared", action: "render", arraySize: 50 });
     const startAt = Date.now() + 1500;
-    const env = { FAKE_RECORD_FILE: recordFile, FAKE_SLEEP_MS: "50" };
+    // Each worker holds until both runners have started one, so "both took part" does not depend on how
+    // fast a busy machine starts the second runner process.
+    const env = { FAKE_RECORD_FILE: recordFile, FAKE_SLEEP_MS: "50", FAKE_WAIT_FOR_RUNNERS: "2" };
     const finished = [runnerProcess(dbPath, logDir, env, { startAt }), runnerProcess(dbPath, logDir, env, { startAt })].map(
       (child) =>
         new Promise<number>((done, fail) => {
