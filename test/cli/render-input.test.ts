@@ -52,7 +52,7 @@ describe("brender render checks its input before anything is submitted", () => {
     // The warning comes with the file's inspection, before any submission (here stopped by a bad option).
     const far = await brender(["render", blend, "--frames", "1-1000000", "--farm", "x"], env);
     assert.equal(far.code, 2);
-    assert.match(far.stderr, /^warning: --frames 1-1000000 asks for 1000000 frames, far beyond scene "Scene"'s 1-12 \(12 frames\); is that a typo\?$/m);
+    assert.match(far.stderr, /^warning: --frames 1-1000000 asks for 1000000 frames, far beyond scene "\w+"'s 1-12 \(12 frames\); is that a typo\?$/m);
     const near = await brender(["render", blend, "--frames", "1-24", "--farm", "x"], env);
     assert.doesNotMatch(near.stderr, /warning/);
 
