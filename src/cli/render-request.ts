@@ -1,5 +1,6 @@
 import { basename, extname } from "node:path";
 import { frameCount, parseFrameSet } from "../domain/frames.ts";
+import { notifyTargetsToPayload } from "../domain/notify-target.ts";
 import { parseRenderPayload, type RenderJobPayload, type RenderJobPayloadInput, type RenderOverrides } from "../domain/render-payload.ts";
 import type { SceneInspection } from "../domain/scene-inspection.ts";
 import { UserInputError } from "../errors.ts";
@@ -19,7 +20,8 @@ export type RenderCliOptions = {
   chunkSize?: string;
   python?: string;
   env?: string[];
-  notify?: string;
+  /** E-mail addresses and webhook URLs (`--notify`, repeatable). */
+  notify?: string | readonly string[];
   project?: string;
   gpu?: boolean;
 };
@@ -79,7 +81,7 @@ export function buildRenderPayload(
     gpu: options.gpu ?? false,
     ...(overrides ? { render: overrides } : {}),
     ...(options.python ? { python: { script: options.python, env: parseEnv(options.env ?? []) } } : {}),
-    ...(options.notify ? { notify: { email: options.notify } } : {}),
+    ...(options.notify?.length ? { notify: notifyTargetsToPayload(typeof options.notify === "string" ? [options.notify] : options.notify) } : {}),
   };
   if (!options.python && options.env?.length) throw new UserInputError("--env sets variables for a --python script; add --python SCRIPT or drop --env.");
   return parseRenderPayload(input);

@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { UserInputError } from "../errors.ts";
+import { MAX_WEBHOOKS, webhookUrlSchema } from "./notify-target.ts";
 import { arraySizeFor, formatFrameSet, frameCount, parseFrameSet } from "./frames.ts";
 
 /** The payload version this Brender writes and understands. */
@@ -256,6 +257,8 @@ export const notifySchema = z.strictObject({
   email: z
     .email({ error: (issue) => `must be an e-mail address like name@example.com (got ${describeValue(issue.input)})` })
     .optional(),
+  /** Slack, Discord or any HTTPS URLs (http only on loopback) that get the render's events. */
+  webhooks: z.array(webhookUrlSchema).max(MAX_WEBHOOKS, `at most ${MAX_WEBHOOKS} webhooks per render`).optional(),
   onSuccess: z.boolean().default(true),
   onFailure: z.boolean().default(true),
 });

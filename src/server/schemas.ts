@@ -51,7 +51,10 @@ export const renderSettingsSchema = z
       .optional()
       .describe("limit per attempt: seconds, or a duration like \"15m\""),
     priority: z.int().min(-MAX_PRIORITY).max(MAX_PRIORITY).default(0).describe("higher runs first"),
-    notify: z.email().optional().describe("e-mail the result"),
+    notify: z
+      .union([z.string().min(1), z.array(z.string().min(1)).max(11)])
+      .optional()
+      .describe("an e-mail address and/or Slack, Discord or https:// webhook URLs told the result (as the CLI's repeatable --notify)"),
     project: z.string().min(1).optional().describe("output name; default: the uploaded file's name"),
     blend: z.string().min(1).optional().describe("for a zipped project or a folder: the .blend inside it (one of the upload's blendFiles)"),
     render: renderOverridesSchema

@@ -25,7 +25,7 @@ export function registerRender(program: Command): void {
     .option("--timeout <duration>", "limit per attempt, e.g. 900, 15m, 2h")
     .option("--python <script>", "run this bpy script (path inside the project) instead of a plain render")
     .option("--env <NAME=value>", "a variable for the --python script (repeatable)", collect)
-    .option("--notify <email>", "e-mail the result (to the outbox, and over SMTP when configured)")
+    .option("--notify <target>", "an e-mail address, or a Slack, Discord or https:// webhook URL, told the result (repeatable)", collect)
     .option("--project <name>", "project name for the outputs (default: the file or folder name)")
     .option("--storage <url>", "object store for the project and outputs: s3://bucket[/prefix] or a folder (default: BRENDER_STORAGE, else $BRENDER_HOME/bucket)")
     .option("--priority <n>", "higher runs first", "0")
