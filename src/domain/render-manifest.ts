@@ -1,6 +1,30 @@
 import { z } from "zod";
 
 /**
+ * One webhook's delivery of one event: every attempt and the outcome. `target`
+ * is the URL's scheme and host only (the rest may be a credential).
+ */
+export const webhookDeliverySchema = z.object({
+  target: z.string(),
+  kind: z.enum(["slack", "discord", "webhook"]),
+  event: z.string(),
+  eventId: z.string(),
+  /** delivered: a 2xx; rejected: a 4xx (or 3xx), not retried; failed: 5xx, timeouts or network errors on every attempt. */
+  outcome: z.enum(["delivered", "rejected", "failed"]),
+  attempts: z.array(
+    z.object({
+      attempt: z.number().int().positive(),
+      at: z.string(),
+      ms: z.number().nonnegative(),
+      status: z.number().int().optional(),
+      error: z.string().optional(),
+    }),
+  ),
+});
+
+export type WebhookDelivery = z.infer<typeof webhookDeliverySchema>;
+
+/**
  * manifest.json, written last into a render's output prefix: what was asked
  * for, what was rendered, and every file uploaded. Its presence means the
  * upload finished; its `status` says whether the render is complete.
@@ -37,6 +61,8 @@ export const renderManifestSchema = z.object({
   /** Render seconds per frame rendered by this run, sorted by frame (reused frames have none). Absent from manifests written before it existed. */
   frameTimes: z.array(z.object({ frame: z.number().int(), seconds: z.number() })).optional(),
   /** Where the upload ran, when known (AWS: instance type and whether it was spot). */
+  /** Webhook deliveries of the render's final event (absent when it had no webhooks). */
+  webhooks: z.array(webhookDeliverySchema).optional(),
   host: z.object({ instanceType: z.string().optional(), spot: z.boolean().optional(), availabilityZone: z.string().optional() }).optional(),
 });
 
