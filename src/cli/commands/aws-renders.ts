@@ -1,4 +1,5 @@
 import { BatchClient } from "@aws-sdk/client-batch";
+import { webhookStatusLines } from "../notify-status.ts";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { cancelRender } from "../../backends/aws/control.ts";
 import { findFarm } from "../../backends/aws/farm-resources.ts";
@@ -124,6 +125,7 @@ export async function statusAws(record: AwsRenderRecord, options: { watch?: bool
       process.stdout.write(`  ${job.action.padEnd(22)} ${job.status}${children}${job.statusReason ? ` — ${job.statusReason}` : ""}\n`);
     }
     if (manifest) process.stdout.write(`  frames ${manifest.frames.renderedCount}/${manifest.frames.expectedCount}; outputs: ${objects.describe(outputPrefix(record.payload.project.name, record.renderId))}\n`);
+    process.stdout.write(webhookStatusLines(manifest));
   }
   return described.status === "FAILED" ? 1 : 0;
 }

@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { webhookStatusLines } from "../notify-status.ts";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { outputPrefix } from "../../domain/layout.ts";
@@ -80,6 +81,7 @@ export async function showStatus(id: string, options: { watch?: boolean; json?: 
         process.stdout.write(`  ${job.action.padEnd(22)} ${job.status}${children}${"seconds" in job ? ` ${formatSeconds(job.seconds!)}` : ""}${job.reason ? ` — ${job.reason}` : ""}\n`);
       }
       if (outcome.manifest) process.stdout.write(`  frames ${outcome.manifest.frames.renderedCount}/${outcome.manifest.frames.expectedCount}; outputs: ${renderObjects(farm, renderId).describe(outputPrefix(payload.project.name, renderId))}\n`);
+      process.stdout.write(webhookStatusLines(outcome.manifest));
     }
     return outcome.status === "FAILED" ? 1 : 0;
   }, { reading: true });

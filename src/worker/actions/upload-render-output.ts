@@ -15,6 +15,7 @@ import type { RenderReport } from "../../notify/render-report.ts";
 import { awaitUpstreamJobs, batchClientFromEnv, type AwaitResult } from "../await-jobs.ts";
 import { renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { hostInfo } from "../host-info.ts";
+import { notifyWebhooks } from "../webhook-notify.ts";
 import { alreadyPublished, publishedManifest, restoreFromStore } from "../published-outputs.ts";
 import { readRenderEvents, summarizeEvents, type RenderSummary } from "../render-summary.ts";
 import { renderedFrames } from "./render.ts";
@@ -123,12 +124,21 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
   context.signal.throwIfAborted();
   // The e-mail goes out before the manifest (still written last, marking the upload complete), so a
   // notification that could not be sent is recorded there as a warning instead of failing a good render.
+  const wanted = manifest.status === "succeeded" ? payload.notify.onSuccess : payload.notify.onFailure;
+  const report = wanted && (payload.notify.email || payload.notify.webhooks?.length)
+    ? await renderReport(context, payload, manifest, summary, batchJobLink(context.processEnv, awaited.failedJobIds?.[0]))
+    : undefined;
   try {
-    await notify(context, payload, manifest, summary, batchJobLink(context.processEnv, awaited.failedJobIds?.[0]));
+    if (report && payload.notify.email) await notifyByEmail(context, report, payload.notify.email);
   } catch (error) {
     const message = `The e-mail notification could not be sent: ${(error as Error).message}`;
     context.log.error(message);
     manifest.warnings.push(message);
+  }
+  if (report && payload.notify.webhooks?.length) {
+    const sent = await notifyWebhooks(context, payload.notify.webhooks, report);
+    manifest.webhooks = sent.deliveries;
+    manifest.warnings.push(...sent.warnings);
   }
   await context.store.putBytes(`${prefix}manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`, { tags: OUTPUT_TAGS });
   context.log.info({ prefix: context.store.describe(prefix), files: uploaded.length, status: manifest.status }, "outputs uploaded");
@@ -239,18 +249,15 @@ async function shareLink(store: ActionContext["store"], key: string | undefined)
   return store.linkFor(key, EMAIL_LINK_SECONDS).catch(() => store.describe(key));
 }
 
-async function notify(
+async function renderReport(
   context: ActionContext,
   payload: RenderJobPayload,
   manifest: RenderManifest,
   summary: RenderSummary,
   logLink: string | undefined,
-): Promise<void> {
-  const to = payload.notify.email;
-  const wanted = manifest.status === "succeeded" ? payload.notify.onSuccess : payload.notify.onFailure;
-  if (!to || !wanted) return;
+): Promise<RenderReport> {
   const { store } = context;
-  const report: RenderReport = {
+  return {
     renderId: payload.renderId,
     project: payload.project.name,
     blendFile: payload.project.blendFile,
@@ -273,6 +280,9 @@ async function notify(
     ...(logLink ? { logLink } : {}),
     ...(manifest.host ? { host: { instanceType: manifest.host.instanceType, spot: manifest.host.spot } } : {}),
   };
+}
+
+async function notifyByEmail(context: ActionContext, report: RenderReport, to: string): Promise<void> {
   const result = await sendRenderNotification(report, to, mailerConfigFromEnv(context.processEnv, context.paths.home));
   context.log.info({ outbox: result.outboxFile, smtp: result.smtp?.messageId, ses: result.ses?.messageId }, "notification sent");
 }

@@ -1,0 +1,56 @@
+import { randomUUID } from "node:crypto";
+import { redactUrl, webhookKindOf } from "../domain/notify-target.ts";
+import { finishedRenderEvent, type FinishedRender } from "../domain/render-event.ts";
+import type { WebhookDelivery } from "../domain/render-manifest.ts";
+import { deliverWebhook, describeDelivery, DEFAULT_BACKOFF_MS, DEFAULT_TIMEOUT_MS } from "../notify/webhook.ts";
+import { webhookSecret } from "../notify/webhook-secret.ts";
+import type { ActionContext } from "./context.ts";
+
+/**
+ * Sends a finished render's event to its webhooks, all at once, and returns
+ * each delivery with warnings for those that did not arrive. Never throws: a
+ * webhook is a notification, never a reason for a render to fail.
+ */
+export async function notifyWebhooks(
+  context: ActionContext,
+  urls: readonly string[],
+  render: FinishedRender,
+): Promise<{ deliveries: WebhookDelivery[]; warnings: string[] }> {
+  const warnings: string[] = [];
+  if (urls.length === 0) return { deliveries: [], warnings };
+  const env = context.processEnv;
+  const event = finishedRenderEvent(render, { id: randomUUID(), createdAt: new Date().toISOString(), serverUrl: env.BRENDER_SERVER_URL?.trim() || undefined });
+  let secret: string | undefined;
+  if (urls.some((url) => webhookKindOf(new URL(url)) === "webhook")) {
+    try {
+      secret = await webhookSecret(env, context.paths.home);
+    } catch (error) {
+      warnings.push(`Webhooks other than Slack and Discord were not sent: the signing secret could not be read (${(error as Error).message})`);
+    }
+  }
+  const options = { timeoutMs: positiveNumber(env.BRENDER_WEBHOOK_TIMEOUT_MS) ?? DEFAULT_TIMEOUT_MS, backoffMs: backoffFrom(env.BRENDER_WEBHOOK_BACKOFF_MS) };
+  const sendable = urls.filter((url) => secret !== undefined || webhookKindOf(new URL(url)) !== "webhook");
+  const deliveries = await Promise.all(sendable.map((url) => deliverWebhook(url, event, { ...options, secret })));
+  for (const delivery of deliveries) {
+    const line = describeDelivery(delivery);
+    if (delivery.outcome === "delivered") context.log.info({ webhook: delivery.target, attempts: delivery.attempts.length }, line);
+    else {
+      context.log.warn({ webhook: delivery.target, attempts: delivery.attempts.length }, line);
+      warnings.push(`The webhook notification was not delivered: ${line}`);
+    }
+  }
+  for (const url of urls.filter((u) => !sendable.includes(u))) context.log.warn({ webhook: redactUrl(url) }, "webhook not sent: no signing secret");
+  return { deliveries, warnings };
+}
+
+function positiveNumber(text: string | undefined): number | undefined {
+  const value = Number(text);
+  return text !== undefined && text.trim() !== "" && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+/** BRENDER_WEBHOOK_BACKOFF_MS="1000,4000,16000": the waits before each retry (their count is the number of retries). */
+function backoffFrom(text: string | undefined): readonly number[] {
+  if (text === undefined || text.trim() === "") return DEFAULT_BACKOFF_MS;
+  const waits = text.split(",").map((part) => Number(part.trim()));
+  return waits.every((wait) => Number.isFinite(wait) && wait >= 0) ? waits : DEFAULT_BACKOFF_MS;
+}
