@@ -12,6 +12,7 @@ import { App, BootstraplessSynthesizer, CfnOutput, Fn, Stack, Tags, type StackPr
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { FARM_OUTPUTS, farmStackName } from "../backends/aws/farm-resources.ts";
+import { WebhookSecret } from "./constructs/webhook-secret.ts";
 import { BatchCompute } from "./constructs/batch-compute.ts";
 import { FarmFileSystem } from "./constructs/file-system.ts";
 import { IMAGE_SOURCE_KEY, ImageBuild } from "./constructs/image-build.ts";
@@ -29,6 +30,7 @@ export const FARM_INFRA_OUTPUTS = {
   imageRepository: "ImageRepository",
   imageBuildProject: "ImageBuildProject",
   fileSystemId: "FileSystemId",
+  webhookSecret: "WebhookSecretArn",
   sourceKey: "SourceKey",
 } as const;
 
@@ -79,6 +81,7 @@ export class FarmStack extends Stack {
       accessPoint: work.accessPoint,
       sesResources: notifications.sendResources(),
     });
+    const webhookSecret = new WebhookSecret(this, "WebhookSecret", { reader: jobRole.role });
     const compute = new BatchCompute(this, "Compute", {
       farmName: name,
       subnets: network.vpc.selectSubnets(network.hostSubnets).subnets,
@@ -98,6 +101,7 @@ export class FarmStack extends Stack {
       fileSystem: work.fileSystem,
       accessPoint: work.accessPoint,
       jobRole: jobRole.role,
+      webhookSecretArn: webhookSecret.secret.secretArn,
       logRetention,
     });
 
@@ -125,6 +129,7 @@ export class FarmStack extends Stack {
     output(FARM_INFRA_OUTPUTS.imageRepository, images.repository.repositoryUri, "ECR repository of the worker images");
     output(FARM_INFRA_OUTPUTS.imageBuildProject, images.project.ref, "CodeBuild project that builds a worker image");
     output(FARM_INFRA_OUTPUTS.fileSystemId, work.fileSystem.fileSystemId, "EFS work folder");
+    output(FARM_INFRA_OUTPUTS.webhookSecret, webhookSecret.secret.secretArn, "Secrets Manager secret that signs webhook bodies (read it to verify them)");
     output(FARM_INFRA_OUTPUTS.sourceKey, IMAGE_SOURCE_KEY, "bucket key of the image build's source zip");
   }
 

@@ -11,16 +11,16 @@ export function farmSecretFile(brenderHome: string): string {
 /**
  * The secret that signs webhook bodies, in this order:
  * - BRENDER_WEBHOOK_SECRET (a secret for this runner or render, given by whoever starts it);
- * - BRENDER_WEBHOOK_SECRET_PARAMETER (AWS farms): the SSM SecureString parameter of that name,
- *   read with the job role (the value is never in the job's environment);
+ * - BRENDER_WEBHOOK_SECRET_ARN (AWS farms): the farm's Secrets Manager secret, read with the
+ *   job role (only its ARN is in the job's environment, never the value);
  * - the local farm's `$BRENDER_HOME/webhook-secret`, created (32 random bytes, hex, mode 0600)
  *   when missing.
  */
 export async function webhookSecret(env: NodeJS.ProcessEnv, brenderHome: string): Promise<string> {
   const given = env.BRENDER_WEBHOOK_SECRET?.trim();
   if (given) return given;
-  const parameter = env.BRENDER_WEBHOOK_SECRET_PARAMETER?.trim();
-  if (parameter) return readSecretParameter(parameter, env);
+  const secretArn = env.BRENDER_WEBHOOK_SECRET_ARN?.trim();
+  if (secretArn) return readSecretValue(secretArn, env);
   return farmSecret(brenderHome);
 }
 
@@ -42,16 +42,24 @@ export async function farmSecret(brenderHome: string): Promise<string> {
   return (await readFile(file, "utf8")).trim();
 }
 
-/** An SSM SecureString, decrypted; the SDK is loaded only on AWS farms. */
-async function readSecretParameter(name: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const { SSMClient, GetParameterCommand } = await import("@aws-sdk/client-ssm");
+/** A Secrets Manager secret's string, read with the job role; the SDK is loaded only on AWS farms. */
+async function readSecretValue(secretId: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
   const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
-  const endpoint = env.AWS_ENDPOINT_URL_SSM?.trim() || env.AWS_ENDPOINT_URL?.trim();
-  const client = new SSMClient({ ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) });
+  const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER?.trim() || env.AWS_ENDPOINT_URL?.trim();
+  const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();
+  const sessionToken = env.AWS_SESSION_TOKEN?.trim();
+  const client = new SecretsManagerClient({
+    ...(region ? { region } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    // `env` may not be this process's environment (tests, the local farm): its keys win over the default chain (the job role's).
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } } : {}),
+  });
   try {
-    const answer = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
-    const value = answer.Parameter?.Value?.trim();
-    if (!value) throw new UserInputError(`The webhook secret parameter ${name} is empty: put a value in it (aws ssm put-parameter --type SecureString --overwrite)`);
+    const answer = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    const value = answer.SecretString?.trim();
+    if (!value) throw new UserInputError(`The webhook secret ${secretId} has no string value: set one (aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string …)`);
     return value;
   } finally {
     client.destroy();

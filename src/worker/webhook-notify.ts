@@ -25,7 +25,9 @@ export async function notifyWebhooks(
     try {
       secret = await webhookSecret(env, context.paths.home);
     } catch (error) {
-      warnings.push(`Webhooks other than Slack and Discord were not sent: the signing secret could not be read (${(error as Error).message})`);
+      const message = `Webhooks other than Slack and Discord were not sent: the signing secret could not be read (${(error as Error).message})`;
+      context.log.error(message);
+      warnings.push(message);
     }
   }
   const options = { timeoutMs: positiveNumber(env.BRENDER_WEBHOOK_TIMEOUT_MS) ?? DEFAULT_TIMEOUT_MS, backoffMs: backoffFrom(env.BRENDER_WEBHOOK_BACKOFF_MS) };

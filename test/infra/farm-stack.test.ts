@@ -327,6 +327,7 @@ describe("farm stack: Batch", () => {
       assert.deepEqual(container.Environment, [
         { Name: "EFS_BLENDER_FOLDER_PATH", Value: "/mnt/efs" },
         { Name: "BLENDER_EXECUTABLE", Value: "/opt/blender/blender" },
+        { Name: "BRENDER_WEBHOOK_SECRET_ARN", Value: { Ref: ofType("AWS::SecretsManager::Secret")[0]![0] } },
       ]);
       const volume = only(container.Volumes as Json[]);
       assert.deepEqual(volume.EfsVolumeConfiguration, {

@@ -33,6 +33,8 @@ export type JobDefinitionsProps = {
   readonly accessPoint: efs.IAccessPoint;
   /** The role the jobs run as (and mount the work folder with). */
   readonly jobRole: iam.IRole;
+  /** The ARN (never the value) of the webhook signing secret the upload job reads. @default none */
+  readonly webhookSecretArn?: string;
   /** Days CloudWatch keeps the jobs' logs. @default 30 */
   readonly logRetention?: logs.RetentionDays;
   /** vCPUs of a job that does not ask (submissions override it). @default 1 */
@@ -74,6 +76,7 @@ export class JobDefinitions extends Construct {
             environment: [
               { name: "EFS_BLENDER_FOLDER_PATH", value: EFS_MOUNT_PATH },
               { name: "BLENDER_EXECUTABLE", value: BLENDER_EXECUTABLE },
+              ...(props.webhookSecretArn !== undefined ? [{ name: "BRENDER_WEBHOOK_SECRET_ARN", value: props.webhookSecretArn }] : []),
             ],
             volumes: [
               {
