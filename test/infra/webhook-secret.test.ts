@@ -35,6 +35,6 @@ describe("farm stack: webhook secret", () => {
       assert.ok(!env.some((e) => e.Name === "BRENDER_WEBHOOK_SECRET"));
       assert.doesNotMatch(JSON.stringify(env), /resolve:secretsmanager/);
     }
-    assert.deepEqual(template.Outputs[FARM_INFRA_OUTPUTS.webhookSecret].Value, { Ref: secretId });
+    assert.deepEqual((template.Outputs as Json)[FARM_INFRA_OUTPUTS.webhookSecret].Value, { Ref: secretId });
   });
 });
