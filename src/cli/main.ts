@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { registerDemo } from "./commands/demo.ts";
+import { registerEvents } from "./commands/events.ts";
 import { registerFarmCommands } from "./commands/farm.ts";
 import { registerAwsFarmCommands } from "./commands/farm-aws.ts";
 import { registerInspect } from "./commands/inspect.ts";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerWorker(program);
   registerServe(program);
+  registerEvents(program);
   return program;
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { RenderManifest } from "./render-manifest.ts";
 
 /**
  * The render events Brender publishes to webhooks (and, with the same shape,
@@ -110,4 +111,29 @@ export function finishedRenderEvent(render: FinishedRender, options: { readonly 
       ...(options.serverUrl ? { url: renderPageUrl(options.serverUrl, render.renderId) } : {}),
     },
   };
+}
+
+/**
+ * The final event of a render from its manifest, as the event stream sends it
+ * once the render ended. Its id is derived from the render and its finish, so
+ * every client (and a reconnecting one) sees the same id for the same ending.
+ */
+export function manifestRenderEvent(manifest: RenderManifest, location: string): RenderEvent {
+  return finishedRenderEvent(
+    {
+      renderId: manifest.renderId,
+      project: manifest.project,
+      blendFile: manifest.blendFile,
+      status: manifest.status,
+      reason: manifest.reason,
+      framesExpected: manifest.frames.expectedCount,
+      framesRendered: manifest.frames.renderedCount,
+      missingFrames: manifest.frames.missing,
+      startedAt: manifest.startedAt,
+      finishedAt: manifest.finishedAt,
+      renderSeconds: manifest.renderSeconds,
+      outputs: { location },
+    },
+    { id: `${manifest.renderId}@${manifest.finishedAt}`, createdAt: manifest.finishedAt },
+  );
 }

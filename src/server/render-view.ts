@@ -13,6 +13,7 @@ import { frameCount, parseFrameSet } from "../domain/frames.ts";
 import { frameOfFileName, outputLayout, outputPrefix, workLayout } from "../domain/layout.ts";
 import type { RenderManifest } from "../domain/render-manifest.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";
+import { manifestRenderEvent, type RenderEvent } from "../domain/render-event.ts";
 import { localRenderStatus } from "../cli/render-control.ts";
 import { submittedPayload } from "../cli/render-wait.ts";
 import { applyEvent, emptyProgress, EventFollower, renderOutcome, type RenderProgress } from "../cli/render-watch.ts";
@@ -169,6 +170,7 @@ export async function renderDetail(farm: LocalFarm, renderId: string) {
 /** One change a live client is told about (the `event:` and `data:` of a Server-Sent Event). */
 export type LiveEvent =
   | { readonly event: "render"; readonly data: { renderId: string; project: string; status: string; stage?: string; reason?: string } }
+  | { readonly event: RenderEvent["type"]; readonly data: RenderEvent & { renderId: string } }
   | { readonly event: "progress"; readonly data: FrameProgressView & { renderId: string } }
   | { readonly event: "frame"; readonly data: { renderId: string; frame: number; url: string } };
 
@@ -239,6 +241,12 @@ export class RenderTracker {
     const stateKey = `${state.status}|${state.stage ?? ""}|${state.reason ?? ""}|${this.submission}`;
     if (stateKey !== this.lastState) {
       this.lastState = stateKey;
+      // The same versioned document webhooks get (render.succeeded, render.failed, render.cancelled), just before
+      // the terminal `render` event, which stays the last a client sees of a render.
+      if (state.terminal && state.manifest) {
+        const event = manifestRenderEvent(state.manifest, renderObjects(farm, this.renderId).describe(state.manifest.outputs.prefix));
+        events.push({ event: event.type, data: { renderId: this.renderId, ...event } });
+      }
       events.push({
         event: "render",
         data: { renderId: this.renderId, project: payload.project.name, status: state.status, ...(state.stage ? { stage: state.stage } : {}), ...(state.reason ? { reason: state.reason } : {}) },
