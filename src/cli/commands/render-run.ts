@@ -10,6 +10,7 @@ import {
 } from "../../backends/local/farm.ts";
 import type { UploadProgress } from "../../storage/content-upload.ts";
 import { checkBucketAccess } from "../../storage/s3-store.ts";
+import { formatPackingReport, packDependencies, type PackingReport } from "../../packing/pack.ts";
 import { formatBytes, formatSeconds } from "../render-watch.ts";
 import { buildRenderPayload, parseDuration, type RenderCliOptions } from "../render-request.ts";
 import { printOutcome, runAndWatch, startBackgroundRunner } from "../render-wait.ts";
@@ -32,6 +33,8 @@ export type RenderOptions = RenderCliOptions & {
   gpus?: string;
   blender?: string;
   dryRun?: boolean;
+  allowMissing?: boolean;
+  pathMap?: string[];
   attempts: string;
   timeout?: string;
   priority: string;
@@ -42,18 +45,33 @@ export type RenderOptions = RenderCliOptions & {
 /** `brender render PATH`: inspect, submit (nothing when the input is bad), then wait with progress or detach. */
 export async function runRender(path: string, options: RenderOptions): Promise<number> {
   const started = performance.now();
-  const { source, blendPath, blendFile } = await locateProject(path, options.blend);
+  const located = await locateProject(path, options.blend);
+  const { blendPath, blendFile } = located;
   const signal = terminationSignal();
-  const inspection = await inspectBlendFile(blendPath, { signal });
-  const payload = buildRenderPayload(options, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
+  const inspection = await inspectBlendFile(blendPath, { signal, pathMaps: parsePathMaps(options.pathMap ?? []) });
+  const payload = buildRenderPayload(options, inspection, { renderId: newRenderId(), blendFile, defaultProject: located.source.path });
   const attempts = wholeNumber(options.attempts, "--attempts", 1, 10);
   const priority = Number.parseInt(options.priority, 10);
   if (!Number.isFinite(priority)) throw new UserInputError(`--priority "${options.priority}" must be a whole number.`);
   const timeoutSeconds = options.timeout ? parseDuration(options.timeout, "--timeout") : undefined;
-  if (inspection.missingFiles.length && !options.json) {
-    process.stderr.write(`warning: ${inspection.missingFiles.length} external file(s) are missing and will render pink or empty: ${inspection.missingFiles.map((file) => file.path).join(", ")}\n`);
+  // Every file the .blend needs travels with it; a missing one stops here (exit 2) unless --allow-missing.
+  const packed = await packDependencies(inspection.dependencies ?? [], located.source, { allowMissing: options.allowMissing });
+  try {
+    if (!options.json) process.stderr.write(`${formatPackingReport(packed.report, formatBytes)}\n`);
+    return await submitAndFollow(packed.source, packed.report, payload, blendPath, options, { attempts, priority, timeoutSeconds, started });
+  } finally {
+    await packed.dispose();
   }
+}
 
+async function submitAndFollow(
+  source: ProjectSource,
+  dependencies: PackingReport,
+  payload: RenderJobPayload,
+  blendPath: string,
+  options: RenderOptions,
+  { attempts, priority, timeoutSeconds, started }: { attempts: number; priority: number; timeoutSeconds: number | undefined; started: number },
+): Promise<number> {
   if (options.backend === "aws") {
     const { runAwsRender } = await import("./render-aws.ts");
     return runAwsRender({ payload, source, blendPath, options, attempts, priority, timeoutSeconds, started });
@@ -73,7 +91,7 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
     const progress = uploadProgressPrinter(options.json === true);
     const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, onUploadProgress: progress.update });
     progress.done(upload);
-    return await follow(farm, payload, started, options, upload);
+    return await follow(farm, payload, started, options, { ...upload, dependencies });
   } finally {
     farm.close();
   }
@@ -145,6 +163,15 @@ async function locateProject(path: string, blend: string | undefined): Promise<{
   if (!blend) throw new UserInputError(`${absolute} is a folder; say which .blend in it to render with --blend (a path inside the folder).`);
   const blendFile = blend.split("\\").join("/").replace(/^\.\//, "");
   return { source: { kind: "folder", path: absolute }, blendPath: join(absolute, ...blendFile.split("/")), blendFile };
+}
+
+/** `--path-map FROM=TO` pairs. */
+function parsePathMaps(pairs: readonly string[]): [string, string][] {
+  return pairs.map((pair) => {
+    const at = pair.indexOf("=");
+    if (at <= 0 || at === pair.length - 1) throw new UserInputError(`--path-map "${pair}" must look like FROM=TO, e.g. 'C:\\textures=/mnt/textures'.`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  });
 }
 
 function wholeNumber(text: string, option: string, min: number, max: number): number {
