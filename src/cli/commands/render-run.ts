@@ -57,7 +57,7 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
   // Every file the .blend needs travels with it; a missing one stops here (exit 2) unless --allow-missing.
   const packed = await packDependencies(inspection.dependencies ?? [], located.source, { allowMissing: options.allowMissing });
   try {
-    if (!options.json) process.stderr.write(`${formatPackingReport(packed.report, formatBytes)}\n`);
+    if (!options.json && packed.report.traced > 0) process.stderr.write(`${formatPackingReport(packed.report, formatBytes)}\n`);
     return await submitAndFollow(packed.source, packed.report, payload, blendPath, options, { attempts, priority, timeoutSeconds, started });
   } finally {
     await packed.dispose();
@@ -91,7 +91,7 @@ async function submitAndFollow(
     const progress = uploadProgressPrinter(options.json === true);
     const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, onUploadProgress: progress.update });
     progress.done(upload);
-    return await follow(farm, payload, started, options, { ...upload, dependencies });
+    return await follow(farm, payload, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) });
   } finally {
     farm.close();
   }
