@@ -31,10 +31,14 @@ export async function renderDirect(blend: string, folder: string, frames: readon
  * the first time a render job starts Blender, so the farm renders with the
  * originals gone, after they were inspected and uploaded.
  */
-export async function blenderMovingAway(folder: string, originals: readonly string[]): Promise<string> {
+export async function blenderMovingAway(folder: string, originals: readonly string[], options: { readonly keepFramesIn?: string } = {}): Promise<string> {
   const wrapper = join(folder, "blender-moving-originals.sh");
   const moves = originals.map((path) => `  if [ -e '${path}' ]; then mv '${path}' '${path}.moved'; fi`).join("\n");
-  await writeFile(wrapper, `#!/bin/sh\ncase "$*" in *render_frames.py*)\n${moves}\n;; esac\nexec blender "$@"\n`);
+  // keepFramesIn: a copy of the frames the render wrote (under $BRENDER_HOME/work, which the upload job removes).
+  const keep = options.keepFramesIn
+    ? `blender "$@"; code=$?\nmkdir -p '${options.keepFramesIn}'; find "$BRENDER_HOME/work" -name 'frame_*.png' -path '*/frames/*' -exec cp {} '${options.keepFramesIn}' \\;\nexit $code\n`
+    : `exec blender "$@"\n`;
+  await writeFile(wrapper, `#!/bin/sh\ncase "$*" in *render_frames.py*)\n${moves}\n;; esac\n${keep}`);
   await chmod(wrapper, 0o755);
   return wrapper;
 }
