@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { access, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { brender, pixels, tempDir } from "../helpers/blender.ts";
+import { brender, pixels, REPO, tempDir } from "../helpers/blender.ts";
 import { blenderMovingAway, makeDepsScene, moveBack, renderDirect } from "../helpers/deps-scene.ts";
 
 const run = promisify(execFile);
@@ -155,5 +155,30 @@ describe("packing: a lone .blend whose files live elsewhere (local farm, real Bl
     assert.equal(await exists(scene.outside), false);
     await assertSameFrames(summary.outputs.frames, join(home, "direct"), [2]);
     assert.deepEqual((await readdir(summary.outputs.frames)).sort(), ["frame_0002.png"]);
+  });
+});
+
+describe("packing: libraries linking libraries (local farm, real Blender)", () => {
+  it("traces a library's library and a library's absolute texture, and renders them pixel-identical with the originals gone", async (t) => {
+    const home = await tempDir(t);
+    const root = join(home, "nest");
+    await run("blender", ["-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python", join(REPO, "test", "helpers", "make_nested_libraries.py"), "--", root]);
+    const blend = join(root, "shot", "shot.blend");
+    await renderDirect(blend, join(home, "direct"), [1]);
+    const deps = JSON.parse((await brender(["inspect", blend, "--deps", "--json"])).stdout) as { dependencies: { owner: string; library: string | null; resolved: string }[] };
+    assert.deepEqual(deps.dependencies.map((row) => [row.owner, row.library, row.resolved]).sort(), [
+      ['Image "t1.png"', join(root, "assets", "lib1.blend"), join(root, "abs", "t1.png")],
+      ['Image "t2.png"', join(root, "other", "lib2.blend"), join(root, "other", "t2.png")],
+      ['Library "lib1.blend"', null, join(root, "assets", "lib1.blend")],
+      ['Library "lib2.blend"', join(root, "assets", "lib1.blend"), join(root, "other", "lib2.blend")],
+    ]);
+    const blender = await blenderMovingAway(home, [root]);
+    const result = await brender(["render", blend, "--json"], { BRENDER_HOME: join(home, "farm"), BLENDER_EXECUTABLE: blender });
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout) as Summary;
+    assert.equal(summary.status, "SUCCEEDED");
+    assert.deepEqual(summary.warnings, []);
+    assert.equal(await exists(root), false);
+    await assertSameFrames(summary.outputs.frames, join(home, "direct"), [1]);
   });
 });

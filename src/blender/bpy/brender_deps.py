@@ -268,6 +268,15 @@ def trace(path_maps=()):
     return dependencies
 
 
+def _already_at(ref, target):
+    """Whether the path already resolves to the uploaded copy here (a file inside the project, written relative)."""
+    try:
+        here = bpy.path.abspath(ref.path, library=ref.library)
+    except (TypeError, ValueError):
+        return False
+    return os.path.normpath(here) == os.path.normpath(target)
+
+
 def remap(map_path, project_root, warn):
     """Points every traced path at the uploaded copy, as the submitting machine's map says.
 
@@ -297,8 +306,9 @@ def remap(map_path, project_root, warn):
             changed = True
             entry = identity(ref)
             client_paths[ref.data.name] = entry["resolved"] if entry else bpy.path.abspath(ref.path)
-            if entry and not ref.packed:
-                ref.setter(os.path.join(project_root, *entry["target"].split("/")))
+            target = None if entry is None else os.path.join(project_root, *entry["target"].split("/"))
+            if target and not ref.packed and not _already_at(ref, target):
+                ref.setter(target)
                 reload = getattr(ref.data, "reload", None)
                 if reload is not None:
                     reload()
@@ -315,9 +325,9 @@ def remap(map_path, project_root, warn):
             if not os.path.exists(here.replace("<UDIM>", "1001")) and ref.kind != "point_cache":
                 unresolved.append("%s: %s" % (ref.owner, ref.path))
             continue
-        if ref.setter is None:
-            continue
         target = os.path.join(project_root, *entry["target"].split("/"))
+        if ref.setter is None or _already_at(ref, target):
+            continue
         if ref.folder and ref.kind == "sequencer":
             target = target.rstrip("/") + "/"
         try:

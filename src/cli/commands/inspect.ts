@@ -68,6 +68,11 @@ export function formatInspection(inspection: SceneInspection): string {
   for (const entry of inspection.missingFiles) {
     lines.push(`  MISSING ${entry.type} "${entry.name}": ${entry.path} -> ${entry.absolutePath}`);
   }
+  const traced = inspection.dependencies ?? [];
+  if (traced.length > 0) {
+    const files = traced.reduce((sum, dependency) => sum + dependency.files.length, 0);
+    lines.push(`Files the render needs: ${traced.length} paths, ${files} files (brender inspect --deps lists them)`);
+  }
   return `${lines.join("\n")}\n`;
 }
 
