@@ -1,5 +1,3 @@
-import { stat } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
 import { inspectBlendFile } from "../../blender/inspect.ts";
 import { newRenderId } from "../../domain/ids.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
@@ -12,7 +10,8 @@ import type { UploadProgress } from "../../storage/content-upload.ts";
 import { checkBucketAccess } from "../../storage/s3-store.ts";
 import { formatPackingReport, packDependencies, type PackingReport } from "../../packing/pack.ts";
 import { formatBytes, formatSeconds } from "../render-watch.ts";
-import { buildRenderPayload, parseDuration, type RenderCliOptions } from "../render-request.ts";
+import { checkPythonScript, inputWarnings, locateProject, parseJobOptions } from "../render-input.ts";
+import { buildRenderPayload, type RenderCliOptions } from "../render-request.ts";
 import { printOutcome, runAndWatch, startBackgroundRunner } from "../render-wait.ts";
 import { retryLocalRender } from "../render-control.ts";
 import { terminationSignal } from "../run-command.ts";
@@ -45,20 +44,20 @@ export type RenderOptions = RenderCliOptions & {
 /** `brender render PATH`: inspect, submit (nothing when the input is bad), then wait with progress or detach. */
 export async function runRender(path: string, options: RenderOptions): Promise<number> {
   const started = performance.now();
-  const located = await locateProject(path, options.blend);
-  const { blendPath, blendFile } = located;
+  // Everything checkable without Blender is checked first, so bad input never leaves anything behind.
+  const { attempts, priority, timeoutSeconds } = parseJobOptions(options);
+  const { source, blendPath, blendFile } = await locateProject(path, options.blend);
+  const python = await checkPythonScript(source, options.python);
   const signal = terminationSignal();
   const inspection = await inspectBlendFile(blendPath, { signal, pathMaps: parsePathMaps(options.pathMap ?? []) });
-  const payload = buildRenderPayload(options, inspection, { renderId: newRenderId(), blendFile, defaultProject: located.source.path });
-  const attempts = wholeNumber(options.attempts, "--attempts", 1, 10);
-  const priority = Number.parseInt(options.priority, 10);
-  if (!Number.isFinite(priority)) throw new UserInputError(`--priority "${options.priority}" must be a whole number.`);
-  const timeoutSeconds = options.timeout ? parseDuration(options.timeout, "--timeout") : undefined;
+  const payload = buildRenderPayload({ ...options, python }, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
   // Every file the .blend needs travels with it; a missing one stops here (exit 2) unless --allow-missing.
-  const packed = await packDependencies(inspection.dependencies ?? [], located.source, { allowMissing: options.allowMissing });
+  const packed = await packDependencies(inspection.dependencies ?? [], source, { allowMissing: options.allowMissing });
   try {
+    const warnings = inputWarnings(inspection, options.frames, options.scene);
+    if (!options.json) for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
     if (!options.json && packed.report.traced > 0) process.stderr.write(`${formatPackingReport(packed.report, formatBytes)}\n`);
-    return await submitAndFollow(packed.source, packed.report, payload, blendPath, options, { attempts, priority, timeoutSeconds, started });
+    return await submitAndFollow(packed.source, packed.report, payload, blendPath, options, { attempts, priority, timeoutSeconds, started, warnings });
   } finally {
     await packed.dispose();
   }
@@ -70,8 +69,9 @@ async function submitAndFollow(
   payload: RenderJobPayload,
   blendPath: string,
   options: RenderOptions,
-  { attempts, priority, timeoutSeconds, started }: { attempts: number; priority: number; timeoutSeconds: number | undefined; started: number },
+  run: { attempts: number; priority: number; timeoutSeconds: number | undefined; started: number; warnings: readonly string[] },
 ): Promise<number> {
+  const { attempts, priority, timeoutSeconds, started, warnings } = run;
   if (options.backend === "aws") {
     const { runAwsRender } = await import("./render-aws.ts");
     return runAwsRender({ payload, source, blendPath, options, attempts, priority, timeoutSeconds, started });
@@ -91,7 +91,7 @@ async function submitAndFollow(
     const progress = uploadProgressPrinter(options.json === true);
     const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, onUploadProgress: progress.update });
     progress.done(upload);
-    return await follow(farm, payload, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) });
+    return await follow(farm, payload, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) }, warnings);
   } finally {
     farm.close();
   }
@@ -141,28 +141,16 @@ async function follow(
   started: number,
   options: { detach?: boolean; json?: boolean },
   upload?: ProjectUploadSummary,
+  warnings: readonly string[] = [],
 ): Promise<number> {
   if (options.detach) {
     startBackgroundRunner();
-    process.stdout.write(options.json ? `${JSON.stringify({ renderId: payload.renderId, status: "SUBMITTED", ...(upload ? { upload } : {}) })}\n` : `${payload.renderId}\n`);
+    process.stdout.write(options.json ? `${JSON.stringify({ renderId: payload.renderId, status: "SUBMITTED", ...(upload ? { upload } : {}), ...(warnings.length ? { warnings } : {}) })}\n` : `${payload.renderId}\n`);
     return 0;
   }
   if (!options.json) process.stderr.write(`render ${payload.renderId}: ${payload.project.name}, frames ${payload.frames}\n`);
   const outcome = await runAndWatch(farm, payload, { quiet: options.json === true, runFarm: true });
-  return printOutcome(renderObjects(farm, payload.renderId), payload, outcome, (performance.now() - started) / 1000, options.json === true, upload);
-}
-
-async function locateProject(path: string, blend: string | undefined): Promise<{ source: ProjectSource; blendPath: string; blendFile: string }> {
-  const absolute = resolve(path);
-  const info = await stat(absolute).catch(() => undefined);
-  if (!info) throw new UserInputError(`${absolute} does not exist; give a .blend file or a project folder.`);
-  if (info.isFile()) {
-    if (blend) throw new UserInputError("--blend is for project folders; with a .blend file, drop it.");
-    return { source: { kind: "file", path: absolute }, blendPath: absolute, blendFile: basename(absolute) };
-  }
-  if (!blend) throw new UserInputError(`${absolute} is a folder; say which .blend in it to render with --blend (a path inside the folder).`);
-  const blendFile = blend.split("\\").join("/").replace(/^\.\//, "");
-  return { source: { kind: "folder", path: absolute }, blendPath: join(absolute, ...blendFile.split("/")), blendFile };
+  return printOutcome(renderObjects(farm, payload.renderId), payload, outcome, (performance.now() - started) / 1000, options.json === true, upload, warnings);
 }
 
 /** `--path-map FROM=TO` pairs. */
@@ -172,10 +160,4 @@ function parsePathMaps(pairs: readonly string[]): [string, string][] {
     if (at <= 0 || at === pair.length - 1) throw new UserInputError(`--path-map "${pair}" must look like FROM=TO, e.g. 'C:\\textures=/mnt/textures'.`);
     return [pair.slice(0, at), pair.slice(at + 1)];
   });
-}
-
-function wholeNumber(text: string, option: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min || value > max) throw new UserInputError(`${option} "${text}" must be a whole number from ${min} to ${max}.`);
-  return value;
 }

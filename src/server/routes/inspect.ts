@@ -48,7 +48,7 @@ async function inspectEarlierUpload(context: ServerContext, body: unknown) {
   }
   const upload = await loadUpload(context.uploadsDir, parsed.data.uploadId);
   if (!upload) throw new ApiError(400, `uploadId: no upload "${parsed.data.uploadId}" on this server; upload the files again.`, "uploadId");
-  const { source, blendPath, blendFile } = await projectOf(upload, parsed.data.blend, "blend");
+  const { source, blendPath, blendFile } = await projectOf(upload, parsed.data.blend, context.uploadLimits, "blend");
   try {
     const inspection = await inspectBlendFile(blendPath, { env: context.env });
     return { ...inspection, uploadId: upload.id, notInUpload: notInUpload(inspection.dependencies ?? [], projectRootOf(source)) };
