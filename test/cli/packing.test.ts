@@ -118,6 +118,7 @@ describe("packing: a lone .blend whose files live elsewhere (local farm, real Bl
     const summary = JSON.parse(allowed.stdout) as Summary;
     assert.equal(summary.status, "SUCCEEDED");
     assert.equal(summary.upload.dependencies?.missing.length, 1);
+    assert.ok(summary.warnings.some((warning) => /1 external file\(s\) are missing.*tile\.1002\.png/.test(warning)), JSON.stringify(summary.warnings));
   });
 
   it("maps Windows-style paths: backslashes in //..\\ paths, and C:\\ paths through --path-map", async (t) => {

@@ -54,7 +54,12 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
   // Every file the .blend needs travels with it; a missing one stops here (exit 2) unless --allow-missing.
   const packed = await packDependencies(inspection.dependencies ?? [], source, { allowMissing: options.allowMissing });
   try {
-    const warnings = inputWarnings(inspection, options.frames, options.scene);
+    // Packing's own list of what is missing (it knows --path-map and every UDIM tile and sequence frame).
+    const missing = packed.report.missing;
+    const warnings = [
+      ...(missing.length ? [`${missing.length} external file(s) are missing and will render pink or empty: ${missing.join("; ")}`] : []),
+      ...inputWarnings({ ...inspection, missingFiles: [] }, options.frames, options.scene),
+    ];
     if (!options.json) for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
     if (!options.json && packed.report.traced > 0) process.stderr.write(`${formatPackingReport(packed.report, formatBytes)}\n`);
     return await submitAndFollow(packed.source, packed.report, payload, blendPath, options, { attempts, priority, timeoutSeconds, started, warnings });
