@@ -58,16 +58,22 @@ def draw_panel():
 
 
 action = options["action"]
-if action == "submit":
-    result = bpy.ops.brender.submit_render(allow_missing=options.get("allow_missing", False))
-elif action == "test":
-    result = bpy.ops.brender.test_connection()
-else:
-    result = set()
+raised = ""
+try:
+    if action == "submit":
+        result = bpy.ops.brender.submit_render(allow_missing=options.get("allow_missing", False))
+    elif action == "test":
+        result = bpy.ops.brender.test_connection()
+    else:
+        result = set()
+except RuntimeError as error:
+    # bpy.ops raises what an operator reported as an error, so scripts learn of it.
+    result, raised = {"CANCELLED"}, str(error)
 from brender_submit import follow  # noqa: E402
 
 print("BRENDER_RESULT " + json.dumps({
     "result": sorted(result),
+    "raised": raised,
     "renderId": bpy.context.scene.brender.last_render_id,
     "message": follow.STATE["message"],
     "connection": follow.STATE["connection"],
