@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -21,6 +21,8 @@ import { until } from "../helpers/wait.ts";
 const run = promisify(execFile);
 const INSTALL = join(REPO, "test", "addon", "install_addon.py");
 const DRIVE = join(REPO, "test", "addon", "drive_addon.py");
+const SCREENSHOT = join(REPO, "scripts", "addon-screenshot.py");
+const hasXvfb = spawnSync("sh", ["-c", "command -v xvfb-run"]).status === 0;
 
 type Drive = {
   result: string[];
@@ -245,6 +247,25 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
       assert.deepEqual(await renders(server), []);
       const uploads = await fetch(`${server.url}/api/renders`);
       assert.equal(uploads.status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("with a window (Xvfb): the panel's Submit runs in a thread, its timer follows the render to the end and the panel is drawn", { skip: hasXvfb ? false : "xvfb-run is not installed" }, async () => {
+    const server = await serve();
+    try {
+      const { blend } = await project("window");
+      const png = join(root, "window", "panel.png");
+      const { stdout } = await run("xvfb-run", ["-a", "-s", "-screen 0 1000x900x24", "blender", blend, "-noaudio", "--python", SCREENSHOT, "--", server.url, png], { env: userEnv, timeout: 240_000 });
+      const line = stdout.split("\n").find((text) => text.startsWith("BRENDER_SCREENSHOT "));
+      assert.ok(line, stdout);
+      const shown = JSON.parse(line.slice("BRENDER_SCREENSHOT ".length)) as { renderId: string; status: string; headline: string };
+      assert.equal(shown.status, "SUCCEEDED");
+      assert.equal(shown.headline, "Done: 2/2 frames");
+      assert.equal(((await (await fetch(`${server.url}/api/renders/${shown.renderId}`)).json()) as { status: string }).status, "SUCCEEDED");
+      const { width, height } = await sharp(png).metadata();
+      assert.ok(width! >= 800 && height! >= 600, `a screenshot of the Properties editor, not ${width}x${height}`);
     } finally {
       await server.stop();
     }
