@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,7 +32,7 @@ type Drive = {
   connection: [string, boolean];
   panel: Array<{ label?: string; alert?: boolean; prop?: string; operator?: string; menu?: string; text?: string | null }>;
 };
-type Served = { url: string; stop: () => Promise<void> };
+type Served = { url: string; home: string; stop: () => Promise<void> };
 
 let root: string;
 let userEnv: NodeJS.ProcessEnv;
@@ -66,6 +66,7 @@ async function serve(extra: string[] = []): Promise<Served> {
   const url = /serving on (http:\/\/\S+?)\/?\n/.exec(stdout)![1]!;
   return {
     url,
+    home,
     stop: async () => {
       if (child.exitCode === null) {
         child.kill("SIGTERM");
@@ -185,6 +186,12 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
       // The green texture came along: Blender's pink "missing" colour would not be mostly green.
       const stats = await sharp(join(root, "outside", "farm_1.png")).stats();
       assert.ok(stats.channels[1]!.mean > 1.5 * stats.channels[0]!.mean, "green texture found");
+
+      // Submitted again unchanged: a new render from the upload the server already has.
+      const again = await drive(blend, { server: server.url, action: "submit", scene: { use_scene_frames: false, frames: "2" } });
+      assert.deepEqual(again.drive.result, ["FINISHED"], again.output);
+      assert.notEqual(again.drive.renderId, submitted.renderId);
+      assert.equal((await readdir(join(server.home, "uploads"))).length, 1);
     } finally {
       await server.stop();
     }

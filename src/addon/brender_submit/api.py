@@ -22,7 +22,11 @@ CHUNK_BYTES = 1024 * 1024
 
 
 class BrenderError(Exception):
-    """A failure worded for the user: one line, what is wrong and how to fix it."""
+    """A failure worded for the user: one line, what is wrong and how to fix it; `field` is the setting the server refused, if any."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
 
 
 def normalize_server(url):
@@ -70,7 +74,7 @@ def describe_failure(server, error, token=""):
     if isinstance(error, BrenderError):
         return str(error)
     if isinstance(error, urllib.error.HTTPError):
-        return _describe_http_error(server, error.code, _error_line(error), token)
+        return _describe_http_error(server, error.code, _error_body(error)[0], token)
     reason = error.reason if isinstance(error, urllib.error.URLError) else error
     if isinstance(reason, ConnectionRefusedError):
         return ("No Brender server is running at %s: start one with `brender serve` on that machine, "
@@ -111,18 +115,19 @@ def version_mismatch(server, version):
             % (server, said, API_VERSION))
 
 
-def _error_line(error):
+def _error_body(error):
+    """(the error line, the field it names) of an HTTP error's body: the server's {"error", "field"}, else its first line."""
     try:
         body = error.read().decode("utf-8", "replace")
     except Exception:  # a body that cannot be read is no reason to hide the status
-        return ""
+        return "", None
     try:
         parsed = json.loads(body)
         if isinstance(parsed, dict) and isinstance(parsed.get("error"), str):
-            return parsed["error"]
+            return parsed["error"], parsed.get("field")
     except ValueError:
         pass
-    return body.strip().splitlines()[0][:200] if body.strip() else ""
+    return (body.strip().splitlines()[0][:200] if body.strip() else ""), None
 
 
 def multipart_parts(files, boundary):
@@ -178,6 +183,9 @@ class Client:
             request.add_header(key, value)
         try:
             return urllib.request.urlopen(request, timeout=timeout or self.timeout)
+        except urllib.error.HTTPError as error:
+            line, field = _error_body(error)
+            raise BrenderError(_describe_http_error(self.server, error.code, line, self.token), field) from None
         except Exception as error:  # every way a request fails becomes one sentence
             if isinstance(error, (urllib.error.URLError, OSError, http.client.HTTPException)):
                 raise BrenderError(describe_failure(self.server, error, self.token)) from None

@@ -4,6 +4,7 @@ for upload beside it. Missing files are listed, not skipped: submitting
 without them would render pink textures on the farm.
 """
 import glob
+import json
 import os
 import time
 
@@ -68,3 +69,33 @@ def describe():
         value = (line, warnings)
     _cache.update(key=key, at=now, value=value)
     return value
+
+
+# Uploads already on each server, by their files' digest (see submission.submit); kept across Blender sessions.
+_UPLOADS_FILE = "brender_uploads.json"
+_UPLOADS_KEPT = 200
+
+
+def _uploads_path():
+    folder = bpy.utils.user_resource("CONFIG", path="brender", create=True)
+    return os.path.join(folder, _UPLOADS_FILE)
+
+
+def load_uploads():
+    try:
+        with open(_uploads_path(), encoding="utf-8") as handle:
+            value = json.load(handle)
+        return value if isinstance(value, dict) else {}
+    except (OSError, ValueError):
+        return {}  # none yet, or unreadable: the next submission uploads again and writes it anew
+
+
+def save_uploads(uploads):
+    kept = dict(list(uploads.items())[-_UPLOADS_KEPT:])
+    path = _uploads_path()
+    try:
+        with open(path + ".part", "w", encoding="utf-8") as handle:
+            json.dump(kept, handle)
+        os.replace(path + ".part", path)
+    except OSError:
+        pass  # only a cache: failing to keep it costs one upload next time

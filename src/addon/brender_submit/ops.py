@@ -60,9 +60,11 @@ class BRENDER_OT_submit_render(bpy.types.Operator):
         """Blocking: what scripts and background mode (`blender -b file --python-expr ...`) call."""
         try:
             server_client, layout, settings = self._prepare(context)
-            answer = submission.submit(server_client, layout, settings)
-        except BrenderError as error:
+            uploads = collect.load_uploads()
+            answer = submission.submit(server_client, layout, settings, uploads=uploads)
+        except (BrenderError, OSError) as error:
             return self._fail(str(error))
+        collect.save_uploads(uploads)
         self._finish(context, server_client, answer)
         return {"FINISHED"}
 
@@ -72,7 +74,7 @@ class BRENDER_OT_submit_render(bpy.types.Operator):
             server_client, layout, settings = self._prepare(context)
         except BrenderError as error:
             return self._fail(str(error))
-        job = {"done": False, "answer": None, "error": None, "sent": 0, "step": "Connecting"}
+        job = {"done": False, "answer": None, "error": None, "sent": 0, "step": "Connecting", "uploads": collect.load_uploads()}
         self._job, self._client = job, server_client
         total = max(1, layout.total_bytes)
 
@@ -81,7 +83,7 @@ class BRENDER_OT_submit_render(bpy.types.Operator):
 
         def work():
             try:
-                job["answer"] = submission.submit(server_client, layout, settings, lambda text: job.update(step=text), on_bytes)
+                job["answer"] = submission.submit(server_client, layout, settings, lambda text: job.update(step=text), on_bytes, job["uploads"])
             except BrenderError as error:
                 job["error"] = str(error)
             except Exception as error:  # a bug must still end the modal operator, with a message rather than a hang
@@ -113,6 +115,7 @@ class BRENDER_OT_submit_render(bpy.types.Operator):
         if job["error"]:
             return self._fail(job["error"])
         follow.STATE["submitting"] = ""
+        collect.save_uploads(job["uploads"])
         self._finish(context, self._client, job["answer"])
         return {"FINISHED"}
 

@@ -4,6 +4,7 @@ folder under their common root, so the relative paths stored in the .blend
 (`//../textures/wood.png`) still resolve on the farm without remapping
 anything in the user's file. No bpy here, so it is tested with plain Python.
 """
+import hashlib
 import os
 import re
 
@@ -74,3 +75,19 @@ def summary_line(layout):
     files = "" if others == 0 else " and %d file%s" % (others, "" if others == 1 else "s")
     outside = " (%d outside its folder)" % layout.outside if layout.outside else ""
     return "Uploads %s%s%s, %s" % (name, files, outside, format_bytes(layout.total_bytes))
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def layout_digest(layout, hash_file=file_sha256):
+    """One SHA-256 over every file's name and content hash: equal digests, equal uploads."""
+    digest = hashlib.sha256()
+    for name, path in sorted(layout.entries):
+        digest.update(("%s\0%s\n" % (name, hash_file(path))).encode("utf-8"))
+    return digest.hexdigest()

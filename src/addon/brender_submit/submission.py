@@ -7,6 +7,7 @@ half-submitted: every check runs before the first byte is uploaded.
 import re
 
 from . import frames as frame_sets
+from . import project
 from .api import BrenderError
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -57,16 +58,40 @@ def farm_known(farms, farm, queue=""):
     raise BrenderError('The server no longer knows the farm "%s" (removed?): pick another farm in the Brender panel (Refresh lists them).' % farm)
 
 
-def submit(client, layout, settings, on_step=None, on_bytes=None):
-    """Checks the server and farm, uploads the layout's files, submits; returns the server's answer ({renderId, warnings?})."""
+def submit(client, layout, settings, on_step=None, on_bytes=None, uploads=None):
+    """
+    Checks the server and farm, uploads the layout's files, submits; returns
+    the server's answer ({renderId, warnings?}). `uploads` ({server and
+    digest: uploadId}, kept by the caller) lets an unchanged project be
+    submitted again without uploading it: the server keeps uploads renders
+    came from; when it no longer has one, the files are uploaded again.
+    """
     step = on_step or (lambda text: None)
     step("Connecting")
     farms = client.check()
     farm_known(farms, settings.get("farm", "local"), settings.get("queue", ""))
+    body = {"settings": dict(settings, blend=layout.blend)}
+    key = None
+    if uploads is not None:
+        step("Hashing")
+        key = client.server + " " + project.layout_digest(layout)
+        if key in uploads:
+            step("Submitting")
+            try:
+                return _checked(client.post("renders", dict(body, uploadId=uploads[key])))
+            except BrenderError as error:
+                if error.field != "uploadId":
+                    raise
+                del uploads[key]
     step("Uploading")
     upload = client.upload_folder(layout.entries, on_bytes)
+    if key is not None:
+        uploads[key] = upload["uploadId"]
     step("Submitting")
-    answer = client.post("renders", {"uploadId": upload["uploadId"], "settings": dict(settings, blend=layout.blend)})
+    return _checked(client.post("renders", dict(body, uploadId=upload["uploadId"])))
+
+
+def _checked(answer):
     if not isinstance(answer, dict) or not answer.get("renderId"):
         raise BrenderError("The server accepted the render but sent no render id: see the output of `brender serve`.")
     return answer

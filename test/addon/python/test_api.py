@@ -54,6 +54,8 @@ class FakeServer:
                 body = self.rfile.read(length) if length else b""
                 outer.seen.append((self.command, self.path, self.headers.get("Authorization"), body))
                 status, payload = routes.get((self.command, self.path), (404, {"error": "No route %s %s; GET /api/openapi.json lists them." % (self.command, self.path)}))
+                if callable(payload):
+                    status, payload = payload(body)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -150,6 +152,47 @@ class AgainstAServer(unittest.TestCase):
         with self.assertRaisesRegex(api.BrenderError, 'The farm "studio" has no queue "on-demand-gpu" any more'):
             submission.submit(api.Client(server.url), layout, {"frames": "1", "farm": "studio", "queue": "on-demand-gpu"})
         self.assertEqual([seen[1] for seen in server.seen].count("/api/uploads"), 1)
+
+    def test_an_unchanged_project_is_submitted_again_without_uploading_unless_the_server_lost_the_upload(self):
+        import os
+        import tempfile
+        folder = tempfile.mkdtemp()
+        blend = os.path.join(folder, "shot.blend")
+        with open(blend, "wb") as handle:
+            handle.write(b"BLENDER-v304")
+        known = {"u-0000000000000001"}
+        counter = iter(range(2, 100))
+
+        def uploaded(body):
+            upload_id = "u-%016x" % next(counter)
+            known.add(upload_id)
+            return 201, {"uploadId": upload_id, "kind": "folder", "name": "p", "blendFiles": ["shot.blend"]}
+
+        def submitted(body):
+            upload_id = json.loads(body)["uploadId"]
+            if upload_id not in known:
+                return 400, {"error": 'uploadId: no upload "%s" on this server; upload the file again.' % upload_id, "field": "uploadId"}
+            return 202, {"renderId": "r-" + upload_id}
+
+        server = self.serve({("GET", "/api/openapi.json"): OPENAPI, ("GET", "/api/farms"): FARMS,
+                             ("POST", "/api/uploads"): (0, uploaded), ("POST", "/api/renders"): (0, submitted)})
+        layout = Layout([("p/shot.blend", blend)], "shot.blend")
+        uploads = {}
+        client = api.Client(server.url)
+        settings = {"frames": "1", "farm": "local"}
+        first = submission.submit(client, layout, settings, uploads=uploads)
+        second = submission.submit(client, layout, settings, uploads=uploads)
+        self.assertEqual(first, second)
+        self.assertEqual([seen[1] for seen in server.seen].count("/api/uploads"), 1)
+        known.clear()  # the server lost it (cleaned up): uploaded again, and remembered
+        third = submission.submit(client, layout, settings, uploads=uploads)
+        self.assertEqual([seen[1] for seen in server.seen].count("/api/uploads"), 2)
+        self.assertEqual(list(uploads.values()), [third["renderId"][2:]])
+        with open(blend, "ab") as handle:
+            handle.write(b"changed")
+        submission.submit(client, layout, settings, uploads=uploads)
+        self.assertEqual([seen[1] for seen in server.seen].count("/api/uploads"), 3)
+        self.assertEqual(len(uploads), 2)
 
     def test_settings_words(self):
         base = {"frames": "1-3", "split": "CHILDREN", "array_size": 1, "attempts": 1, "priority": 0, "farm": "local"}
