@@ -138,6 +138,10 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
     assert.match(manifest, new RegExp(`^version = "${version}"$`, "m"));
     assert.match(manifest, /^blender_version_min = "4\.2\.0"$/m);
     assert.match(manifest, /^type = "add-on"$/m);
+    // Blender's extension checker: taglines and permission reasons at most 64 characters, no closing punctuation.
+    for (const [, terse] of manifest.matchAll(/^(?:tagline|network|files) = "([^"]*)"$/gm)) {
+      assert.ok(terse!.length <= 64 && !/[.!?]$/.test(terse!), terse);
+    }
   });
 
   it("refuses --out naming a file with exit code 2", async () => {

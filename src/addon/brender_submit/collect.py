@@ -77,7 +77,11 @@ _UPLOADS_KEPT = 200
 
 
 def _uploads_path():
-    folder = bpy.utils.user_resource("CONFIG", path="brender", create=True)
+    if __package__.startswith("bl_ext.") and hasattr(bpy.utils, "extension_path_user"):
+        # Installed as an extension (4.2+): its own user folder, as extensions should.
+        folder = bpy.utils.extension_path_user(__package__, create=True)
+    else:
+        folder = bpy.utils.user_resource("CONFIG", path="brender", create=True)
     return os.path.join(folder, _UPLOADS_FILE)
 
 
