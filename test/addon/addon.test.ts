@@ -30,6 +30,7 @@ type Drive = {
   renderId: string;
   message: [string, boolean];
   connection: [string, boolean];
+  images: Array<{ name: string; size: [number, number]; filepath: string }>;
   panel: Array<{ label?: string; alert?: boolean; prop?: string; operator?: string; menu?: string; text?: string | null }>;
 };
 type Served = { url: string; home: string; stop: () => Promise<void> };
@@ -190,6 +191,14 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
       // The green texture came along: Blender's pink "missing" colour would not be mostly green.
       const stats = await sharp(join(root, "outside", "farm_1.png")).stats();
       assert.ok(stats.channels[1]!.mean > 1.5 * stats.channels[0]!.mean, "green texture found");
+
+      // Load Frame: the scene's current frame (1), downloaded from the server into an image.
+      const loaded = await drive(blend, { server: server.url, action: "load", scene: { last_render_id: submitted.renderId } });
+      assert.deepEqual(loaded.drive.result, ["FINISHED"], loaded.output);
+      assert.equal(loaded.drive.images.length, 1);
+      assert.deepEqual(loaded.drive.images[0]!.size, [32, 18]);
+      assert.ok((await pixels(loaded.drive.images[0]!.filepath)).data.equals((await pixels(join(direct, "frame_0001.png"))).data));
+      assert.match(loaded.output, new RegExp(`Loaded frame 1 of ${submitted.renderId} as image "frame_0001\\.png"; open an Image Editor to see it`));
 
       // Submitted again unchanged: a new render from the upload the server already has.
       const again = await drive(blend, { server: server.url, action: "submit", scene: { use_scene_frames: false, frames: "2" } });

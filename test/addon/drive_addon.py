@@ -64,6 +64,8 @@ try:
         result = bpy.ops.brender.submit_render(allow_missing=options.get("allow_missing", False))
     elif action == "test":
         result = bpy.ops.brender.test_connection()
+    elif action == "load":
+        result = bpy.ops.brender.load_frame()
     else:
         result = set()
 except RuntimeError as error:
@@ -78,4 +80,5 @@ print("BRENDER_RESULT " + json.dumps({
     "message": follow.STATE["message"],
     "connection": follow.STATE["connection"],
     "panel": draw_panel(),
+    "images": [{"name": image.name, "size": list(image.size), "filepath": image.filepath} for image in bpy.data.images if image.filepath.endswith(".png") and "brender" in image.filepath],
 }))

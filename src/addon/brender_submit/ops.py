@@ -1,5 +1,6 @@
 """The add-on's operators: submit, test the connection, choose a farm, follow, open and load results."""
 import os
+import tempfile
 import threading
 
 import bpy
@@ -273,7 +274,8 @@ class BRENDER_OT_load_frame(bpy.types.Operator):
             if frame is None:
                 raise BrenderError("Render %s has no frames yet: wait for the first one, then load again." % render_id)
             url = outputs[frame]
-            folder = os.path.join(bpy.app.tempdir or os.path.dirname(bpy.data.filepath), "brender", render_id)
+            # Not bpy.app.tempdir: Blender deletes it on quit, and the image would go missing with it.
+            folder = os.path.join(tempfile.gettempdir(), "brender-frames", render_id)
             os.makedirs(folder, exist_ok=True)
             target = server_client.download(url, os.path.join(folder, url.rsplit("/", 1)[-1].split("?")[0]))
         except (BrenderError, OSError) as error:
