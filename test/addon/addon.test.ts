@@ -200,11 +200,22 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
       assert.ok((await pixels(loaded.drive.images[0]!.filepath)).data.equals((await pixels(join(direct, "frame_0001.png"))).data));
       assert.match(loaded.output, new RegExp(`Loaded frame 1 of ${submitted.renderId} as image "frame_0001\\.png"; open an Image Editor to see it`));
 
-      // Submitted again unchanged: a new render from the upload the server already has.
-      const again = await drive(blend, { server: server.url, action: "submit", scene: { use_scene_frames: false, frames: "2" } });
+      // Submitted again unchanged, with other settings: a new render from the upload the server already has.
+      const again = await drive(blend, { server: server.url, action: "submit", scene: { use_scene_frames: false, frames: "2", percentage: 50 } });
       assert.deepEqual(again.drive.result, ["FINISHED"], again.output);
       assert.notEqual(again.drive.renderId, submitted.renderId);
       assert.equal((await readdir(join(server.home, "uploads"))).length, 1);
+      const second = await until(
+        async () => (await (await fetch(`${server.url}/api/renders/${again.drive.renderId}`)).json()) as Detail,
+        (value) => value.status === "SUCCEEDED" || value.status === "FAILED",
+        "the second render to end",
+        180_000,
+        500,
+      );
+      assert.equal(second.status, "SUCCEEDED", second.reason);
+      assert.deepEqual(second.outputs.filter((entry) => entry.name.startsWith("frames/")).map((entry) => entry.name), ["frames/frame_0002.png"]);
+      const half = await sharp(Buffer.from(await (await fetch(`${server.url}${second.outputs.find((entry) => entry.name === "frames/frame_0002.png")!.url}`)).arrayBuffer())).metadata();
+      assert.deepEqual([half.width, half.height], [16, 9]);
     } finally {
       await server.stop();
     }

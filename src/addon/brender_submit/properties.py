@@ -59,6 +59,13 @@ class BrenderSceneSettings(bpy.types.PropertyGroup):
     priority: IntProperty(name="Priority", description="Higher runs first", default=0, min=-1000, max=1000)
     notify: StringProperty(name="E-mail", description="E-mail the result to this address (empty: none)", default="")
     samples: IntProperty(name="Samples", description="Render samples (0: the file's own)", default=0, min=0, max=1 << 24)
+    percentage: IntProperty(name="Resolution %", description="Resolution percentage (0: the file's)", default=0, min=0, max=10000)
+    denoise: EnumProperty(
+        name="Denoise",
+        description="Cycles denoising on the farm",
+        items=[("FILE", "File's", "As the file says"), ("ON", "On", "Denoise every frame"), ("OFF", "Off", "No denoising")],
+        default="FILE",
+    )
     use_gpu: BoolProperty(name="GPU", description="Render on the farm's GPUs (Cycles)", default=False)
     last_render_id: StringProperty(name="Last Render", description="The render submitted last from this scene", default="")
 
@@ -82,6 +89,8 @@ def panel_values(scene):
         "notify": settings.notify,
         "samples": settings.samples,
         "gpu": settings.use_gpu,
+        "percentage": settings.percentage,
+        "denoise": settings.denoise if scene.render.engine == "CYCLES" else "FILE",
         "farm": settings.farm,
         "queue": settings.queue,
         "project": bpy.path.display_name_from_filepath(bpy.data.filepath) if bpy.data.filepath else "",

@@ -17,7 +17,8 @@ def render_settings(values):
     """
     The `settings` object from the panel's values: frames, split ("CHILDREN"
     with array_size or "CHUNK" with chunk_size), attempts, priority, notify,
-    samples (0: the file's), gpu, farm and queue (AWS farms only), project.
+    samples and percentage (0: the file's), gpu, denoise ("FILE", "ON",
+    "OFF"), farm and queue (AWS farms only), project.
     """
     try:
         frames = frame_sets.check_frames(values["frames"])
@@ -37,6 +38,10 @@ def render_settings(values):
         settings["samples"] = int(values["samples"])
     if values.get("gpu"):
         settings["gpu"] = True
+    if int(values.get("percentage", 0)) > 0:
+        settings["percentage"] = int(values["percentage"])
+    if values.get("denoise") in ("ON", "OFF"):
+        settings["render"] = {"cycles": {"denoising": {"enabled": values["denoise"] == "ON"}}}
     farm = values.get("farm") or "local"
     settings["farm"] = farm
     if farm != "local" and values.get("queue"):

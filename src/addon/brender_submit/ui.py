@@ -57,7 +57,12 @@ class BRENDER_PT_submit(bpy.types.Panel):
         box.label(text="Render (%s)" % _engine_name(engine))
         row = box.row(align=True)
         row.prop(settings, "samples", text="Samples (0: file's %s)" % _scene_samples(context.scene))
+        row.prop(settings, "percentage", text="Resolution %% (0: file's %d)" % context.scene.render.resolution_percentage)
         if engine == "CYCLES":
+            row = box.row(align=True)
+            denoising = getattr(getattr(context.scene, "cycles", None), "use_denoising", None)
+            row.label(text="Denoise (file: %s)" % ("-" if denoising is None else "on" if denoising else "off"))
+            row.prop(settings, "denoise", expand=True)
             row.prop(settings, "use_gpu")
 
         line, warnings = collect.describe()

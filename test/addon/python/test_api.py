@@ -198,6 +198,9 @@ class AgainstAServer(unittest.TestCase):
         base = {"frames": "1-3", "split": "CHILDREN", "array_size": 1, "attempts": 1, "priority": 0, "farm": "local"}
         self.assertEqual(submission.render_settings(base), {"frames": "1-3", "attempts": 1, "priority": 0, "farm": "local"})
         self.assertEqual(submission.render_settings(dict(base, array_size=3))["arraySize"], 3)
+        self.assertEqual(submission.render_settings(dict(base, percentage=50, denoise="OFF", samples=0)),
+                         dict(submission.render_settings(base), percentage=50, render={"cycles": {"denoising": {"enabled": False}}}))
+        self.assertNotIn("render", submission.render_settings(dict(base, denoise="FILE")))
         with self.assertRaisesRegex(api.BrenderError, r'^E-mail: "me@" is not an e-mail address'):
             submission.render_settings(dict(base, notify="me@"))
         with self.assertRaisesRegex(api.BrenderError, r'^Frames: "a" is not a frame or range'):
