@@ -40,6 +40,8 @@ def normalize_server(url):
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BrenderError('The server URL "%s" is not an http(s) address: use one like %s.' % (url, DEFAULT_SERVER))
     try:
+        if parts.netloc.endswith(":"):
+            raise ValueError("empty port")
         parts.port
     except ValueError:
         raise BrenderError('The server URL "%s" has a bad port: use one like %s.' % (url, DEFAULT_SERVER)) from None

@@ -17,7 +17,7 @@ class Urls(unittest.TestCase):
         self.assertEqual(api.normalize_server(" http://farm.local:4600/ "), "http://farm.local:4600")
         self.assertEqual(api.normalize_server("127.0.0.1:4600"), "http://127.0.0.1:4600")
         self.assertEqual(api.normalize_server("https://studio/brender/"), "https://studio/brender")
-        for bad, expected in [("", "The server URL is empty"), ("ftp://x", r"is not an http\(s\) address"), ("http://x:port", "has a bad port")]:
+        for bad, expected in [("", "The server URL is empty"), ("ftp://x", r"is not an http\(s\) address"), ("http://x:port", "has a bad port"), ("127.0.0.1:", "has a bad port")]:
             with self.subTest(bad=bad), self.assertRaisesRegex(api.BrenderError, expected):
                 api.normalize_server(bad)
 
