@@ -1,6 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import type { Stack as CfnStack } from "@aws-sdk/client-cloudformation";
 import { FARM_OUTPUTS, farmFromStack, type FarmResources } from "../../src/backends/aws/farm-resources.ts";
@@ -14,8 +18,23 @@ import { resolveFarmProps, type FarmStackProps } from "../../src/infra/farm-prop
 import { FARM_INFRA_OUTPUTS, FARM_TAG_KEY } from "../../src/infra/farm-stack.ts";
 import { synthFarmTemplate } from "../../src/infra/synth.ts";
 import { renderTemplateData } from "../../src/notify/ses.ts";
+import { survivingImages, type LifecycleRule, type PushedImage } from "../helpers/ecr-lifecycle.ts";
 
 type Json = Record<string, any>;
+
+const BUILDSPEC = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "..", "docker", "buildspec.yml"), "utf8");
+
+/** The tags docker/buildspec.yml pushes for one build (its `docker push` lines, run through bash's expansion). */
+function pushedTags(version: string, buildNumber: number): string[] {
+  const pushes = [...BUILDSPEC.matchAll(/^\s+- docker push (.*)$/gm)].map((match) => match[1]!);
+  assert.ok(pushes.length > 0, "the buildspec pushes nothing");
+  const script = pushes.map((argument) => `echo ${argument}`).join("; ");
+  const result = spawnSync("bash", ["-c", script], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH ?? "", REPOSITORY_URI: "r", BLENDER_VERSION: version, CODEBUILD_BUILD_NUMBER: String(buildNumber) },
+  });
+  return result.stdout.trim().split("\n").map((reference) => reference.slice(reference.indexOf(":") + 1));
+}
 
 // Two synths for the whole file: the public farm with e-mail, and a private one without.
 const PUBLIC_PROPS: FarmStackProps = {
@@ -222,6 +241,30 @@ describe("farm stack: network and storage", () => {
       assert.equal(rule.action.type, "expire");
     }
     assert.ok(rules.some((rule) => rule.selection.tagStatus === "untagged"));
+  });
+
+  it("keeps the newest builds of each version retrievable by the tags the buildspec really pushes", () => {
+    const [, repository] = only(ofType("AWS::ECR::Repository"));
+    const rules = JSON.parse(repository.Properties.LifecyclePolicy.LifecyclePolicyText).rules as LifecycleRule[];
+    // Five builds of each version, as docker/buildspec.yml tags and pushes them: the version tag moves to the
+    // newest build (the older image loses it), the numbered tag stays.
+    const images: PushedImage[] = [];
+    let build = 0;
+    for (const version of PUBLIC_PROPS.blenderVersions) {
+      for (let round = 0; round < 5; round += 1) {
+        build += 1;
+        const tags = pushedTags(version, build);
+        for (const image of images) (image.tags as string[]).splice(0, Infinity, ...image.tags.filter((tag) => !tags.includes(tag)));
+        images.push({ digest: `sha256:${build}`, tags, pushedAt: build * 60_000 });
+      }
+    }
+    const left = survivingImages(rules, images, 10 * 86_400_000);
+    for (const version of PUBLIC_PROPS.blenderVersions) {
+      const kept = left.filter((image) => image.tags.some((tag) => tag.startsWith(`blender-${version}-`)));
+      assert.equal(kept.length, 3, `Blender ${version}: ${kept.length} builds kept, expected the newest 3`);
+      const newest = kept.toSorted((a, b) => b.pushedAt - a.pushedAt)[0]!;
+      assert.ok(newest.tags.includes(`blender-${version}`), "the image the job definitions run is kept");
+    }
   });
 
   it("builds images with a privileged CodeBuild project from build/source.zip in the bucket", () => {
