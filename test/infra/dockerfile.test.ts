@@ -224,7 +224,7 @@ describe("docker/buildspec.yml", () => {
 
   it("logs in to ECR, builds with the BLENDER_VERSION build-arg and pushes <repository>:blender-<version>", () => {
     const login = commandIndex(/^aws ecr get-login-password --region "\$AWS_DEFAULT_REGION" \| docker login --username AWS --password-stdin "\$\{REPOSITORY_URI%%\/\*\}"$/);
-    const build = commandIndex(/^docker build .*--build-arg BLENDER_VERSION="\$BLENDER_VERSION" .*--tag "\$REPOSITORY_URI:blender-\$BLENDER_VERSION" \.$/);
+    const build = commandIndex(/^docker build .*--build-arg BLENDER_VERSION="\$BLENDER_VERSION" .*--tag "\$REPOSITORY_URI:blender-\$BLENDER_VERSION" .*--tag "\$REPOSITORY_URI:blender-\$BLENDER_VERSION-\$CODEBUILD_BUILD_NUMBER" \.$/);
     const push = commandIndex(/^docker push "\$REPOSITORY_URI:blender-\$BLENDER_VERSION"$/);
     assert.ok(login >= 0, "no ECR login");
     assert.ok(build > login, "no docker build after the login");
