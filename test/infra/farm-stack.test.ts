@@ -314,7 +314,13 @@ describe("farm stack: Batch", () => {
       if (gpu) assert.deepEqual(imageTypes, [GPU_IMAGE_TYPE], kind);
       else assert.ok(!imageTypes.some((image) => String(image).includes("NVIDIA")), kind);
     }
-    assert.equal(GPU_IMAGE_TYPE, "ECS_AL2_NVIDIA");
+    // Amazon Linux 2 (and its ECS_AL2_NVIDIA AMI) is out of support: every host runs Amazon Linux 2023.
+    assert.equal(GPU_IMAGE_TYPE, "ECS_AL2023_NVIDIA");
+    for (const [, environment] of ofType("AWS::Batch::ComputeEnvironment")) {
+      for (const configuration of environment.Properties.ComputeResources.Ec2Configuration as Json[]) {
+        assert.match(configuration.ImageType, /^ECS_AL2023(_NVIDIA)?$/);
+      }
+    }
   });
 
   it("runs copy and upload jobs on their own small on-demand CPU queue, outside fair share", () => {
