@@ -40,7 +40,7 @@ export const renderSettingsSchema = z
     gpu: z.boolean().optional(),
     arraySize: z.int().min(1).max(10_000).optional().describe("split the frames across N render children"),
     chunkSize: z.int().min(1).optional().describe("N frames per render child"),
-    attempts: z.int().min(1).max(10).default(1),
+    attempts: z.int().min(1).max(10).optional().describe("tries per render child; default 1 on this machine, on AWS farms 5 on spot queues and 2 on on-demand"),
     timeout: z
       .union([z.int().min(1), z.string().regex(/^\s*\d+\s*[smh]?\s*$/i, 'must be a duration like 900, "15m" or "2h"')])
       .optional()

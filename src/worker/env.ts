@@ -61,6 +61,8 @@ export const workerEnvSchema = z.object({
       error: (issue) =>
         `BRENDER_AWAIT_JOBS="${String(issue.input)}" is not a list of name=jobId pairs; set it like "r1-copy=3f2a…,r1-render=9c1d…"`,
     }),
+  /** "1": a render that asks for the GPU fails when Blender finds none usable, instead of using the CPU (AWS GPU queues). */
+  BRENDER_REQUIRE_GPU: optionalSwitch,
   /** "1": render jobs copy their events file into the object store while they run (for monitors without the work folder). */
   BRENDER_PUBLISH_EVENTS: optionalSwitch,
 });

@@ -32,7 +32,7 @@ export type RenderOptions = RenderCliOptions & {
   gpus?: string;
   blender?: string;
   dryRun?: boolean;
-  attempts: string;
+  attempts?: string;
   timeout?: string;
   priority: string;
   detach?: boolean;
@@ -46,7 +46,8 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
   const signal = terminationSignal();
   const inspection = await inspectBlendFile(blendPath, { signal });
   const payload = buildRenderPayload(options, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
-  const attempts = wholeNumber(options.attempts, "--attempts", 1, 10);
+  // Unset means the backend's default: 1 here, the queue's default on AWS (spot hosts get reclaimed).
+  const attempts = options.attempts === undefined ? undefined : wholeNumber(options.attempts, "--attempts", 1, 10);
   const priority = Number.parseInt(options.priority, 10);
   if (!Number.isFinite(priority)) throw new UserInputError(`--priority "${options.priority}" must be a whole number.`);
   const timeoutSeconds = options.timeout ? parseDuration(options.timeout, "--timeout") : undefined;
@@ -71,7 +72,7 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
     // A store we cannot write to fails here, before anything is uploaded or submitted.
     await checkBucketAccess(farm.objects);
     const progress = uploadProgressPrinter(options.json === true);
-    const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, onUploadProgress: progress.update });
+    const { upload } = await submitRender(farm, payload, source, { attempts: attempts ?? 1, timeoutSeconds, priority, onUploadProgress: progress.update });
     progress.done(upload);
     return await follow(farm, payload, started, options, upload);
   } finally {

@@ -20,6 +20,8 @@ type BpyRenderJob = {
   viewLayer?: string;
   camera?: string;
   gpu: boolean;
+  /** Fail rather than fall back to the CPU when no GPU is usable. */
+  requireGpu: boolean;
   overrides: RenderJobPayload["render"] | null;
   compositorFolder: string;
   frames: { frame: number; partialBase: string; finalFolder: string }[];
@@ -76,13 +78,20 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
     viewLayer: payload.viewLayer,
     camera: payload.camera,
     gpu: payload.gpu,
+    requireGpu: payload.gpu && context.env.BRENDER_REQUIRE_GPU,
     overrides: payload.render ?? null,
     compositorFolder: folders.compositor,
     frames: todo.map((frame) => ({ frame, partialBase: join(folders.partial, frameFileStem(frame)), finalFolder: folders.frames })),
   };
   await writeFile(jobFile, JSON.stringify(job));
 
-  const tracker = blenderOutputTracker(emit);
+  const tracker = blenderOutputTracker((event) => {
+    if (event.type === "render_settings") {
+      const device = event.device === "GPU" ? `GPU (${event.gpuBackend ?? "unknown backend"})` : "CPU";
+      context.log.info({ device, engine: event.engine }, `rendering on the ${device}`);
+    }
+    emit(event);
+  });
   const exit = await runBlender(
     ["-b", blendFile, "--factory-startup", "-noaudio", "--python-exit-code", String(SETTINGS_FAILED),
       "--python", join(BPY_SCRIPTS, "render_frames.py"), "--", jobFile],

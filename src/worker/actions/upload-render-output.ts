@@ -104,6 +104,7 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     finishedAt,
     renderSeconds: summary.renderSeconds,
     peakMemoryMb: summary.peakMemoryMb,
+    ...(summary.device !== undefined ? { device: summary.device } : {}),
     frameTimes: mergeFrameTimes((await earlierManifest(context, `${prefix}manifest.json`))?.frameTimes, summary.frameTimes, frames.rendered),
     ...(Object.keys(hostDescription).length > 0 ? { host: hostDescription } : {}),
   };
