@@ -16,7 +16,7 @@ import type { MotoServer } from "./moto-server.ts";
 export type TestFarm = {
   readonly batch: BatchClient;
   readonly cloudFormation: CloudFormationClient;
-  readonly arns: { readonly io: string; readonly spotCpu: string; readonly blender36: string; readonly blender42: string };
+  readonly arns: { readonly io: string; readonly spotCpu: string; readonly spotGpu: string; readonly blender36: string; readonly blender42: string };
   /** The farm's LogGroup output. */
   readonly logGroup: string;
 };
