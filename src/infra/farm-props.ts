@@ -149,6 +149,10 @@ function checkBlenderVersions(versions: readonly string[]): readonly string[] {
     if (!BLENDER_VERSION_PATTERN.test(version)) {
       throw new UserInputError(`Blender version "${version}" is invalid: use a release number like 4.2.0 or 3.6.`);
     }
+    // The image build downloads one exact release; `farm synth/deploy` resolve a series (4.2) before this.
+    if (!/^\d+\.\d+\.\d+$/.test(version)) {
+      throw new UserInputError(`Blender version "${version}" is a series, not a release the image can be built from: give the full version, e.g. ${version}.0.`);
+    }
   }
   return cleaned;
 }

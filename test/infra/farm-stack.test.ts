@@ -49,7 +49,7 @@ const PUBLIC_PROPS: FarmStackProps = {
   renderRetentionDays: 45,
 };
 const publicFarm = synthFarmTemplate(PUBLIC_PROPS);
-const privateFarm = synthFarmTemplate({ farmName: "Studio-2", blenderVersions: ["4.2"], private: true });
+const privateFarm = synthFarmTemplate({ farmName: "Studio-2", blenderVersions: ["4.2.0"], private: true });
 const template = Template.fromJSON(publicFarm.template);
 const resources = publicFarm.template.Resources as Record<string, Json>;
 
@@ -604,6 +604,6 @@ describe("farm stack: outputs (the CLI contract)", () => {
     const farm = farmFromStack("Studio-2", REGION, describedStack(privateFarm.template.Outputs as Json));
     assert.equal(farm.notification.sender, undefined);
     assert.ok(farm.notification.successTemplate);
-    assert.deepEqual(farm.jobDefinitions.map((definition) => definition.blenderVersion), ["4.2"]);
+    assert.deepEqual(farm.jobDefinitions.map((definition) => definition.blenderVersion), ["4.2.0"]);
   });
 });

@@ -18,7 +18,7 @@ import {
   BUILD_OUTPUTS,
   DEFAULT_SOURCE_KEY,
   FARM_SETTINGS_KEY,
-  checkBlenderVersions,
+  checkBlenderReleases,
   checkFarmName,
   resolveFarmSettings,
   templateProps,
@@ -73,7 +73,7 @@ export async function deployFarm(request: FarmDeployRequest, deps: DeployDeps): 
   const pacing = deps.pacing ?? DEFAULT_PACING;
   const cfn = clients.cloudFormation;
   checkFarmName(request.name);
-  if (request.blenderVersions) checkBlenderVersions(request.blenderVersions);
+  if (request.blenderVersions) checkBlenderReleases(request.blenderVersions);
   const region = await clients.cloudFormation.config.region();
   const stackName = farmStackName(request.name);
 

@@ -210,6 +210,8 @@ describe("deployFarm", () => {
   it("rejects a bad farm name or Blender version before any AWS call", withCloud(async (cloud) => {
     await assert.rejects(cloud.deploy({ name: "no_underscores" }), (error: unknown) => error instanceof UserInputError && /"no_underscores" is invalid/.test(error.message));
     await assert.rejects(cloud.deploy({ blenderVersions: ["4.x"] }), (error: unknown) => error instanceof UserInputError && /"4\.x" is invalid/.test(error.message));
+    // A series reaches deploy only resolved (the CLI does it): the image build needs one exact release.
+    await assert.rejects(cloud.deploy({ blenderVersions: ["4.2"] }), (error: unknown) => error instanceof UserInputError && /"4\.2" is a series, not a release.*e\.g\. 4\.2\.0/.test(error.message));
     assert.deepEqual(cloud.log, []);
   }));
 
