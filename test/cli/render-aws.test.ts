@@ -8,6 +8,7 @@ import { submitJobInputSchema } from "../../src/backends/aws/batch-submission.ts
 import { brender, makeScene, tempDir } from "../helpers/blender.ts";
 import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
 import { createTestFarm, type TestFarm } from "../helpers/aws-farm.ts";
+import { closedPort } from "../helpers/s3-server.ts";
 
 let moto: MotoServer;
 let farm: TestFarm;
@@ -132,5 +133,16 @@ describe("brender render --backend aws (AWS Batch, S3 and CloudFormation on moto
     const local = await brender(["render", blend, "--farm", "test"], awsEnv(home));
     assert.equal(local.code, 2);
     assert.match(local.stderr, /--farm is for --backend aws/);
+  });
+
+  it("says which address it could not reach and what to check, in one line, when AWS is unreachable", async (t) => {
+    const home = await tempDir(t);
+    const blend = await makeScene(join(home, "shot.blend"), { frames: [1, 1], resolution: [16, 16], samples: 1 });
+    const port = await closedPort();
+    const result = await brender(["render", blend, "--backend", "aws", "--farm", "test", "--dry-run"], { ...awsEnv(home), AWS_ENDPOINT_URL: `http://127.0.0.1:${port}` });
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`^brender: Could not reach 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED: connection refused: nothing listens there\\): check .*AWS_ENDPOINT_URL`));
+    assert.doesNotMatch(result.stderr, /unexpected error|at TCPConnectWrap/);
   });
 });
