@@ -177,22 +177,13 @@ export type BatchSubmitOptions = {
   readonly priority?: number;
 };
 
-/** Jobs that must run whatever happened before them: they wait for the earlier jobs in the worker. */
-export function awaitsUpstream(job: PlannedJob): boolean {
-  return job.action === "upload_render_output";
-}
-
-/**
- * Variables only the cloud run needs. BRENDER_AWAIT_JOBS holds the names of the
- * jobs to wait for; submitToBatch turns each into `name=jobId`.
- */
-function cloudEnvironment(job: PlannedJob, farm: FarmResources, earlierJobs: readonly string[]): Record<string, string> {
+/** Variables only the cloud run needs. */
+function cloudEnvironment(job: PlannedJob, farm: FarmResources): Record<string, string> {
   const env: Record<string, string> = { AWS_REGION: farm.region };
   if (job.action === "render" || job.action === "custom_render_python") env.BRENDER_PUBLISH_EVENTS = "1";
   // On a GPU queue the host was paid for its GPU: a render that finds none usable fails instead of using the CPU.
   if (job.action === "render" && gpuRequested(job)) env.BRENDER_REQUIRE_GPU = "1";
-  if (awaitsUpstream(job)) {
-    env.BRENDER_AWAIT_JOBS = earlierJobs.join(",");
+  if (job.action === "upload_render_output") {
     if (farm.notification.sender) env.BRENDER_SES_FROM = farm.notification.sender;
     if (farm.notification.successTemplate) env.BRENDER_SES_SUCCESS_TEMPLATE = farm.notification.successTemplate;
     if (farm.notification.failureTemplate) env.BRENDER_SES_FAILURE_TEMPLATE = farm.notification.failureTemplate;
@@ -241,13 +232,15 @@ export function toSubmitJobInputs(plan: readonly PlannedJob[], farm: FarmResourc
       ...(fairShare ? { shareIdentifier: shareIdentifier(options.tags.project) } : {}),
       ...(fairShare && options.priority !== undefined ? { schedulingPriorityOverride: options.priority } : {}),
       ...(job.arraySize >= 2 ? { arrayProperties: { size: job.arraySize } } : {}),
-      // AWS Batch fails a job whose dependency failed; the upload job must still run to report
-      // the failure, so it waits for the earlier jobs itself (BRENDER_AWAIT_JOBS) instead.
-      ...(job.dependsOn.length > 0 && !awaitsUpstream(job) ? { dependsOn: job.dependsOn.map((name) => ({ jobId: name })) } : {}),
+      // Each job starts when the one before it succeeded: no container waits. The upload depends on the
+      // whole render array (no SEQUENTIAL/N_TO_N: those pair array children). When an earlier job fails or
+      // is cancelled, Batch fails the upload unstarted and the farm's event rule submits the publisher job,
+      // which publishes what exists and reports the failure (src/worker/failed-upload.ts).
+      ...(job.dependsOn.length > 0 ? { dependsOn: job.dependsOn.map((name) => ({ jobId: name })) } : {}),
       containerOverrides: {
         environment: [
           { name: "JOB_ACTION_TYPE", value: job.action },
-          ...Object.entries({ ...job.environment, ...cloudEnvironment(job, farm, [...earlier].filter((name) => name !== job.name)) })
+          ...Object.entries({ ...job.environment, ...cloudEnvironment(job, farm) })
             .filter(([name]) => name !== "JOB_ACTION_TYPE")
             .map(([name, value]) => ({ name, value })),
         ],
