@@ -13,6 +13,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { FARM_OUTPUTS, farmStackName } from "../backends/aws/farm-resources.ts";
 import { BatchCompute } from "./constructs/batch-compute.ts";
+import { FailedRenderPublisher } from "./constructs/failed-render-publisher.ts";
 import { FarmFileSystem } from "./constructs/file-system.ts";
 import { IMAGE_SOURCE_KEY, ImageBuild } from "./constructs/image-build.ts";
 import { JobDefinitions } from "./constructs/job-definitions.ts";
@@ -100,6 +101,8 @@ export class FarmStack extends Stack {
       jobRole: jobRole.role,
       logRetention,
     });
+
+    new FailedRenderPublisher(this, "FailedRenders", { farmName: name, ioQueue: compute.ioQueue, publisher: jobs.publisher });
 
     const output = (key: string, value: string, description: string) => new CfnOutput(this, key, { key, value, description });
     output(FARM_OUTPUTS.bucket, storage.bucket.bucketName, "the farm's S3 bucket");

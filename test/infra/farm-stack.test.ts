@@ -357,7 +357,8 @@ describe("farm stack: Batch", () => {
 
   it("has one job definition per Blender version with the image tag, EFS at /mnt/efs, env, retries, timeout and logs", () => {
     const definitions = ofType("AWS::Batch::JobDefinition");
-    assert.equal(definitions.length, PUBLIC_PROPS.blenderVersions.length);
+    // One per version, plus the publisher of failed renders (test/infra/failed-render-publisher.test.ts).
+    assert.equal(definitions.length, PUBLIC_PROPS.blenderVersions.length + 1);
     const [repositoryId] = only(ofType("AWS::ECR::Repository"));
     const [fileSystemId] = only(ofType("AWS::EFS::FileSystem"));
     const [accessPointId] = only(ofType("AWS::EFS::AccessPoint"));

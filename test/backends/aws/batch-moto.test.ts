@@ -32,7 +32,7 @@ let moto: MotoServer;
 let batch: BatchClient;
 let cloudFormation: CloudFormationClient;
 let workDir: string;
-const arns = { io: "", spotCpu: "", blender36: "", blender42: "" };
+const arns = { io: "", spotCpu: "", spotGpu: "", blender36: "", blender42: "" };
 
 before(async () => {
   moto = await startMotoServer();
@@ -83,7 +83,7 @@ describe("findFarm (CloudFormation on moto)", () => {
       name: "test",
       region: "us-east-1",
       bucket: "brender-test-bucket",
-      queues: { io: arns.io, spotCpu: "brender-test-spot-cpu" },
+      queues: { io: arns.io, spotCpu: "brender-test-spot-cpu", spotGpu: arns.spotGpu },
       fairShareQueues: [],
       jobDefinitions: [
         { blenderVersion: "3.6.0", arn: arns.blender36 },
@@ -108,7 +108,7 @@ describe("findFarm (CloudFormation on moto)", () => {
 });
 
 describe("submitToBatch (Batch on moto)", () => {
-  it("submits copy -> render array -> upload, chained, as the plan says (the upload waits for both in the worker)", async () => {
+  it("submits copy -> render array -> upload, each depending on the one before, as the plan says", async () => {
     const farm = await findFarm("test", { client: cloudFormation });
     // The version comes from the file's header: a Blender 3.4 file renders on the nearest deployed version, 3.6.0.
     const blend = join(workDir, "scene.blend");
