@@ -105,6 +105,8 @@ export function printOutcome(
   seconds: number,
   json: boolean,
   upload?: ProjectUploadSummary,
+  /** Warnings found before the render started (missing external files, an odd frame range), kept in the JSON summary. */
+  inputWarnings: readonly string[] = [],
 ): number {
   const manifest = outcome.manifest;
   const prefix = outputPrefix(payload.project.name, payload.renderId);
@@ -125,7 +127,7 @@ export function printOutcome(
     status: outcome.status,
     ...(outcome.reason ? { reason: outcome.reason } : {}),
     frames: { total, done: manifest?.frames.renderedCount ?? 0, failed: manifest?.frames.missing ?? [] },
-    warnings: manifest?.warnings ?? [],
+    warnings: [...(json ? inputWarnings : []), ...(manifest?.warnings ?? [])],
     seconds: Math.round(seconds * 10) / 10,
     ...(upload ? { upload } : {}),
     ...(outputs ? { outputs } : {}),

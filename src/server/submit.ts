@@ -42,7 +42,7 @@ export function settingsToCliOptions(settings: RenderSettings): RenderCliOptions
  */
 export async function submitUploadedRender(context: ServerContext, upload: StoredUpload, settings: RenderSettings): Promise<{ renderId: string; warnings: string[] }> {
   checkFarmSettings(settings);
-  const { source, blendPath, blendFile } = await projectOf(upload, settings.blend);
+  const { source, blendPath, blendFile } = await projectOf(upload, settings.blend, context.uploadLimits);
   try {
     const inspection = await inspectBlendFile(blendPath, { env: context.env });
     const built = buildRenderPayload(settingsToCliOptions(settings), inspection, {

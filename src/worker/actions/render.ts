@@ -5,6 +5,7 @@ import { parseBlenderLine } from "../../blender/output-parser.ts";
 import {
   arraySizeFor, compressFrames, expandFrames, formatFrameSet, framesForChild, parseFrameSet,
 } from "../../domain/frames.ts";
+import { newerFileWarning } from "../../domain/blender-release.ts";
 import { frameFileStem, frameOfFileName, outputLayout } from "../../domain/layout.ts";
 import { progressEventSchema, type ProgressEventBody } from "../../domain/progress-events.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
@@ -57,7 +58,7 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
   const seconds = () => Math.round((performance.now() - started) / 10) / 100;
 
   emit({ type: "child_started", child: index, frames: share.length ? formatFrameSet(compressFrames(share)) : "", frameCount: share.length });
-  await assertBlendFileReadable(blendFile);
+  const header = await assertBlendFileReadable(blendFile);
   await mkdir(folders.frames, { recursive: true });
 
   const done = await renderedFrames(folders.frames);
@@ -91,6 +92,9 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
       context.log.info({ device, engine: event.engine }, `rendering on the ${device}`);
     }
     emit(event);
+  }, (blender) => {
+    const warning = newerFileWarning(header.version, blender);
+    if (warning) emit({ type: "warning", message: warning });
   });
   const exit = await runBlender(
     ["-b", blendFile, "--factory-startup", "-noaudio", "--python-exit-code", String(SETTINGS_FAILED),
@@ -149,8 +153,8 @@ type OutputTracker = {
   readonly errorLines: readonly string[];
 };
 
-/** Turns Blender's output into progress events and remembers what went wrong. */
-function blenderOutputTracker(emit: EmitEvent): OutputTracker {
+/** Turns Blender's output into progress events and remembers what went wrong; `onBlender` hears which Blender renders. */
+function blenderOutputTracker(emit: EmitEvent, onBlender: (version: string) => void): OutputTracker {
   let currentFrame: number | undefined;
   let lastSample = -1;
   let settingsError: string | undefined;
@@ -193,6 +197,7 @@ function blenderOutputTracker(emit: EmitEvent): OutputTracker {
           frameError = body.reason;
         }
         emit(body as ProgressEventBody);
+        if (body.type === "render_settings" && body.blender) onBlender(body.blender);
       }
     },
   };
