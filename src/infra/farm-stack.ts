@@ -19,7 +19,7 @@ import { IMAGE_SOURCE_KEY, ImageBuild } from "./constructs/image-build.ts";
 import { JobDefinitions } from "./constructs/job-definitions.ts";
 import { FarmJobRole } from "./constructs/job-role.ts";
 import { FarmNetwork } from "./constructs/network.ts";
-import { Notifications } from "./constructs/notifications.ts";
+import { Notifications, sendCondition } from "./constructs/notifications.ts";
 import { FarmStorage } from "./constructs/storage.ts";
 import { resolveFarmProps, type FarmStackProps, type ResolvedFarmProps } from "./farm-props.ts";
 
@@ -79,6 +79,7 @@ export class FarmStack extends Stack {
       fileSystem: work.fileSystem,
       accessPoint: work.accessPoint,
       sesResources: notifications.sendResources(),
+      ...(notifications.senderEmail !== undefined ? { sesCondition: sendCondition(notifications.senderEmail) } : {}),
     });
     const compute = new BatchCompute(this, "Compute", {
       farmName: name,

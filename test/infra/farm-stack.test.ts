@@ -473,6 +473,9 @@ describe("farm stack: IAM", () => {
     const sesResources = resourcesOf(ses).map((resource) => JSON.stringify(resource));
     assert.ok(sesResources.some((resource) => resource.includes(":identity/renders@example.com")));
     assert.ok(sesResources.every((resource) => resource.includes(":identity/") || resource.includes(":template/")));
+    // In the SES sandbox the recipient's identity is checked too: any identity, but only from the farm's sender.
+    assert.ok(sesResources.some((resource) => resource.includes(":identity/*")));
+    assert.deepEqual(ses.Condition, { StringEquals: { "ses:FromAddress": "renders@example.com" } });
   });
 
   it("a farm without a notification e-mail gets no SES identity and no SES permission", () => {

@@ -1,5 +1,6 @@
 import { BatchClient } from "@aws-sdk/client-batch";
 import { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { readBlendHeader } from "../../blender/blend-file.ts";
 import { arraySizeFor, expandFrames, parseFrameSet } from "../../domain/frames.ts";
 import { compileRenderPlan, type PlannedJob } from "../../domain/render-plan.ts";
@@ -12,6 +13,7 @@ import { checkBucketAccess, S3ObjectStore } from "../../storage/s3-store.ts";
 import { attemptsFor, chooseBlenderVersion, payloadForQueue, type BatchSubmitOptions, type SubmitJobInput } from "./batch-submission.ts";
 import { findFarm, type FarmResources, type QueueKind } from "./farm-resources.ts";
 import { checkVcpuQuota } from "./quotas.ts";
+import { notificationDeliveryWarning } from "./ses-sandbox.ts";
 import type { ServerResources } from "./server-sizes.ts";
 import { dryRun, submitToBatch, type SubmittedJob } from "./submit.ts";
 
@@ -99,6 +101,17 @@ export async function submitAwsRender(request: AwsRenderRequest, hooks: AwsRende
   );
   if (quota.status === "blocked") throw new UserInputError(quota.message);
   if (quota.status === "short" || quota.status === "unknown") hooks.warn?.(quota.message);
+
+  const recipient = planned.payload.notify?.email;
+  if (recipient !== undefined && planned.farm.notification.sender !== undefined) {
+    const ses = new SESv2Client(clientConfig);
+    try {
+      const warning = await notificationDeliveryWarning(ses, recipient, planned.farm.region);
+      if (warning) hooks.warn?.(warning);
+    } finally {
+      ses.destroy();
+    }
+  }
 
   const store = new S3ObjectStore({ bucket: planned.farm.bucket, ...clientConfig });
   await checkBucketAccess(store);

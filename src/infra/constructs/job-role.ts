@@ -32,6 +32,8 @@ export type FarmJobRoleProps = {
   readonly accessPoint: efs.IAccessPoint;
   /** SES identity and template ARNs the jobs may send with. @default none (no SES permission) */
   readonly sesResources?: readonly string[];
+  /** Condition on sending (Notifications' sendCondition: the farm's sender only). @default none */
+  readonly sesCondition?: Record<string, Record<string, string>>;
 };
 
 export class FarmJobRole extends Construct {
@@ -56,7 +58,12 @@ export class FarmJobRole extends Construct {
     // The publisher job reads the failed upload and its upstream jobs. DescribeJobs supports no resource-level permissions: "*" is the only resource it accepts.
     allow({ sid: "ReadRenderJobs", actions: ["batch:DescribeJobs"], resources: ["*"] });
     if (props.sesResources !== undefined && props.sesResources.length > 0) {
-      allow({ sid: "SendNotifications", actions: ["ses:SendEmail", "ses:SendTemplatedEmail"], resources: [...props.sesResources] });
+      allow({
+        sid: "SendNotifications",
+        actions: ["ses:SendEmail", "ses:SendTemplatedEmail"],
+        resources: [...props.sesResources],
+        ...(props.sesCondition ? { conditions: props.sesCondition } : {}),
+      });
     }
   }
 }
