@@ -6,6 +6,9 @@
 import { BLENDER_VERSION_PATTERN } from "../backends/aws/farm-resources.ts";
 import { UserInputError } from "../errors.ts";
 
+/** The copy/upload compute environment's instance types (1 vCPU / 2 GiB jobs). */
+export const IO_INSTANCE_TYPES: readonly string[] = ["c6i.large", "m6i.large", "c7i.large", "m7i.large"];
+
 export type FarmStackProps = {
   /** The farm's name: 1 to 63 letters, digits or -, starting with a letter or digit. */
   readonly farmName: string;

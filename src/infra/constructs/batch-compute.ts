@@ -11,6 +11,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import { Construct } from "constructs";
 import type { QueueKind } from "../../backends/aws/farm-resources.ts";
+import { IO_INSTANCE_TYPES } from "../farm-props.ts";
 import { GPU_AMI_IMAGE_TYPE } from "./gpu-driver.ts";
 
 /** How a render compute environment buys capacity. */
@@ -136,7 +137,7 @@ export class BatchCompute extends Construct {
     const ioEnvironment = environment(
       "IoEnvironment",
       { kind: "on-demand-cpu", spot: false, gpu: false },
-      props.ioInstanceTypes ?? ["c6i.large", "m6i.large", "c7i.large", "m7i.large"],
+      props.ioInstanceTypes ?? IO_INSTANCE_TYPES,
       props.ioMaxVcpus ?? 16,
     );
     // Plain FIFO: copy and upload jobs are short and must not wait behind another project's share.

@@ -207,6 +207,18 @@ describe("deployFarm", () => {
     }
   }));
 
+  it("refuses, before creating anything, instance families EC2 does not offer in the region (the stack would roll back)", withCloud(async (cloud) => {
+    cloud.state.unoffered = ["g6"];
+    await assert.rejects(cloud.deploy({ blenderVersions: ["4.2.0"] }), (error: unknown) => {
+      assert.ok(error instanceof UserInputError);
+      assert.match(error.message, /EC2 in eu-west-1 does not offer g6: the farm's compute environments would fail and the stack roll back/);
+      return true;
+    });
+    assert.ok(cloud.log.includes("DescribeInstanceTypeOfferings:g6.*"), "families are asked with the size wildcard");
+    assert.ok(cloud.log.includes("DescribeInstanceTypeOfferings:c6i.large"), "exact types as they are");
+    assert.ok(!cloud.log.some((entry) => /^(CreateStack|UpdateStack|PutObject|StartBuild)/.test(entry)), "nothing created");
+  }));
+
   it("rejects a bad farm name or Blender version before any AWS call", withCloud(async (cloud) => {
     await assert.rejects(cloud.deploy({ name: "no_underscores" }), (error: unknown) => error instanceof UserInputError && /"no_underscores" is invalid/.test(error.message));
     await assert.rejects(cloud.deploy({ blenderVersions: ["4.x"] }), (error: unknown) => error instanceof UserInputError && /"4\.x" is invalid/.test(error.message));

@@ -32,6 +32,7 @@ import { BatchGetBuildsCommand, ListBuildsForProjectCommand, StartBuildCommand, 
 import { BatchDeleteImageCommand, DescribeImagesCommand, ListImagesCommand } from "@aws-sdk/client-ecr";
 import { CreateEmailIdentityCommand, DeleteEmailIdentityCommand, GetEmailIdentityCommand } from "@aws-sdk/client-sesv2";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { DescribeInstanceTypeOfferingsCommand } from "@aws-sdk/client-ec2";
 import { FARM_OUTPUTS } from "../../../../src/backends/aws/farm-resources.ts";
 import type { FarmClients } from "../../../../src/backends/aws/farm/clients.ts";
 import { createFarmClients } from "../../../../src/backends/aws/farm/create-clients.ts";
@@ -75,6 +76,7 @@ export function fakeCloud() {
     ses: mockClient(clients.ses),
     sts: mockClient(clients.sts),
     batch: mockClient(clients.batch),
+    ec2: mockClient(clients.ec2),
   };
   const log: string[] = [];
   const stacks = new Map<string, FakeStack>();
@@ -90,6 +92,8 @@ export function fakeCloud() {
     concurrentBuilds: 1,
     /** StartBuild refusals still to come from builds outside this project holding the account's slots. */
     slotsHeldElsewhere: 0,
+    /** Instance families or types EC2 does not offer in the region. */
+    unoffered: [] as string[],
   };
   const bucketName = "brender-farm-demo-bucket";
 
@@ -387,6 +391,15 @@ export function fakeCloud() {
         };
       }),
     };
+  });
+
+  // EC2 --------------------------------------------------------------------
+  mocks.ec2.on(DescribeInstanceTypeOfferingsCommand).callsFake((input: { Filters: { Values: string[] }[] }) => {
+    const value = input.Filters[0]!.Values[0]!;
+    log.push(`DescribeInstanceTypeOfferings:${value}`);
+    const family = value.replace(/\.\*$/, "");
+    if (state.unoffered.includes(family)) return { InstanceTypeOfferings: [] };
+    return { InstanceTypeOfferings: [{ InstanceType: value.replace("*", "xlarge"), LocationType: "region", Location: REGION }] };
   });
 
   // SES and STS ------------------------------------------------------------
