@@ -45,7 +45,7 @@ export const renderSettingsSchema = z
     gpu: z.boolean().optional(),
     arraySize: arraySizeSchema.optional().describe("split the frames across N render children"),
     chunkSize: chunkSizeSchema.optional().describe("N frames per render child"),
-    attempts: z.int().min(1).max(MAX_ATTEMPTS).default(1),
+    attempts: z.int().min(1).max(MAX_ATTEMPTS).optional().describe("tries per render child; default 1 on this machine, on AWS farms 5 on spot queues and 2 on on-demand"),
     timeout: z
       .union([z.int().min(1).max(MAX_TIMEOUT_SECONDS), z.string().regex(/^\s*\d+\s*[smh]?\s*$/i, 'must be a duration like 900, "15m" or "2h"')])
       .optional()

@@ -57,7 +57,7 @@ export async function submitUploadedRender(context: ServerContext, upload: Store
     if (settings.farm !== LOCAL_FARM) return await submitToAwsFarm(settings, { payload, source, blendPath, timeoutSeconds }, context.home);
     // A store we cannot write to fails here, before anything is uploaded or submitted.
     await checkBucketAccess(context.farm.objects);
-    await submitRender(context.farm, payload, source, { attempts: settings.attempts, priority: settings.priority, timeoutSeconds });
+    await submitRender(context.farm, payload, source, { attempts: settings.attempts ?? 1, priority: settings.priority, timeoutSeconds });
     return { renderId: payload.renderId, warnings: describeNotInUpload(notInUpload(inspection.dependencies ?? [], projectRootOf(source))) };
   } catch (error) {
     if (error instanceof UserInputError) {

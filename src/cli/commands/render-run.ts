@@ -34,7 +34,7 @@ export type RenderOptions = RenderCliOptions & {
   dryRun?: boolean;
   allowMissing?: boolean;
   pathMap?: string[];
-  attempts: string;
+  attempts?: string;
   timeout?: string;
   priority: string;
   detach?: boolean;
@@ -74,7 +74,7 @@ async function submitAndFollow(
   payload: RenderJobPayload,
   blendPath: string,
   options: RenderOptions,
-  run: { attempts: number; priority: number; timeoutSeconds: number | undefined; started: number; warnings: readonly string[] },
+  run: { attempts: number | undefined; priority: number; timeoutSeconds: number | undefined; started: number; warnings: readonly string[] },
 ): Promise<number> {
   const { attempts, priority, timeoutSeconds, started, warnings } = run;
   if (options.backend === "aws") {
@@ -94,7 +94,7 @@ async function submitAndFollow(
     // A store we cannot write to fails here, before anything is uploaded or submitted.
     await checkBucketAccess(farm.objects);
     const progress = uploadProgressPrinter(options.json === true);
-    const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, onUploadProgress: progress.update });
+    const { upload } = await submitRender(farm, payload, source, { attempts: attempts ?? 1, timeoutSeconds, priority, onUploadProgress: progress.update });
     progress.done(upload);
     return await follow(farm, payload, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) }, warnings);
   } finally {
