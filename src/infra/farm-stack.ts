@@ -14,12 +14,13 @@ import type { Construct } from "constructs";
 import { FARM_OUTPUTS, farmStackName } from "../backends/aws/farm-resources.ts";
 import { WebhookSecret } from "./constructs/webhook-secret.ts";
 import { BatchCompute } from "./constructs/batch-compute.ts";
+import { FailedRenderPublisher } from "./constructs/failed-render-publisher.ts";
 import { FarmFileSystem } from "./constructs/file-system.ts";
 import { IMAGE_SOURCE_KEY, ImageBuild } from "./constructs/image-build.ts";
 import { JobDefinitions } from "./constructs/job-definitions.ts";
 import { FarmJobRole } from "./constructs/job-role.ts";
 import { FarmNetwork } from "./constructs/network.ts";
-import { Notifications } from "./constructs/notifications.ts";
+import { Notifications, sendCondition } from "./constructs/notifications.ts";
 import { FarmStorage } from "./constructs/storage.ts";
 import { resolveFarmProps, type FarmStackProps, type ResolvedFarmProps } from "./farm-props.ts";
 
@@ -80,6 +81,7 @@ export class FarmStack extends Stack {
       fileSystem: work.fileSystem,
       accessPoint: work.accessPoint,
       sesResources: notifications.sendResources(),
+      ...(notifications.senderEmail !== undefined ? { sesCondition: sendCondition(notifications.senderEmail) } : {}),
     });
     const webhookSecret = new WebhookSecret(this, "WebhookSecret", { reader: jobRole.role });
     const compute = new BatchCompute(this, "Compute", {
@@ -104,6 +106,8 @@ export class FarmStack extends Stack {
       webhookSecretArn: webhookSecret.secret.secretArn,
       logRetention,
     });
+
+    new FailedRenderPublisher(this, "FailedRenders", { farmName: name, ioQueue: compute.ioQueue, publisher: jobs.publisher });
 
     const output = (key: string, value: string, description: string) => new CfnOutput(this, key, { key, value, description });
     output(FARM_OUTPUTS.bucket, storage.bucket.bucketName, "the farm's S3 bucket");

@@ -45,7 +45,7 @@ export const renderSettingsSchema = z
     gpu: z.boolean().optional(),
     arraySize: arraySizeSchema.optional().describe("split the frames across N render children"),
     chunkSize: chunkSizeSchema.optional().describe("N frames per render child"),
-    attempts: z.int().min(1).max(MAX_ATTEMPTS).default(1),
+    attempts: z.int().min(1).max(MAX_ATTEMPTS).optional().describe("tries per render child; default 1 on this machine, on AWS farms 5 on spot queues and 2 on on-demand"),
     timeout: z
       .union([z.int().min(1).max(MAX_TIMEOUT_SECONDS), z.string().regex(/^\s*\d+\s*[smh]?\s*$/i, 'must be a duration like 900, "15m" or "2h"')])
       .optional()
@@ -120,11 +120,20 @@ export const errorSchema = z.object({
 
 export const inspectResponseSchema = sceneInspectionSchema.extend({
   uploadId: z.string().describe("give it to POST /api/renders to render this file without uploading it again"),
+  notInUpload: z
+    .array(z.object({
+      kind: z.string(),
+      owner: z.string().describe('the datablock needing it, e.g. Image "wood.png"'),
+      path: z.string().describe("the path as written in the .blend"),
+      reason: z.enum(["missing", "outside the upload"]),
+    }))
+    .optional()
+    .describe("files the .blend needs that the upload did not include (they render pink or empty)"),
 });
 
 export const submittedSchema = z.object({
   renderId: z.string(),
-  warnings: z.array(z.string()).optional().describe("AWS farms: what the CLI would warn about (Blender version chosen, vCPU quota short)"),
+  warnings: z.array(z.string()).optional().describe("files the upload lacks; AWS farms: what the CLI would warn about (Blender version chosen, vCPU quota short)"),
 });
 
 export const renderListItemSchema = z.object({

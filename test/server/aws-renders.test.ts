@@ -127,8 +127,8 @@ describe("renders on an AWS farm through the API (moto_server)", () => {
       [
         [copy!.name, farm.arns.io, null, null],
         [render!.name, "brender-test-spot-cpu", [{ jobId: copy!.jobId }], { size: 2 }],
-        // The upload waits for the others itself (BRENDER_AWAIT_JOBS), so it reports even when they fail.
-        [upload!.name, farm.arns.io, null, null],
+        // The upload starts after the render; a failed render is published by the farm's event rule instead.
+        [upload!.name, farm.arns.io, [{ jobId: render!.jobId }], null],
       ],
     );
     // The project went to the farm's bucket before anything was submitted.

@@ -14,6 +14,7 @@ import { eventSink, type EmitEvent } from "../events.ts";
 import { withPublishedEvents } from "../publish-events.ts";
 import { arrayIndex, renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { assertBlendFileReadable } from "./files.ts";
+import { dependencyMapOf } from "./dependency-map.ts";
 
 /** What render_frames.py reads (written next to the events, one file per child). */
 type BpyRenderJob = {
@@ -21,8 +22,12 @@ type BpyRenderJob = {
   viewLayer?: string;
   camera?: string;
   gpu: boolean;
+  /** Fail rather than fall back to the CPU when no GPU is usable. */
+  requireGpu: boolean;
   overrides: RenderJobPayload["render"] | null;
   compositorFolder: string;
+  /** The packing map uploaded with the project, when there is one (see dependency-map.ts). */
+  dependencyMap?: { file: string; projectRoot: string };
   frames: { frame: number; partialBase: string; finalFolder: string }[];
 };
 
@@ -77,13 +82,21 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
     viewLayer: payload.viewLayer,
     camera: payload.camera,
     gpu: payload.gpu,
+    requireGpu: payload.gpu && context.env.BRENDER_REQUIRE_GPU,
     overrides: payload.render ?? null,
     compositorFolder: folders.compositor,
+    ...(await dependencyMapOf(layout.project)),
     frames: todo.map((frame) => ({ frame, partialBase: join(folders.partial, frameFileStem(frame)), finalFolder: folders.frames })),
   };
   await writeFile(jobFile, JSON.stringify(job));
 
-  const tracker = blenderOutputTracker(emit, (blender) => {
+  const tracker = blenderOutputTracker((event) => {
+    if (event.type === "render_settings") {
+      const device = event.device === "GPU" ? `GPU (${event.gpuBackend ?? "unknown backend"})` : "CPU";
+      context.log.info({ device, engine: event.engine }, `rendering on the ${device}`);
+    }
+    emit(event);
+  }, (blender) => {
     const warning = newerFileWarning(header.version, blender);
     if (warning) emit({ type: "warning", message: warning });
   });
