@@ -6,7 +6,7 @@ import { synthFarmTemplate } from "../../src/infra/synth.ts";
 type Json = Record<string, any>;
 
 describe("farm stack: webhook secret", () => {
-  const { template } = synthFarmTemplate({ farmName: "hooks", blenderVersions: ["4.2"] });
+  const { template } = synthFarmTemplate({ farmName: "hooks", blenderVersions: ["4.2.0"] });
   const resources = template.Resources as Record<string, Json>;
   const [secretId, secret] = Object.entries(resources).find(([, r]) => r.Type === "AWS::SecretsManager::Secret")!;
   const policies = Object.values(resources).filter((r) => r.Type === "AWS::IAM::Policy");

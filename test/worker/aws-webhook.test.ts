@@ -21,23 +21,19 @@ import { verifySignature } from "../../src/notify/webhook-signature.ts";
 import { runWorker } from "../../src/worker/main.ts";
 import { tempDir } from "../helpers/blender.ts";
 import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
-import { batchFixture, type BatchFixture } from "./aws-batch-fixture.ts";
 import { payloadFor } from "./harness.ts";
 
 const BUCKET = "brender-hooks";
 const SECRET = "farm-secret-from-secrets-manager-0123456789";
 
 let moto: MotoServer;
-let motoBatch: MotoServer;
-let fixture: BatchFixture;
 let s3: S3Client;
 let secretArn: string;
 let receiver: Server;
 const received: Array<{ body: string; signature: string | undefined }> = [];
 
 before(async () => {
-  [moto, motoBatch] = await Promise.all([startMotoServer(), startMotoServer()]);
-  fixture = await batchFixture(motoBatch);
+  moto = await startMotoServer();
   const config = { endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials };
   s3 = new S3Client({ ...config, forcePathStyle: true });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -59,8 +55,7 @@ after(async () => {
   receiver?.closeAllConnections();
   await new Promise((resolve) => receiver?.close(resolve));
   s3?.destroy();
-  fixture?.batch.destroy();
-  await Promise.all([moto?.stop(), motoBatch?.stop()]);
+  await moto?.stop();
 });
 
 async function renderedWork(t: { after: (fn: () => Promise<void>) => void }, renderId: string, frames: readonly number[]) {
@@ -76,9 +71,6 @@ async function renderedWork(t: { after: (fn: () => Promise<void>) => void }, ren
 describe("upload_render_output webhooks on AWS (moto)", () => {
   it("reads the secret from Secrets Manager, posts a signed render.cancelled for a cancelled render, and logs neither secret nor URL token", async (t) => {
     const renderId = "r-20261207-000000-000031";
-    const copy = await fixture.succeeded(`${renderId}-copy`);
-    const render = await fixture.failing(`${renderId}-render`, "Cancelled by user");
-    await fixture.settled(render);
     const home = await renderedWork(t, renderId, [1]);
     const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook?token=tokenNotForLogs`;
     let logged = "";
@@ -89,11 +81,11 @@ describe("upload_render_output webhooks on AWS (moto)", () => {
       BRENDER_HOME: home,
       EFS_BLENDER_FOLDER_PATH: join(home, "work"),
       BRENDER_STORAGE: `s3://${BUCKET}`,
-      BRENDER_AWAIT_JOBS: `${renderId}-copy=${copy},${renderId}-render=${render}`,
+      // What the publisher (src/worker/failed-upload.ts) sets for an upload whose render job was cancelled.
+      BRENDER_UPSTREAM_FAILURE: `${renderId}-render: Cancelled by user`,
       BRENDER_WEBHOOK_SECRET_ARN: secretArn,
       BRENDER_IMDS_ENDPOINT: "http://127.0.0.1:9",
       AWS_ENDPOINT_URL: moto.endpoint,
-      AWS_ENDPOINT_URL_BATCH: motoBatch.endpoint,
       AWS_REGION: moto.region,
       AWS_ACCESS_KEY_ID: moto.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey,
