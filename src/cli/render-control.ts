@@ -1,4 +1,4 @@
-import { isTerminal } from "../backends/local/job-state.ts";
+import { isTerminal } from "../domain/job-status.ts";
 import type { AttemptView, ChildView, JobView } from "../backends/local/job-store.ts";
 import { renderJobs, submitPlanFor, type LocalFarm } from "../backends/local/farm.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";

@@ -4,7 +4,7 @@ import { frameCount, parseFrameSet } from "../domain/frames.ts";
 import { outputPrefix } from "../domain/layout.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";
 import { parseRenderPayloadJson } from "../domain/render-payload.ts";
-import { isTerminal } from "../backends/local/job-state.ts";
+import { isTerminal } from "../domain/job-status.ts";
 import { renderJobs, type LocalFarm, type ProjectUploadSummary } from "../backends/local/farm.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { runLocalFarm } from "../backends/local/runner.ts";

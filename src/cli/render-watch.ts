@@ -4,8 +4,8 @@ import { outputPrefix, workLayout } from "../domain/layout.ts";
 import { parseProgressEventLine, type ProgressEvent } from "../domain/progress-events.ts";
 import { renderManifestSchema, type RenderManifest } from "../domain/render-manifest.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";
-import { isTerminal, type JobStatus } from "../backends/local/job-state.ts";
-import type { JobActionType } from "../worker/env.ts";
+import { isTerminal, type JobStatus } from "../domain/job-status.ts";
+import type { JobActionType } from "../domain/job-actions.ts";
 import type { JobView } from "../backends/local/job-store.ts";
 import { renderJobs, renderObjects, type LocalFarm } from "../backends/local/farm.ts";
 

@@ -6,7 +6,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { isTerminal } from "../backends/local/job-state.ts";
+import { isTerminal } from "../domain/job-status.ts";
 import type { JobView } from "../backends/local/job-store.ts";
 import { renderJobs, renderObjects, type LocalFarm } from "../backends/local/farm.ts";
 import { frameCount, parseFrameSet } from "../domain/frames.ts";

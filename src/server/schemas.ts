@@ -9,9 +9,9 @@ import { parseFrameSet } from "../domain/frames.ts";
 import { renderManifestSchema } from "../domain/render-manifest.ts";
 import { renderOverridesSchema } from "../domain/render-payload.ts";
 import { sceneInspectionSchema } from "../domain/scene-inspection.ts";
+import { RENDER_ID_PATTERN } from "../domain/ids.ts";
 import { UserInputError } from "../errors.ts";
 
-const RENDER_ID = /^[a-z0-9][a-z0-9-]{2,62}$/;
 const UPLOAD_ID = /^u-[0-9a-f]{16}$/;
 
 /** The same options `brender render` takes, as JSON values instead of flag strings. */
@@ -103,7 +103,7 @@ export const logFileSchema = z.object({
   url: z.string(),
 });
 
-export const renderIdParamsSchema = z.object({ id: z.string().regex(RENDER_ID, "is not a render id") });
+export const renderIdParamsSchema = z.object({ id: z.string().regex(RENDER_ID_PATTERN, "is not a render id") });
 
 export const errorSchema = z.object({
   error: z.string().describe("one line: what is wrong and how to fix it"),

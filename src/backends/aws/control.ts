@@ -20,7 +20,7 @@
  * rendered so far and reports the cancellation.
  */
 import { TerminateJobCommand, type BatchClient } from "@aws-sdk/client-batch";
-import { isInFlight, isTerminal } from "../local/job-state.ts";
+import { isInFlight, isTerminal } from "../../domain/job-status.ts";
 import { childStatuses, type BatchJobView, type RenderDescription } from "./monitor.ts";
 
 /** TerminateJob's reason: "This parameter has as limit of 1024 characters." */

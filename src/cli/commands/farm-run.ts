@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { outputPrefix } from "../../domain/layout.ts";
-import { isTerminal } from "../../backends/local/job-state.ts";
+import { isTerminal } from "../../domain/job-status.ts";
 import { openLocalFarm, renderJobs, renderObjects, resolveRenderId, type LocalFarm } from "../../backends/local/farm.ts";
 import { runLocalFarm } from "../../backends/local/runner.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";

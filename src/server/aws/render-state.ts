@@ -2,7 +2,7 @@
 import type { JobDetail } from "@aws-sdk/client-batch";
 import { renderStatusOf, toJobView, type BatchJobView, type RenderDescription } from "../../backends/aws/monitor.ts";
 import type { RecordedJob } from "../../backends/aws/render-record.ts";
-import { isTerminal, type JobStatus } from "../../backends/local/job-state.ts";
+import { isTerminal, type JobStatus } from "../../domain/job-status.ts";
 import type { RenderManifest } from "../../domain/render-manifest.ts";
 
 /** Where an AWS render stands, as the API shows it. */

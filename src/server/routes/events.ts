@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { isTerminal } from "../../backends/local/job-state.ts";
+import { isTerminal } from "../../domain/job-status.ts";
 import type { JobView } from "../../backends/local/job-store.ts";
 import { renderJobs } from "../../backends/local/farm.ts";
 import { findRenderRecord, listRenderRecords, type AwsRenderRecord } from "../../backends/aws/render-record.ts";

@@ -15,7 +15,7 @@ import { EndedFrameCounts, listOutputs, locateOutput, renderDetail } from "../re
 import { describeZodError, renderIdParamsSchema, renderSettingsSchema, submitUploadedSchema, type RenderSettings } from "../schemas.ts";
 import { submitUploadedRender } from "../submit.ts";
 import { loadUpload, recordRenderOf, removeUpload, saveUpload, type StoredUpload } from "../uploads.ts";
-import { isTerminal } from "../../backends/local/job-state.ts";
+import { isTerminal } from "../../domain/job-status.ts";
 
 const CONTENT_TYPES: Record<string, string> = {
   ".png": "image/png",

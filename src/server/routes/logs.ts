@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { isInFlight } from "../../backends/local/job-state.ts";
+import { isInFlight } from "../../domain/job-status.ts";
 import type { AttemptView, ChildView, JobView } from "../../backends/local/job-store.ts";
 import { renderJobs, type LocalFarm } from "../../backends/local/farm.ts";
 import { renderLogFiles } from "../../cli/render-control.ts";

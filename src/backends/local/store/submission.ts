@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { UserInputError } from "../../../errors.ts";
 import type { PlannedJob } from "../../../domain/render-plan.ts";
-import { JOB_STATUSES, type JobStatus } from "../job-state.ts";
+import { JOB_STATUSES, type JobStatus } from "../../../domain/job-status.ts";
 import type { Catalog } from "./catalog.ts";
 import type { StoreDatabase } from "./database.ts";
 import { evaluateDependencies } from "./propagation.ts";

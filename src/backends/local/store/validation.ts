@@ -3,7 +3,7 @@
  * Each throws a UserInputError naming the bad value and the allowed range.
  */
 import { UserInputError } from "../../../errors.ts";
-import { JOB_ACTION_TYPES, type JobActionType } from "../../../worker/env.ts";
+import { JOB_ACTION_TYPES, type JobActionType } from "../../../domain/job-actions.ts";
 import { DEFAULT_COMPUTE_ENVIRONMENT, type JobDefinitionInput, type JobQueueInput, type QueueState } from "./types.ts";
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
