@@ -3,7 +3,7 @@ import { submitRender } from "../backends/local/farm.ts";
 import { inspectBlendFile } from "../blender/inspect.ts";
 import { newRenderId } from "../domain/ids.ts";
 import { UserInputError } from "../errors.ts";
-import { buildRenderPayload, parseDuration, withRenderOverrides, type RenderCliOptions } from "../cli/render-request.ts";
+import { buildRenderPayload, parseDuration, withRenderOverrides, type RenderCliOptions } from "../renders/render-request.ts";
 import { checkBucketAccess } from "../storage/s3-store.ts";
 import { checkFarmSettings, LOCAL_FARM, submitToAwsFarm } from "./aws/submit.ts";
 import type { ServerContext } from "./context.ts";

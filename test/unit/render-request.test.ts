@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { buildRenderPayload, parseDuration, projectNameFrom, withRenderOverrides } from "../../src/cli/render-request.ts";
+import { buildRenderPayload, parseDuration, projectNameFrom, withRenderOverrides } from "../../src/renders/render-request.ts";
 import type { SceneInspection, SceneInfo } from "../../src/domain/scene-inspection.ts";
 import { UserInputError } from "../../src/errors.ts";
 
