@@ -1,7 +1,8 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { blenderInspectionSchema, type SceneInspection } from "../domain/scene-inspection.ts";
+import { newerFileWarning } from "../domain/blender-release.ts";
+import { blenderInspectionSchema, type BlenderInspection, fileOutputName, type SceneInspection } from "../domain/scene-inspection.ts";
 import { UserInputError } from "../errors.ts";
 import { checkBlendFile } from "./blend-file.ts";
 import { BPY_SCRIPTS, describeExit, runBlender } from "./runner.ts";
@@ -11,8 +12,10 @@ export type InspectOptions = { readonly executable?: string; readonly env?: Node
 /**
  * Describes a .blend file: the version that saved it (from the header, also
  * for compressed files), its scenes, cameras, view layers, compositor outputs
- * and external files, with the missing ones listed. The file is checked
- * without Blender first, so a damaged file gets a precise error.
+ * and external files, with the missing ones listed, and warnings: a file
+ * saved by a newer Blender than this one, File Output nodes writing outside
+ * the file's folder. The file is checked without Blender first, so a damaged
+ * file gets a precise error.
  */
 export async function inspectBlendFile(path: string, options: InspectOptions = {}): Promise<SceneInspection> {
   const file = resolve(path);
@@ -36,8 +39,26 @@ export async function inspectBlendFile(path: string, options: InspectOptions = {
       compression: header.compression,
       ...report,
       missingFiles: report.externalFiles.filter((entry) => !entry.exists),
+      warnings: inspectionWarnings(header.version, report),
     };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 }
+
+/** What may go wrong rendering the file: one line each. */
+function inspectionWarnings(savedWith: string, report: BlenderInspection): string[] {
+  const warnings: string[] = [];
+  const newer = newerFileWarning(savedWith, report.blenderVersion);
+  if (newer) warnings.push(newer);
+  for (const scene of report.scenes) {
+    for (const node of scene.compositor.fileOutputs.filter((output) => output.escapes)) {
+      warnings.push(
+        `Scene "${scene.name}": File Output node ${fileOutputName(node)} writes outside the .blend's folder (${(node.writesTo ?? [node.basePath]).join(", ")}); ` +
+          "the farm writes its images under the render's compositor/ outputs instead.",
+      );
+    }
+  }
+  return warnings;
+}
+

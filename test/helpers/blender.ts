@@ -22,6 +22,8 @@ export type SceneOptions = {
   extra_scene?: string;
   compress?: boolean;
   file_output?: boolean;
+  file_output_slot?: string;
+  nested_file_output?: string;
 };
 
 export async function makeScene(output: string, options: SceneOptions = {}): Promise<string> {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { SceneInspection, SceneInfo } from "../../domain/scene-inspection.ts";
+import { fileOutputName, type SceneInspection, type SceneInfo } from "../../domain/scene-inspection.ts";
 import { runCommand, terminationSignal } from "../run-command.ts";
 
 export function registerInspect(program: Command): void {
@@ -23,6 +23,7 @@ export function formatInspection(inspection: SceneInspection): string {
     `${inspection.file}`,
     `  saved with Blender ${inspection.savedWith}${inspection.compression === "none" ? "" : ` (${inspection.compression}-compressed)`}; read with Blender ${inspection.blenderVersion}`,
     `  active scene: ${inspection.activeScene}`,
+    ...inspection.warnings.map((warning) => `  warning: ${warning}`),
     "",
     ...inspection.scenes.flatMap(formatScene),
   ];
@@ -49,7 +50,11 @@ function formatScene(scene: SceneInfo): string[] {
     `  view layers: ${scene.viewLayers.map((layer) => `${layer.name}${layer.use ? "" : " (off)"}`).join(", ")}`,
   ];
   if (scene.compositor.fileOutputs.length) {
-    lines.push(`  compositor File Output nodes: ${scene.compositor.fileOutputs.map((node) => `${node.node} -> ${node.basePath}`).join("; ")}`);
+    lines.push("  compositor File Output nodes:");
+    for (const node of scene.compositor.fileOutputs) {
+      const escapes = node.escapes ? "  WRITES OUTSIDE the .blend's folder" : "";
+      lines.push(`    ${fileOutputName(node)} -> ${(node.writesTo ?? [node.basePath]).join(", ")}${escapes}`);
+    }
   }
   lines.push("");
   return lines;
