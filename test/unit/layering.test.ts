@@ -1,5 +1,5 @@
 /**
- * The layers the README's architecture page draws, checked on the imports
+ * The layers docs/architecture.md draws, checked on the imports
  * themselves: the domain imports nothing outside itself (only zod and pure
  * Node modules), and the HTTP server never reaches into the CLI.
  */
