@@ -3,6 +3,7 @@ import { frameCount, parseFrameSet } from "../domain/frames.ts";
 import { parseRenderPayload, type RenderJobPayload, type RenderJobPayloadInput, type RenderOverrides } from "../domain/render-payload.ts";
 import type { SceneInspection } from "../domain/scene-inspection.ts";
 import { UserInputError } from "../errors.ts";
+import { cliFlag, ENGINES, RESOLUTION_PATTERN, SettingError, type RenderSettings, type SettingName, type SettingNamer } from "./render-settings.ts";
 
 /** The render options the CLI accepts (commander's parsed values, all strings). */
 export type RenderCliOptions = {
@@ -24,65 +25,104 @@ export type RenderCliOptions = {
   gpu?: boolean;
 };
 
-const ENGINES: Record<string, string> = {
-  cycles: "CYCLES",
-  eevee: "BLENDER_EEVEE",
-  blender_eevee: "BLENDER_EEVEE",
-  blender_eevee_next: "BLENDER_EEVEE_NEXT",
-  workbench: "BLENDER_WORKBENCH",
-  blender_workbench: "BLENDER_WORKBENCH",
-};
-
 /**
- * Turns command-line options and the file's inspection into a validated
- * payload. Settings not given keep the file's own ("auto" mode); frames
- * default to the scene's own range and step. Everything the file can be
- * checked against (scene, view layer, camera) is checked here, before
- * anything is submitted.
+ * The command line's options as render settings: strings become numbers,
+ * `NAME=value` pairs a record, with the flag named when one is wrong.
  */
+export function settingsFromFlags(options: RenderCliOptions): RenderSettings {
+  let engine: keyof typeof ENGINES | undefined;
+  if (options.engine) {
+    const name = options.engine.toLowerCase();
+    if (!(name in ENGINES)) throw new SettingError(`--engine "${options.engine}" is not an engine; use cycles, eevee or workbench.`, "engine");
+    engine = name as keyof typeof ENGINES;
+  }
+  if (options.resolution && !RESOLUTION_PATTERN.test(options.resolution)) throw new SettingError(`--resolution "${options.resolution}" must look like 1920x1080.`, "resolution");
+  const number = (name: "samples" | "percentage" | "arraySize" | "chunkSize") => {
+    const text = options[name];
+    return text === undefined || text === "" ? {} : { [name]: wholeNumber(text, cliFlag(name), name) };
+  };
+  return {
+    ...(options.frames !== undefined ? { frames: options.frames } : {}),
+    ...(engine ? { engine } : {}),
+    ...number("samples"),
+    ...(options.resolution ? { resolution: options.resolution } : {}),
+    ...number("percentage"),
+    ...(options.format ? { format: options.format } : {}),
+    ...(options.scene ? { scene: options.scene } : {}),
+    ...(options.layer ? { layer: options.layer } : {}),
+    ...(options.camera ? { camera: options.camera } : {}),
+    ...(options.gpu !== undefined ? { gpu: options.gpu } : {}),
+    ...number("arraySize"),
+    ...number("chunkSize"),
+    ...(options.notify ? { notify: options.notify } : {}),
+    ...(options.project ? { project: options.project } : {}),
+    ...(options.python ? { python: options.python } : {}),
+    ...(options.env?.length ? { env: parseEnv(options.env) } : {}),
+  };
+}
+
+/** `brender render`'s options and the file's inspection as a validated payload (see buildPayload). */
 export function buildRenderPayload(
   options: RenderCliOptions,
   inspection: SceneInspection,
   context: { readonly renderId: string; readonly blendFile: string; readonly defaultProject: string },
 ): RenderJobPayload {
-  const scene = options.scene
-    ? inspection.scenes.find((candidate) => candidate.name === options.scene)
+  return buildPayload(settingsFromFlags(options), inspection, context, cliFlag);
+}
+
+/**
+ * Turns render settings and the file's inspection into a validated payload.
+ * Settings not given keep the file's own ("auto" mode); frames default to
+ * the scene's own range and step. Everything the file can be checked against
+ * (scene, view layer, camera) is checked here, before anything is submitted;
+ * a refused setting is a SettingError naming it as `name` says.
+ */
+export function buildPayload(
+  settings: RenderSettings,
+  inspection: SceneInspection,
+  context: { readonly renderId: string; readonly blendFile: string; readonly defaultProject: string },
+  name: SettingNamer,
+): RenderJobPayload {
+  const scene = settings.scene
+    ? inspection.scenes.find((candidate) => candidate.name === settings.scene)
     : inspection.scenes.find((candidate) => candidate.name === inspection.activeScene);
   if (!scene) {
-    throw new UserInputError(`--scene "${options.scene}" is not in ${inspection.file}; its scenes are ${inspection.scenes.map((s) => `"${s.name}"`).join(", ")}.`);
+    throw new SettingError(`${name("scene")} "${settings.scene}" is not in ${inspection.file}; its scenes are ${inspection.scenes.map((s) => `"${s.name}"`).join(", ")}.`, "scene");
   }
-  if (options.layer && !scene.viewLayers.some((layer) => layer.name === options.layer)) {
-    throw new UserInputError(`--layer "${options.layer}" is not in scene "${scene.name}"; its view layers are ${scene.viewLayers.map((l) => `"${l.name}"`).join(", ")}.`);
+  if (settings.layer && !scene.viewLayers.some((layer) => layer.name === settings.layer)) {
+    throw new SettingError(`${name("layer")} "${settings.layer}" is not in scene "${scene.name}"; its view layers are ${scene.viewLayers.map((l) => `"${l.name}"`).join(", ")}.`, "layer");
   }
-  if (options.camera && !inspection.cameras.includes(options.camera)) {
-    throw new UserInputError(`--camera "${options.camera}" is not in ${inspection.file}; its cameras are ${inspection.cameras.map((c) => `"${c}"`).join(", ") || "none"}.`);
+  if (settings.camera && !inspection.cameras.includes(settings.camera)) {
+    throw new SettingError(`${name("camera")} "${settings.camera}" is not in ${inspection.file}; its cameras are ${inspection.cameras.map((c) => `"${c}"`).join(", ") || "none"}.`, "camera");
   }
-  if (!options.camera && !scene.camera) {
-    throw new UserInputError(`Scene "${scene.name}" has no active camera; pick one with --camera (cameras: ${inspection.cameras.join(", ") || "none"}).`);
+  if (!settings.camera && !scene.camera) {
+    throw new SettingError(`Scene "${scene.name}" has no active camera; pick one with ${name("camera")} (cameras: ${inspection.cameras.join(", ") || "none"}).`, "camera");
   }
-  if (options.arraySize && options.chunkSize) throw new UserInputError("Give --array-size or --chunk-size, not both.");
+  if (settings.arraySize !== undefined && settings.chunkSize !== undefined) throw new SettingError(`Give ${name("arraySize")} or ${name("chunkSize")}, not both.`, "chunkSize");
+  if (!settings.python && settings.env && Object.keys(settings.env).length > 0) {
+    throw new SettingError(`${name("env")} sets variables for a ${name("python")} script; add ${name("python")} SCRIPT or drop ${name("env")}.`, "env");
+  }
 
-  const frames = options.frames ?? `${scene.frameStart}-${scene.frameEnd}${scene.frameStep > 1 ? `:${scene.frameStep}` : ""}`;
+  const frames = settings.frames ?? `${scene.frameStart}-${scene.frameEnd}${scene.frameStep > 1 ? `:${scene.frameStep}` : ""}`;
   const count = frameCount(parseFrameSet(frames));
-  const overrides = renderOverrides(options, scene.engine);
+  const overrides = renderOverrides(settings, scene.engine, name);
   const input: RenderJobPayloadInput = {
     schemaVersion: 1,
     renderId: context.renderId,
-    project: { name: options.project ?? projectNameFrom(context.defaultProject), blendFile: context.blendFile },
-    type: options.python ? "python" : count === 1 ? "still" : "animation",
+    project: { name: settings.project ?? projectNameFrom(context.defaultProject), blendFile: context.blendFile },
+    type: settings.python ? "python" : count === 1 ? "still" : "animation",
     mode: overrides ? "override" : "auto",
     frames,
-    split: options.chunkSize ? { chunkSize: wholeNumber(options.chunkSize, "--chunk-size") } : { arraySize: options.arraySize ? wholeNumber(options.arraySize, "--array-size") : 1 },
-    ...(options.scene ? { scene: options.scene } : {}),
-    ...(options.layer ? { viewLayer: options.layer } : {}),
-    ...(options.camera ? { camera: options.camera } : {}),
-    gpu: options.gpu ?? false,
+    split: settings.chunkSize !== undefined ? { chunkSize: settings.chunkSize } : { arraySize: settings.arraySize ?? 1 },
+    ...(settings.scene ? { scene: settings.scene } : {}),
+    ...(settings.layer ? { viewLayer: settings.layer } : {}),
+    ...(settings.camera ? { camera: settings.camera } : {}),
+    gpu: settings.gpu ?? false,
     ...(overrides ? { render: overrides } : {}),
-    ...(options.python ? { python: { script: options.python, env: parseEnv(options.env ?? []) } } : {}),
-    ...(options.notify ? { notify: { email: options.notify } } : {}),
+    ...(settings.python ? { python: { script: settings.python, env: settings.env ?? {} } } : {}),
+    ...(settings.notify ? { notify: { email: settings.notify } } : {}),
   };
-  if (!options.python && options.env?.length) throw new UserInputError("--env sets variables for a --python script; add --python SCRIPT or drop --env.");
-  return parseRenderPayload(input);
+  return withRenderOverrides(parseRenderPayload(input), settings.render);
 }
 
 /**
@@ -111,35 +151,29 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function renderOverrides(options: RenderCliOptions, fileEngine: string): RenderOverrides | undefined {
+function renderOverrides(settings: RenderSettings, fileEngine: string, name: SettingNamer): RenderOverrides | undefined {
   const overrides: Record<string, unknown> = {};
   let engine = fileEngine;
-  if (options.engine) {
-    const mapped = ENGINES[options.engine.toLowerCase()];
-    if (!mapped) throw new UserInputError(`--engine "${options.engine}" is not an engine; use cycles, eevee or workbench.`);
-    overrides.engine = engine = mapped;
-  }
-  if (options.samples) {
-    const samples = wholeNumber(options.samples, "--samples");
-    if (engine === "CYCLES") overrides.cycles = { samples };
-    else if (engine.startsWith("BLENDER_EEVEE")) overrides.eevee = { samples };
-    else throw new UserInputError(`--samples applies to Cycles and Eevee, not ${engine}; drop it or pick --engine.`);
+  if (settings.engine) overrides.engine = engine = ENGINES[settings.engine];
+  if (settings.samples !== undefined) {
+    if (engine === "CYCLES") overrides.cycles = { samples: settings.samples };
+    else if (engine.startsWith("BLENDER_EEVEE")) overrides.eevee = { samples: settings.samples };
+    else throw new SettingError(`${name("samples")} applies to Cycles and Eevee, not ${engine}; drop it or pick ${name("engine")}.`, "samples");
   }
   const resolution: Record<string, number> = {};
-  if (options.resolution) {
-    const match = /^(\d+)x(\d+)$/i.exec(options.resolution);
-    if (!match) throw new UserInputError(`--resolution "${options.resolution}" must look like 1920x1080.`);
-    resolution.x = Number(match[1]);
-    resolution.y = Number(match[2]);
+  if (settings.resolution) {
+    const [x, y] = settings.resolution.toLowerCase().split("x").map(Number);
+    resolution.x = x!;
+    resolution.y = y!;
   }
-  if (options.percentage) resolution.percentage = wholeNumber(options.percentage, "--percentage");
+  if (settings.percentage !== undefined) resolution.percentage = settings.percentage;
   if (Object.keys(resolution).length) overrides.resolution = resolution;
-  if (options.format) overrides.output = { format: options.format.toUpperCase() };
+  if (settings.format) overrides.output = { format: settings.format.toUpperCase() };
   return Object.keys(overrides).length ? (overrides as RenderOverrides) : undefined;
 }
 
-function wholeNumber(text: string, option: string): number {
-  if (!/^\d+$/.test(text)) throw new UserInputError(`${option} "${text}" must be a whole number.`);
+function wholeNumber(text: string, option: string, setting: SettingName): number {
+  if (!/^\d+$/.test(text)) throw new SettingError(`${option} "${text}" must be a whole number.`, setting);
   return Number(text);
 }
 
@@ -147,7 +181,7 @@ function parseEnv(pairs: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf("=");
-    if (at <= 0) throw new UserInputError(`--env "${pair}" must look like NAME=value.`);
+    if (at <= 0) throw new SettingError(`--env "${pair}" must look like NAME=value.`, "env");
     env[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return env;

@@ -5,55 +5,24 @@
 import { z } from "zod";
 import { BLENDER_VERSION_PATTERN, QUEUE_KINDS } from "../backends/aws/farm-resources.ts";
 import { LIMITS, SERVER_PRESET_NAMES, type ServerPresetName } from "../backends/aws/server-sizes.ts";
-import { parseFrameSet } from "../domain/frames.ts";
 import { renderManifestSchema } from "../domain/render-manifest.ts";
-import { renderOverridesSchema } from "../domain/render-payload.ts";
 import { sceneInspectionSchema } from "../domain/scene-inspection.ts";
 import { RENDER_ID_PATTERN } from "../domain/ids.ts";
-import { UserInputError } from "../errors.ts";
+import { renderSettingsFields } from "../renders/render-settings.ts";
 
 const UPLOAD_ID = /^u-[0-9a-f]{16}$/;
 
-/** The same options `brender render` takes, as JSON values instead of flag strings. */
+/** The render settings (renders/render-settings.ts, what the CLI's flags parse into), plus how and where to run them. */
 export const renderSettingsSchema = z
   .strictObject({
-    frames: z
-      .string()
-      .superRefine((text, ctx) => {
-        try {
-          parseFrameSet(text);
-        } catch (error) {
-          if (!(error instanceof UserInputError)) throw error;
-          ctx.addIssue(error.message);
-        }
-      })
-      .optional()
-      .describe('e.g. "1-250", "1-250:5", "1-10,15"; default: the scene\'s range'),
-    engine: z.enum(["cycles", "eevee", "workbench"]).optional().describe("default: the file's engine"),
-    samples: z.int().min(1).optional(),
-    resolution: z.string().regex(/^\d+x\d+$/, 'must look like "1920x1080"').optional(),
-    percentage: z.int().min(1).max(10_000).optional(),
-    format: z.string().min(1).optional().describe("PNG, JPEG, OPEN_EXR, TIFF, ..."),
-    scene: z.string().min(1).optional(),
-    layer: z.string().min(1).optional(),
-    camera: z.string().min(1).optional(),
-    gpu: z.boolean().optional(),
-    arraySize: z.int().min(1).max(10_000).optional().describe("split the frames across N render children"),
-    chunkSize: z.int().min(1).optional().describe("N frames per render child"),
+    ...renderSettingsFields,
     attempts: z.int().min(1).max(10).default(1),
     timeout: z
       .union([z.int().min(1), z.string().regex(/^\s*\d+\s*[smh]?\s*$/i, 'must be a duration like 900, "15m" or "2h"')])
       .optional()
       .describe("limit per attempt: seconds, or a duration like \"15m\""),
     priority: z.int().default(0).describe("higher runs first"),
-    notify: z.email().optional().describe("e-mail the result"),
-    project: z.string().min(1).optional().describe("output name; default: the uploaded file's name"),
     blend: z.string().min(1).optional().describe("for a zipped project or a folder: the .blend inside it (one of the upload's blendFiles)"),
-    render: renderOverridesSchema
-      .optional()
-      .describe("advanced overrides in the worker payload's shape, e.g. {\"cycles\":{\"noiseThreshold\":0.05,\"bounces\":{\"total\":4}}}; the simple fields above win where both are given"),
-    python: z.string().min(1).optional().describe("run this bpy script (a path inside the project) instead of a plain render"),
-    env: z.record(z.string(), z.string()).optional().describe("variables for the python script"),
     farm: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/, 'must be "local" or a farm name (letters, digits and -)')
