@@ -6,9 +6,9 @@
  * own words (`--array-size`, `settings.arraySize`).
  */
 import { z } from "zod";
-import { MAX_ARRAY_SIZE, parseFrameSet } from "../domain/frames.ts";
+import { parseFrameSet } from "../domain/frames.ts";
 import { UserInputError } from "../domain/errors.ts";
-import { renderOverridesSchema } from "../domain/render-payload.ts";
+import { arraySizeSchema, chunkSizeSchema, renderOverridesSchema, resolutionPercentageSchema, samplesSchema } from "../domain/render-payload.ts";
 
 /** Engine names a render may ask for, and Blender's name for each. */
 export const ENGINES = {
@@ -39,16 +39,16 @@ export const renderSettingsFields = {
     .optional()
     .describe('e.g. "1-250", "1-250:5", "1-10,15"; default: the scene\'s range'),
   engine: z.enum(ENGINE_NAMES).optional().describe("default: the file's engine"),
-  samples: z.int().min(1).optional(),
+  samples: samplesSchema.optional(),
   resolution: z.string().regex(RESOLUTION_PATTERN, 'must look like "1920x1080"').optional(),
-  percentage: z.int().min(1).max(10_000).optional(),
+  percentage: resolutionPercentageSchema.optional(),
   format: z.string().min(1).optional().describe("PNG, JPEG, OPEN_EXR, TIFF, ..."),
   scene: z.string().min(1).optional(),
   layer: z.string().min(1).optional(),
   camera: z.string().min(1).optional(),
   gpu: z.boolean().optional(),
-  arraySize: z.int().min(1).max(MAX_ARRAY_SIZE).optional().describe("split the frames across N render children"),
-  chunkSize: z.int().min(1).optional().describe("N frames per render child"),
+  arraySize: arraySizeSchema.optional().describe("split the frames across N render children"),
+  chunkSize: chunkSizeSchema.optional().describe("N frames per render child"),
   notify: z.email().optional().describe("e-mail the result"),
   project: z.string().min(1).optional().describe("output name; default: the uploaded file's name"),
   render: renderOverridesSchema

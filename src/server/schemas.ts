@@ -6,22 +6,28 @@ import { z } from "zod";
 import { BLENDER_VERSION_PATTERN, QUEUE_KINDS } from "../backends/aws/farm-resources.ts";
 import { LIMITS, SERVER_PRESET_NAMES, type ServerPresetName } from "../backends/aws/server-sizes.ts";
 import { renderManifestSchema } from "../domain/render-manifest.ts";
+import { MAX_ATTEMPTS, MAX_PRIORITY, MAX_TIMEOUT_SECONDS } from "../backends/local/store/limits.ts";
 import { sceneInspectionSchema } from "../domain/scene-inspection.ts";
 import { RENDER_ID_PATTERN } from "../domain/ids.ts";
 import { renderSettingsFields } from "../renders/render-settings.ts";
 
 const UPLOAD_ID = /^u-[0-9a-f]{16}$/;
 
-/** The render settings (renders/render-settings.ts, what the CLI's flags parse into), plus how and where to run them. */
+/**
+ * The render settings (renders/render-settings.ts, what the CLI's flags
+ * parse into), plus how and where to run them. Every limit comes from where
+ * it is enforced (the payload, the job store, the AWS sizes) rather than
+ * being typed again here.
+ */
 export const renderSettingsSchema = z
   .strictObject({
     ...renderSettingsFields,
-    attempts: z.int().min(1).max(10).default(1),
+    attempts: z.int().min(1).max(MAX_ATTEMPTS).default(1),
     timeout: z
-      .union([z.int().min(1), z.string().regex(/^\s*\d+\s*[smh]?\s*$/i, 'must be a duration like 900, "15m" or "2h"')])
+      .union([z.int().min(1).max(MAX_TIMEOUT_SECONDS), z.string().regex(/^\s*\d+\s*[smh]?\s*$/i, 'must be a duration like 900, "15m" or "2h"')])
       .optional()
       .describe("limit per attempt: seconds, or a duration like \"15m\""),
-    priority: z.int().default(0).describe("higher runs first"),
+    priority: z.int().min(-MAX_PRIORITY).max(MAX_PRIORITY).default(0).describe("higher runs first"),
     blend: z.string().min(1).optional().describe("for a zipped project or a folder: the .blend inside it (one of the upload's blendFiles)"),
     farm: z
       .string()

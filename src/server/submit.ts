@@ -20,7 +20,7 @@ import { projectOf, type StoredUpload } from "./uploads.ts";
  */
 export async function submitUploadedRender(context: ServerContext, upload: StoredUpload, settings: RenderSettings): Promise<{ renderId: string; warnings: string[] }> {
   checkFarmSettings(settings);
-  const { source, blendPath, blendFile } = await projectOf(upload, settings.blend);
+  const { source, blendPath, blendFile } = await projectOf(upload, settings.blend, context.uploadLimits);
   try {
     const inspection = await inspectBlendFile(blendPath, { env: context.env });
     // The body's settings are the render settings as they are: no flags in between, errors name settings.<field>.

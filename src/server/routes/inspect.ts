@@ -46,7 +46,7 @@ async function inspectEarlierUpload(context: ServerContext, body: unknown) {
   }
   const upload = await loadUpload(context.uploadsDir, parsed.data.uploadId);
   if (!upload) throw new ApiError(400, `uploadId: no upload "${parsed.data.uploadId}" on this server; upload the files again.`, "uploadId");
-  const { blendPath, blendFile } = await projectOf(upload, parsed.data.blend, "blend");
+  const { blendPath, blendFile } = await projectOf(upload, parsed.data.blend, context.uploadLimits, "blend");
   try {
     const inspection = await inspectBlendFile(blendPath, { env: context.env });
     return { ...inspection, uploadId: upload.id };
