@@ -44,6 +44,8 @@ export function newestSubmissions(jobs: readonly JobView[]): Map<string, JobView
 
 /** The payload a render was submitted with (kept in its copy job's environment). */
 export function submittedPayload(farm: LocalFarm, renderId: string): RenderJobPayload {
+  const record = farm.jobs.renders.get(renderId);
+  if (record) return parseRenderPayloadJson(record.settings);
   const copy = renderJobs(farm, renderId).find((job) => job.action === "copy_efs");
   const text = copy?.environment.BRENDER_JOB_PAYLOAD;
   if (!text) throw noSuchRender(renderId);
@@ -102,16 +104,25 @@ export class LocalRenderBackend implements RenderBackend {
     this.pollMs = options.pollMs ?? 500;
   }
 
+  /** Every render, from the renders table (no job scan): each with its newest submission's jobs. */
+  #submissions(): { renderId: string; project: string; submittedAt: number; jobs: JobView[] }[] {
+    return this.farm.jobs.renders.list().map((record) => ({
+      renderId: record.id,
+      project: record.project,
+      submittedAt: record.submittedAt,
+      jobs: record.jobIds.map((id) => this.farm.jobs.getJob(id)).filter((job): job is JobView => job !== undefined),
+    }));
+  }
+
   async list(): Promise<RenderRow[]> {
     const rows: RenderRow[] = [];
-    for (const [renderId, jobs] of newestSubmissions(this.farm.jobs.listJobs({ limit: 100_000 }))) {
-      const copy = jobs.find((job) => job.action === "copy_efs");
+    for (const { renderId, project, submittedAt, jobs } of this.#submissions()) {
       const { state, manifest } = await this.#stateOf(renderId, jobs).catch(() => ({ state: foldRenderStatus(jobs, undefined, jobsReason(jobs)), manifest: undefined }));
       rows.push({
         renderId,
         backend: "local",
-        project: copy?.tags.project ?? jobs[0]?.tags.project ?? "",
-        submittedAt: new Date(Math.max(...jobs.map((job) => job.createdAt))).toISOString(),
+        project,
+        submittedAt: new Date(submittedAt).toISOString(),
         status: state.status,
         ...(manifest ? { framesDone: manifest.frames.renderedCount, framesTotal: manifest.frames.expectedCount } : {}),
       });
@@ -119,10 +130,10 @@ export class LocalRenderBackend implements RenderBackend {
     return rows;
   }
 
+  /** By the renders table's index: no job scan. */
   async find(idOrPrefix: string): Promise<string | undefined> {
-    if (renderJobs(this.farm, idOrPrefix).length > 0) return idOrPrefix;
-    const ids = new Set(this.farm.jobs.listJobs({ limit: 100_000 }).map((job) => job.renderId).filter((id): id is string => id !== undefined));
-    const matches = idOrPrefix === "" ? [] : [...ids].filter((id) => id.startsWith(idOrPrefix));
+    if (this.farm.jobs.renders.get(idOrPrefix)) return idOrPrefix;
+    const matches = idOrPrefix === "" ? [] : this.farm.jobs.renders.idsStartingWith(idOrPrefix, 4);
     if (matches.length === 0) return undefined;
     if (matches.length === 1) return matches[0];
     throw new UserInputError(`"${idOrPrefix}" matches ${matches.length} renders (${matches.slice(0, 3).join(", ")}…); give more of the id.`);
@@ -145,8 +156,12 @@ export class LocalRenderBackend implements RenderBackend {
       const payload = submittedPayload(this.farm, renderId);
       cached = { submission, manifest: await readRenderManifest(renderObjects(this.farm, renderId), payload.project.name, renderId) };
       this.#ended.set(renderId, cached);
+      const ended = foldRenderStatus(jobs, cached.manifest, jobsReason(jobs)).status;
+      // The record keeps how this submission ended (a retry clears it).
+      if (ended === "SUCCEEDED" || ended === "FAILED") this.farm.jobs.renders.setFinalStatus(renderId, jobs.map((job) => job.id), ended);
     }
-    return { state: foldRenderStatus(jobs, cached.manifest, jobsReason(jobs)), ...(cached.manifest ? { manifest: cached.manifest } : {}) };
+    const state = foldRenderStatus(jobs, cached.manifest, jobsReason(jobs));
+    return { state, ...(cached.manifest ? { manifest: cached.manifest } : {}) };
   }
 
   async get(renderId: string): Promise<RenderDetail> {
@@ -337,7 +352,12 @@ export class LocalRenderBackend implements RenderBackend {
 
   close(): void {}
 
-  /** @internal for the trackers: the state and manifest of a render's jobs. */
+  /** For the live followers: each render's newest submission's jobs, from the renders table. */
+  submissions(): Map<string, JobView[]> {
+    return new Map(this.#submissions().map(({ renderId, jobs }) => [renderId, jobs]));
+  }
+
+  /** For the trackers: the state and manifest of a render's jobs. */
   stateOf(renderId: string, jobs: readonly JobView[]) {
     return this.#stateOf(renderId, jobs);
   }
@@ -436,7 +456,7 @@ class EveryRenderFollower implements LiveFollower {
 
   async poll(): Promise<LiveEvent[]> {
     const events: LiveEvent[] = [];
-    for (const [renderId, jobs] of newestSubmissions(this.#backend.farm.jobs.listJobs({ limit: 100_000 }))) {
+    for (const [renderId, jobs] of this.#backend.submissions()) {
       const submission = jobs.find((job) => job.action === "copy_efs")?.id ?? "";
       if (this.#settled.get(renderId) === submission) continue;
       if (this.#first && jobs.every((job) => isTerminal(job.status))) {

@@ -12,6 +12,7 @@ import { Reader } from "./store/reading.ts";
 import { Recovery } from "./store/recovery.ts";
 import { Scheduler } from "./store/scheduling.ts";
 import { Submission } from "./store/submission.ts";
+import { RenderRecords } from "./store/renders.ts";
 import {
   DEFAULT_COMPUTE_ENVIRONMENT,
   type AttemptView,
@@ -34,6 +35,7 @@ import {
 } from "./store/types.ts";
 
 export { DEFAULT_COMPUTE_ENVIRONMENT, DEFAULT_JOB_DEFINITION, DEFAULT_JOB_QUEUE } from "./store/types.ts";
+export type { RenderRecord } from "./store/renders.ts";
 export type {
   AttemptView,
   ChildRef,
@@ -95,11 +97,14 @@ export class JobStore {
   readonly #scheduler: Scheduler;
   readonly #cancellation: Cancellation;
   readonly #reader: Reader;
+  /** One record per render (the renders table): its settings and its newest submission's jobs. */
+  readonly renders: RenderRecords;
 
   constructor(db: DatabaseSync, options: JobStoreOptions) {
     this.#db = new StoreDatabase(db, options.now ?? Date.now);
     this.#catalog = new Catalog(this.#db);
-    this.#submission = new Submission(this.#db, this.#catalog, options.maxArraySize ?? MAX_ARRAY_SIZE);
+    this.renders = new RenderRecords(this.#db);
+    this.#submission = new Submission(this.#db, this.#catalog, options.maxArraySize ?? MAX_ARRAY_SIZE, this.renders);
     this.#recovery = new Recovery(this.#db);
     this.#scheduler = new Scheduler(this.#db, this.#recovery, options.logDir);
     this.#cancellation = new Cancellation(this.#db);

@@ -64,6 +64,8 @@ export type PlanJobOptions = JobTuning & {
 
 export type SubmitPlanOptions = JobPlacement & {
   readonly jobs?: Readonly<Record<string, PlanJobOptions>>;
+  /** The render this plan is a submission of: its record (renders table) is written in the same transaction. Needs `renderId`. */
+  readonly render?: { readonly project: string; readonly settings: string };
 };
 
 /** A child handed to a runner by claimNext. `attempt` identifies this try in every later call. */
