@@ -7,6 +7,7 @@ import { registerInspect } from "./commands/inspect.ts";
 import { registerRender } from "./commands/render.ts";
 import { registerServe } from "./commands/serve.ts";
 import { registerWorker } from "./commands/worker.ts";
+import { endQuietlyWhenStdoutCloses } from "./closed-stdout.ts";
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -42,4 +43,5 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+endQuietlyWhenStdoutCloses();
 await main(process.argv);

@@ -88,6 +88,8 @@ export function printOutcome(
   seconds: number,
   json: boolean,
   upload?: ProjectUploadSummary,
+  /** Warnings found before the render started (missing external files, an odd frame range), kept in the JSON summary. */
+  inputWarnings: readonly string[] = [],
 ): number {
   const manifest = outcome.manifest;
   const prefix = outputPrefix(payload.project.name, payload.renderId);
@@ -108,7 +110,7 @@ export function printOutcome(
     status: outcome.status,
     ...(outcome.reason ? { reason: outcome.reason } : {}),
     frames: { total, done: manifest?.frames.renderedCount ?? 0, failed: manifest?.frames.missing ?? [] },
-    warnings: manifest?.warnings ?? [],
+    warnings: [...(json ? inputWarnings : []), ...(manifest?.warnings ?? [])],
     seconds: Math.round(seconds * 10) / 10,
     ...(upload ? { upload } : {}),
     ...(outputs ? { outputs } : {}),
@@ -132,9 +134,9 @@ export function printOutcome(
 export async function watchAndSummarize(
   backend: RenderBackend,
   renderId: string,
-  options: { json: boolean; started: number; runJobs: boolean; upload?: ProjectUploadSummary },
+  options: { json: boolean; started: number; runJobs: boolean; upload?: ProjectUploadSummary; warnings?: readonly string[] },
 ): Promise<number> {
   const outcome = await watchRender(backend, renderId, { quiet: options.json, started: options.started, runJobs: options.runJobs });
   const { objects } = await backend.outputStore(renderId);
-  return printOutcome(objects, await backend.payload(renderId), outcome, (performance.now() - options.started) / 1000, options.json, options.upload);
+  return printOutcome(objects, await backend.payload(renderId), outcome, (performance.now() - options.started) / 1000, options.json, options.upload, options.warnings);
 }

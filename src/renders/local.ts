@@ -158,7 +158,11 @@ export class LocalRenderBackend implements RenderBackend {
       this.#ended.set(renderId, cached);
       const ended = foldRenderStatus(jobs, cached.manifest, jobsReason(jobs)).status;
       // The record keeps how this submission ended (a retry clears it).
-      if (ended === "SUCCEEDED" || ended === "FAILED") this.farm.jobs.renders.setFinalStatus(renderId, jobs.map((job) => job.id), ended);
+      try {
+        if (ended === "SUCCEEDED" || ended === "FAILED") this.farm.jobs.renders.setFinalStatus(renderId, jobs.map((job) => job.id), ended);
+      } catch {
+        // A store opened read-only (a full disk) cannot keep it now; it is judged again next time.
+      }
     }
     const state = foldRenderStatus(jobs, cached.manifest, jobsReason(jobs));
     return { state, ...(cached.manifest ? { manifest: cached.manifest } : {}) };

@@ -26,11 +26,12 @@ export type LocalFarm = {
   close(): void;
 };
 
-export function openLocalFarm(env: NodeJS.ProcessEnv = process.env): LocalFarm {
+/** `readOnlyWhenFull`: the caller only reads, so a full disk should not stop it (see openJobStore). */
+export function openLocalFarm(env: NodeJS.ProcessEnv = process.env, options: { readonly readOnlyWhenFull?: boolean } = {}): LocalFarm {
   const paths = brenderPaths(env);
   const logDir = join(paths.home, "logs");
   const objects = openObjectStore(env);
-  const jobs = openJobStore(join(paths.home, "farm.sqlite"), { logDir });
+  const jobs = openJobStore(join(paths.home, "farm.sqlite"), { logDir, readOnlyWhenFull: options.readOnlyWhenFull });
   ensureDefinitions(jobs);
   return { paths, jobs, objects, storage: env.BRENDER_STORAGE?.trim() || undefined, logDir, close: () => jobs.close() };
 }

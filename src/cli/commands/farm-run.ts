@@ -31,7 +31,7 @@ export function listRenders(options: { limit: string; json?: boolean }): Promise
     else if (rows.length === 0) process.stdout.write("No renders yet: 'brender render FILE.blend' starts one.\n");
     else for (const row of rows) process.stdout.write(`${row.renderId}  ${row.status.padEnd(9)}  ${row.backend.padEnd(10)}  ${row.project}  ${row.submittedAt}\n`);
     return 0;
-  });
+  }, { reading: true });
 }
 
 export function showStatus(id: string, options: { watch?: boolean; json?: boolean }): Promise<number> {
@@ -58,7 +58,7 @@ export function showStatus(id: string, options: { watch?: boolean; json?: boolea
       }
     }
     return detail.status === "FAILED" ? 1 : 0;
-  });
+  }, { reading: true });
 }
 
 export function showLogs(id: string, options: { follow?: boolean }): Promise<number> {
@@ -66,7 +66,7 @@ export function showLogs(id: string, options: { follow?: boolean }): Promise<num
     const { backend, renderId } = await renders.find(id);
     for await (const text of backend.logs(renderId, { follow: options.follow === true })) process.stdout.write(text);
     return 0;
-  });
+  }, { reading: true });
 }
 
 export function cancelRender(id: string): Promise<number> {
@@ -84,7 +84,7 @@ function withOutputs<T>(id: string, work: (renderId: string, objects: ObjectStor
     const { backend, renderId } = await renders.find(id);
     const { objects, prefix } = await backend.outputStore(renderId);
     return work(renderId, objects, prefix);
-  });
+  }, { reading: true });
 }
 
 export function downloadRender(id: string, dir: string): Promise<number> {

@@ -1,16 +1,15 @@
-import { stat } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
 import { inspectBlendFile } from "../../blender/inspect.ts";
 import { newRenderId } from "../../domain/ids.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
-import { openLocalFarm, submitRender, type ProjectSource, type ProjectUploadSummary } from "../../backends/local/farm.ts";
+import { openLocalFarm, submitRender, type ProjectUploadSummary } from "../../backends/local/farm.ts";
 import type { RenderBackend } from "../../renders/backend.ts";
 import { LocalRenderBackend } from "../../renders/local.ts";
 import type { UploadProgress } from "../../storage/content-upload.ts";
 import { checkBucketAccess } from "../../storage/s3-store.ts";
 import { formatBytes, formatSeconds } from "../render-watch.ts";
-import { buildRenderPayload, parseDuration, type RenderCliOptions } from "../../renders/render-request.ts";
+import { checkPythonScript, inputWarnings, locateProject, parseJobOptions } from "../render-input.ts";
+import { buildRenderPayload, type RenderCliOptions } from "../../renders/render-request.ts";
 import { startBackgroundRunner, watchAndSummarize } from "../render-follow.ts";
 import { withRenders } from "../open-renders.ts";
 import { terminationSignal } from "../run-command.ts";
@@ -39,17 +38,15 @@ export type RenderOptions = RenderCliOptions & {
 /** `brender render PATH`: inspect, submit (nothing when the input is bad), then wait with progress or detach. */
 export async function runRender(path: string, options: RenderOptions): Promise<number> {
   const started = performance.now();
+  // Everything checkable without Blender is checked first, so bad input never leaves anything behind.
+  const { attempts, priority, timeoutSeconds } = parseJobOptions(options);
   const { source, blendPath, blendFile } = await locateProject(path, options.blend);
+  const python = await checkPythonScript(source, options.python);
   const signal = terminationSignal();
   const inspection = await inspectBlendFile(blendPath, { signal });
-  const payload = buildRenderPayload(options, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
-  const attempts = wholeNumber(options.attempts, "--attempts", 1, 10);
-  const priority = Number.parseInt(options.priority, 10);
-  if (!Number.isFinite(priority)) throw new UserInputError(`--priority "${options.priority}" must be a whole number.`);
-  const timeoutSeconds = options.timeout ? parseDuration(options.timeout, "--timeout") : undefined;
-  if (inspection.missingFiles.length && !options.json) {
-    process.stderr.write(`warning: ${inspection.missingFiles.length} external file(s) are missing and will render pink or empty: ${inspection.missingFiles.map((file) => file.path).join(", ")}\n`);
-  }
+  const payload = buildRenderPayload({ ...options, python }, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
+  const warnings = inputWarnings(inspection, options.frames, options.scene);
+  if (!options.json) for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
 
   if (options.backend === "aws") {
     const { runAwsRender } = await import("./render-aws.ts");
@@ -70,7 +67,7 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
     const progress = uploadProgressPrinter(options.json === true);
     const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, onUploadProgress: progress.update });
     progress.done(upload);
-    return await follow(new LocalRenderBackend(farm), payload, started, options, upload);
+    return await follow(new LocalRenderBackend(farm), payload, started, options, upload, warnings);
   } finally {
     farm.close();
   }
@@ -118,33 +115,15 @@ async function follow(
   started: number,
   options: { detach?: boolean; json?: boolean },
   upload?: ProjectUploadSummary,
+  warnings: readonly string[] = [],
 ): Promise<number> {
   if (options.detach) {
     if (backend.runJobs) startBackgroundRunner();
     const where = await backend.where(payload.renderId);
     const farm = where.backend.startsWith("aws:") ? { farm: where.backend.slice("aws:".length) } : {};
-    process.stdout.write(options.json ? `${JSON.stringify({ renderId: payload.renderId, status: "SUBMITTED", ...farm, ...(upload ? { upload } : {}) })}\n` : `${payload.renderId}\n`);
+    process.stdout.write(options.json ? `${JSON.stringify({ renderId: payload.renderId, status: "SUBMITTED", ...farm, ...(upload ? { upload } : {}), ...(warnings.length ? { warnings } : {}) })}\n` : `${payload.renderId}\n`);
     return 0;
   }
   if (!options.json) process.stderr.write(`render ${payload.renderId}${(await backend.where(payload.renderId)).words}: ${payload.project.name}, frames ${payload.frames}\n`);
-  return watchAndSummarize(backend, payload.renderId, { json: options.json === true, started, runJobs: true, ...(upload ? { upload } : {}) });
-}
-
-async function locateProject(path: string, blend: string | undefined): Promise<{ source: ProjectSource; blendPath: string; blendFile: string }> {
-  const absolute = resolve(path);
-  const info = await stat(absolute).catch(() => undefined);
-  if (!info) throw new UserInputError(`${absolute} does not exist; give a .blend file or a project folder.`);
-  if (info.isFile()) {
-    if (blend) throw new UserInputError("--blend is for project folders; with a .blend file, drop it.");
-    return { source: { kind: "file", path: absolute }, blendPath: absolute, blendFile: basename(absolute) };
-  }
-  if (!blend) throw new UserInputError(`${absolute} is a folder; say which .blend in it to render with --blend (a path inside the folder).`);
-  const blendFile = blend.split("\\").join("/").replace(/^\.\//, "");
-  return { source: { kind: "folder", path: absolute }, blendPath: join(absolute, ...blendFile.split("/")), blendFile };
-}
-
-function wholeNumber(text: string, option: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min || value > max) throw new UserInputError(`${option} "${text}" must be a whole number from ${min} to ${max}.`);
-  return value;
+  return watchAndSummarize(backend, payload.renderId, { json: options.json === true, started, runJobs: true, ...(upload ? { upload } : {}), warnings });
 }
