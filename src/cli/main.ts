@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
+import { registerAddon } from "./commands/addon.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerFarmCommands } from "./commands/farm.ts";
 import { registerAwsFarmCommands } from "./commands/farm-aws.ts";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerInspect(program);
   registerWorker(program);
   registerServe(program);
+  registerAddon(program);
   return program;
 }
 

@@ -2,11 +2,12 @@ import { inspectBlendFile } from "../../blender/inspect.ts";
 import { newRenderId } from "../../domain/ids.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
-import { openLocalFarm, submitRender, type ProjectUploadSummary } from "../../backends/local/farm.ts";
+import { openLocalFarm, submitRender, type ProjectSource, type ProjectUploadSummary } from "../../backends/local/farm.ts";
 import type { RenderBackend } from "../../renders/backend.ts";
 import { LocalRenderBackend } from "../../renders/local.ts";
 import type { UploadProgress } from "../../storage/content-upload.ts";
 import { checkBucketAccess } from "../../storage/s3-store.ts";
+import { formatPackingReport, packDependencies, type PackingReport } from "../../packing/pack.ts";
 import { formatBytes, formatSeconds } from "../render-watch.ts";
 import { checkPythonScript, inputWarnings, locateProject, parseJobOptions } from "../render-input.ts";
 import { buildRenderPayload, type RenderCliOptions } from "../../renders/render-request.ts";
@@ -28,6 +29,8 @@ export type RenderOptions = RenderCliOptions & {
   gpus?: string;
   blender?: string;
   dryRun?: boolean;
+  allowMissing?: boolean;
+  pathMap?: string[];
   attempts: string;
   timeout?: string;
   priority: string;
@@ -43,11 +46,34 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
   const { source, blendPath, blendFile } = await locateProject(path, options.blend);
   const python = await checkPythonScript(source, options.python);
   const signal = terminationSignal();
-  const inspection = await inspectBlendFile(blendPath, { signal });
+  const inspection = await inspectBlendFile(blendPath, { signal, pathMaps: parsePathMaps(options.pathMap ?? []) });
   const payload = buildRenderPayload({ ...options, python }, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
-  const warnings = inputWarnings(inspection, options.frames, options.scene);
-  if (!options.json) for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+  // Every file the .blend needs travels with it; a missing one stops here (exit 2) unless --allow-missing.
+  const packed = await packDependencies(inspection.dependencies ?? [], source, { allowMissing: options.allowMissing });
+  try {
+    // Packing's own list of what is missing (it knows --path-map and every UDIM tile and sequence frame).
+    const missing = packed.report.missing;
+    const warnings = [
+      ...(missing.length ? [`${missing.length} external file(s) are missing and will render pink or empty: ${missing.join("; ")}`] : []),
+      ...inputWarnings({ ...inspection, missingFiles: [] }, options.frames, options.scene),
+    ];
+    if (!options.json) for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+    if (!options.json && packed.report.traced > 0) process.stderr.write(`${formatPackingReport(packed.report, formatBytes)}\n`);
+    return await submitAndFollow(packed.source, packed.report, payload, blendPath, options, { attempts, priority, timeoutSeconds, started, warnings });
+  } finally {
+    await packed.dispose();
+  }
+}
 
+async function submitAndFollow(
+  source: ProjectSource,
+  dependencies: PackingReport,
+  payload: RenderJobPayload,
+  blendPath: string,
+  options: RenderOptions,
+  run: { attempts: number; priority: number; timeoutSeconds: number | undefined; started: number; warnings: readonly string[] },
+): Promise<number> {
+  const { attempts, priority, timeoutSeconds, started, warnings } = run;
   if (options.backend === "aws") {
     const { runAwsRender } = await import("./render-aws.ts");
     return runAwsRender({ payload, source, blendPath, options, attempts, priority, timeoutSeconds, started });
@@ -67,7 +93,7 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
     const progress = uploadProgressPrinter(options.json === true);
     const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, onUploadProgress: progress.update });
     progress.done(upload);
-    return await follow(new LocalRenderBackend(farm), payload, started, options, upload, warnings);
+    return await follow(new LocalRenderBackend(farm), payload, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) }, warnings);
   } finally {
     farm.close();
   }
@@ -126,4 +152,13 @@ async function follow(
   }
   if (!options.json) process.stderr.write(`render ${payload.renderId}${(await backend.where(payload.renderId)).words}: ${payload.project.name}, frames ${payload.frames}\n`);
   return watchAndSummarize(backend, payload.renderId, { json: options.json === true, started, runJobs: true, ...(upload ? { upload } : {}), warnings });
+}
+
+/** `--path-map FROM=TO` pairs. */
+function parsePathMaps(pairs: readonly string[]): [string, string][] {
+  return pairs.map((pair) => {
+    const at = pair.indexOf("=");
+    if (at <= 0 || at === pair.length - 1) throw new UserInputError(`--path-map "${pair}" must look like FROM=TO, e.g. 'C:\\textures=/mnt/textures'.`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  });
 }
