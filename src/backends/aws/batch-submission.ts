@@ -8,6 +8,7 @@
  */
 import type { SubmitJobCommandInput } from "@aws-sdk/client-batch";
 import { z } from "zod";
+import { MAX_ARRAY_SIZE } from "../../domain/frames.ts";
 import type { PlannedJob } from "../../domain/render-plan.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
@@ -24,7 +25,6 @@ export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 export const MAX_SUBMIT_JOB_BYTES = 30 * 1024;
 /** Maximum number of job dependencies for a job (Batch service quotas). */
 export const MAX_DEPENDENCIES = 20;
-export const MAX_ARRAY_SIZE = 10_000;
 const EXIT_GLOB = /^[0-9]*\*?$/;
 // Letters, numbers, periods, colons and white space, optionally ending with "*".
 const REASON_GLOB = /^[A-Za-z0-9.: \t]*\*?$/;
