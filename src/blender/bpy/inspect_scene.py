@@ -9,6 +9,10 @@ import sys
 
 import bpy
 
+# Our helpers for API differences between Blender versions live beside this script.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import blender_compat as compat  # noqa: E402
+
 
 def output_path():
     return sys.argv[sys.argv.index("--") + 1]
@@ -17,16 +21,16 @@ def output_path():
 def scene_info(scene):
     render = scene.render
     image = render.image_settings
-    tree = scene.node_tree if scene.use_nodes else None
+    tree = compat.compositor_tree(scene)
     file_outputs = []
     if tree is not None:
         for node in tree.nodes:
             if node.type == "OUTPUT_FILE":
                 file_outputs.append({
                     "node": node.name,
-                    "basePath": node.base_path,
+                    "basePath": compat.file_output_folder(node),
                     "format": node.format.file_format,
-                    "inputs": [slot.path for slot in node.file_slots],
+                    "inputs": compat.file_output_inputs(node),
                 })
     cycles = getattr(scene, "cycles", None)
     return {
@@ -48,8 +52,8 @@ def scene_info(scene):
         "camera": scene.camera.name if scene.camera else None,
         "cameras": sorted(obj.name for obj in scene.objects if obj.type == "CAMERA"),
         "viewLayers": [{"name": layer.name, "use": layer.use} for layer in scene.view_layers],
-        "compositor": {"enabled": bool(render.use_compositing and scene.use_nodes), "fileOutputs": file_outputs},
-        "sequencer": bool(render.use_sequencer and scene.sequence_editor and len(scene.sequence_editor.sequences_all) > 0),
+        "compositor": {"enabled": compat.compositor_enabled(scene), "fileOutputs": file_outputs},
+        "sequencer": bool(render.use_sequencer and compat.sequencer_strip_count(scene) > 0),
         "cycles": None if cycles is None else {
             "samples": cycles.samples,
             "adaptiveSampling": cycles.use_adaptive_sampling,

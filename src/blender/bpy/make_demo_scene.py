@@ -9,9 +9,14 @@ file_output (bool: add a compositor File Output node).
 """
 import json
 import math
+import os
 import sys
 
 import bpy
+
+# Our helpers for API differences between Blender versions live beside this script.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import blender_compat as compat  # noqa: E402
 
 
 def options():
@@ -26,8 +31,7 @@ def clear_scene():
 
 def material(name, color, roughness=0.4, metallic=0.0):
     mat = bpy.data.materials.new(name)
-    mat.use_nodes = True
-    bsdf = mat.node_tree.nodes["Principled BSDF"]
+    bsdf = compat.ensure_nodes(mat).nodes["Principled BSDF"]
     bsdf.inputs["Base Color"].default_value = (*color, 1.0)
     bsdf.inputs["Roughness"].default_value = roughness
     bsdf.inputs["Metallic"].default_value = metallic
@@ -81,7 +85,7 @@ def animate(monkey, start, end):
     monkey.keyframe_insert("rotation_euler", frame=start)
     monkey.rotation_euler = (0, 0, 2 * math.pi)
     monkey.keyframe_insert("rotation_euler", frame=end + 1)
-    for fcurve in monkey.animation_data.action.fcurves:
+    for fcurve in compat.action_fcurves(monkey.animation_data.action):
         for point in fcurve.keyframe_points:
             point.interpolation = "LINEAR"
 
@@ -92,7 +96,9 @@ def configure_render(scene, opts):
     scene.render.resolution_x, scene.render.resolution_y = opts.get("resolution", [320, 180])
     scene.render.resolution_percentage = 100
     scene.render.image_settings.file_format = "PNG"
-    scene.render.engine = opts.get("engine", "CYCLES")
+    engine = opts.get("engine", "CYCLES")
+    if not compat.set_engine(scene, engine):
+        raise SystemExit("make_demo_scene.py: Blender %s has no render engine %r" % (compat.blender_version(), engine))
     scene.cycles.device = "CPU"
     scene.cycles.samples = opts.get("samples", 16)
     scene.cycles.use_adaptive_sampling = False
@@ -100,15 +106,14 @@ def configure_render(scene, opts):
     scene.eevee.taa_render_samples = opts.get("samples", 16)
     scene.world = scene.world or bpy.data.worlds.new("World")
     scene.world.color = (0.05, 0.06, 0.08)
+    # Worlds render through their nodes when they have them (always on 5.x): the same color there.
+    background = scene.world.node_tree.nodes.get("Background") if scene.world.node_tree else None
+    if background is not None:
+        background.inputs["Color"].default_value = (0.05, 0.06, 0.08, 1.0)
 
 
 def add_file_output(scene, output_dir):
-    scene.use_nodes = True
-    tree = scene.node_tree
-    file_output = tree.nodes.new("CompositorNodeOutputFile")
-    file_output.name = "Beauty Copy"
-    file_output.base_path = output_dir
-    tree.links.new(tree.nodes["Render Layers"].outputs["Image"], file_output.inputs[0])
+    compat.new_file_output(compat.ensure_compositor_tree(scene), "Beauty Copy", output_dir)
 
 
 def main():

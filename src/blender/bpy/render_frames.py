@@ -20,6 +20,10 @@ import time
 
 import bpy
 
+# Our helpers for API differences between Blender versions live beside this script.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import blender_compat as compat  # noqa: E402
+
 MARKER = "@@BRENDER "
 
 
@@ -83,15 +87,8 @@ def assign(target, attribute, value, field):
 
 def set_engine(scene, engine):
     # Blender 4.2-4.4 call Eevee "BLENDER_EEVEE_NEXT"; earlier and later versions "BLENDER_EEVEE".
-    candidates = [engine]
-    if engine in ("BLENDER_EEVEE", "BLENDER_EEVEE_NEXT"):
-        candidates.append("BLENDER_EEVEE_NEXT" if engine == "BLENDER_EEVEE" else "BLENDER_EEVEE")
-    for candidate in candidates:
-        try:
-            scene.render.engine = candidate
-            return
-        except TypeError:
-            continue
+    if compat.set_engine(scene, engine):
+        return
     raise SettingsError("render.engine=%r is not available in Blender %s" % (engine, blender_version()))
 
 
@@ -204,12 +201,12 @@ def check_denoising(scene, gpu_backend):
 
 def redirect_file_outputs(scene, folder):
     """Points compositor File Output nodes into the render's output folder."""
-    if not (scene.render.use_compositing and scene.use_nodes and scene.node_tree):
+    if not compat.compositor_enabled(scene):
         return
-    for node in scene.node_tree.nodes:
+    for node in compat.compositor_tree(scene).nodes:
         if node.type == "OUTPUT_FILE":
             safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in node.name) or "file_output"
-            node.base_path = os.path.join(folder, safe) + os.sep
+            compat.set_file_output_folder(node, os.path.join(folder, safe) + os.sep)
 
 
 def report_settings(scene, gpu_backend):
@@ -228,17 +225,23 @@ def render_frame(scene, item):
     emit("frame_started", frame=frame)
     started = time.monotonic()
     scene.frame_set(frame)
+    # Each frame renders as a one-frame animation, as `blender -b FILE -a` renders it: Blender 5.x
+    # File Output nodes number their files only in animations (a still would overwrite one file).
+    scene.frame_end = max(scene.frame_end, frame)
+    scene.frame_start = frame
+    scene.frame_end = frame
     scene.render.filepath = item["partialBase"]
+    scene.render.use_overwrite = True
     try:
-        bpy.ops.render.render(write_still=True, scene=scene.name)
+        bpy.ops.render.render(animation=True, scene=scene.name)
     except RuntimeError as error:
         emit("frame_failed", frame=frame, reason=str(error).strip())
         return False
-    produced = item["partialBase"] + scene.render.file_extension
+    produced = scene.render.frame_path(frame=frame)
     if not os.path.isfile(produced):
         emit("frame_failed", frame=frame, reason="Blender finished frame %d but wrote no image" % frame)
         return False
-    final = os.path.join(item["finalFolder"], os.path.basename(produced))
+    final = os.path.join(item["finalFolder"], os.path.basename(item["partialBase"]) + scene.render.file_extension)
     os.replace(produced, final)
     emit("frame_finished", frame=frame, file=final, seconds=round(time.monotonic() - started, 3), peakMemoryMb=peak_memory_mb())
     return True
