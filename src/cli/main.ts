@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
+import { registerBlenders } from "./commands/blenders.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerFarmCommands } from "./commands/farm.ts";
 import { registerAwsFarmCommands } from "./commands/farm-aws.ts";
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerAwsFarmCommands(program);
   registerDemo(program);
   registerInspect(program);
+  registerBlenders(program);
   registerWorker(program);
   registerServe(program);
   return program;

@@ -75,7 +75,10 @@ export function retryLocalRender(farm: LocalFarm, renderId: string): RenderJobPa
   const payload = submittedPayload(farm, renderId);
   const copy = jobs.find((job) => job.action === "copy_efs")!;
   const render = jobs.find((job) => job.action === "render" || job.action === "custom_render_python");
-  submitPlanFor(farm, payload, copy.environment.BUCKET_KEY!, { attempts: render?.attempts, timeoutSeconds: render?.timeoutSeconds, priority: copy.priority });
+  const blenderExecutable = render?.environment.BLENDER_EXECUTABLE;
+  submitPlanFor(farm, payload, copy.environment.BUCKET_KEY!, {
+    attempts: render?.attempts, timeoutSeconds: render?.timeoutSeconds, priority: copy.priority, ...(blenderExecutable ? { blenderExecutable } : {}),
+  });
   return payload;
 }
 

@@ -105,6 +105,8 @@ export function printOutcome(
   seconds: number,
   json: boolean,
   upload?: ProjectUploadSummary,
+  /** The Blender that rendered (local renders), and warnings from before the jobs ran (its choice). */
+  extras: { readonly blender?: { readonly path: string; readonly version: string }; readonly warnings?: readonly string[] } = {},
 ): number {
   const manifest = outcome.manifest;
   const prefix = outputPrefix(payload.project.name, payload.renderId);
@@ -125,7 +127,8 @@ export function printOutcome(
     status: outcome.status,
     ...(outcome.reason ? { reason: outcome.reason } : {}),
     frames: { total, done: manifest?.frames.renderedCount ?? 0, failed: manifest?.frames.missing ?? [] },
-    warnings: manifest?.warnings ?? [],
+    warnings: [...(extras.warnings ?? []), ...(manifest?.warnings ?? [])],
+    ...(extras.blender ? { blender: extras.blender } : {}),
     seconds: Math.round(seconds * 10) / 10,
     ...(upload ? { upload } : {}),
     ...(outputs ? { outputs } : {}),
@@ -136,6 +139,7 @@ export function printOutcome(
     const lines = [
       `${outcome.status === "SUCCEEDED" ? "Done" : outcome.status}: render ${payload.renderId}, ${summary.frames.done}/${total} frames in ${formatSeconds(seconds)}`,
       ...(outcome.reason ? [`  reason: ${outcome.reason}`] : []),
+      ...(extras.blender ? [`  rendered with Blender ${extras.blender.version} (${extras.blender.path})`] : []),
       ...(summary.frames.failed.length ? [`  frames not rendered: ${summary.frames.failed.join(",")} (brender retry ${payload.renderId} renders only those)`] : []),
       ...summary.warnings.map((warning) => `  warning: ${warning}`),
       ...(outputs ? [`  outputs: ${outputs.location}`, ...[outputs.zip, outputs.thumbnail, outputs.preview].filter(Boolean).map((path) => `    ${path}`)] : []),

@@ -64,6 +64,8 @@ export const sceneInspectionSchema = blenderInspectionSchema.extend({
   savedWith: z.string(),
   compression: z.enum(["none", "gzip", "zstd"]),
   missingFiles: z.array(externalFileSchema),
+  /** The Blender that read the file and will render it on this machine, and why when it is not the file's own release. */
+  renderBlender: z.object({ path: z.string(), version: z.string(), warning: z.string().optional() }),
 });
 
 export type SceneInfo = z.infer<typeof sceneInfoSchema>;

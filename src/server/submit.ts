@@ -44,7 +44,8 @@ export async function submitUploadedRender(context: ServerContext, upload: Store
   checkFarmSettings(settings);
   const { source, blendPath, blendFile } = await projectOf(upload, settings.blend);
   try {
-    const inspection = await inspectBlendFile(blendPath, { env: context.env });
+    const local = settings.farm === LOCAL_FARM;
+    const inspection = await inspectBlendFile(blendPath, { env: context.env, ...(local && settings.blender ? { blender: settings.blender } : {}) });
     const built = buildRenderPayload(settingsToCliOptions(settings), inspection, {
       renderId: newRenderId(),
       blendFile,
@@ -55,8 +56,9 @@ export async function submitUploadedRender(context: ServerContext, upload: Store
     if (settings.farm !== LOCAL_FARM) return await submitToAwsFarm(settings, { payload, source, blendPath, timeoutSeconds }, context.home);
     // A store we cannot write to fails here, before anything is uploaded or submitted.
     await checkBucketAccess(context.farm.objects);
-    await submitRender(context.farm, payload, source, { attempts: settings.attempts, priority: settings.priority, timeoutSeconds });
-    return { renderId: payload.renderId, warnings: [] };
+    const blender = inspection.renderBlender;
+    await submitRender(context.farm, payload, source, { attempts: settings.attempts, priority: settings.priority, timeoutSeconds, blenderExecutable: blender.path });
+    return { renderId: payload.renderId, warnings: blender.warning ? [blender.warning] : [] };
   } catch (error) {
     if (error instanceof UserInputError) {
       // Name the file as the client knows it, not by where the server keeps it; the server's AWS profile is not a setting.

@@ -7,11 +7,12 @@ export function registerInspect(program: Command): void {
     .command("inspect")
     .description("describe a .blend file: scenes, frame ranges, cameras, output settings, missing files")
     .argument("<file>", "the .blend file")
+    .option("--blender <version>", "read it with this installed Blender version (default: the nearest at or above the file's, as a render)")
     .option("--json", "print JSON for machines")
-    .action((file: string, options: { json?: boolean }) =>
+    .action((file: string, options: { json?: boolean; blender?: string }) =>
       runCommand(async () => {
         const { inspectBlendFile } = await import("../../blender/inspect.ts");
-        const inspection = await inspectBlendFile(file, { signal: terminationSignal() });
+        const inspection = await inspectBlendFile(file, { signal: terminationSignal(), ...(options.blender ? { blender: options.blender } : {}) });
         process.stdout.write(options.json ? `${JSON.stringify(inspection, null, 2)}\n` : formatInspection(inspection));
       }),
     );
@@ -22,6 +23,8 @@ export function formatInspection(inspection: SceneInspection): string {
   const lines = [
     `${inspection.file}`,
     `  saved with Blender ${inspection.savedWith}${inspection.compression === "none" ? "" : ` (${inspection.compression}-compressed)`}; read with Blender ${inspection.blenderVersion}`,
+    `  renders here with Blender ${inspection.renderBlender.version} (${inspection.renderBlender.path})`,
+    ...(inspection.renderBlender.warning ? [`  warning: ${inspection.renderBlender.warning}`] : []),
     `  active scene: ${inspection.activeScene}`,
     "",
     ...inspection.scenes.flatMap(formatScene),

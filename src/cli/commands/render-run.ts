@@ -44,7 +44,9 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
   const started = performance.now();
   const { source, blendPath, blendFile } = await locateProject(path, options.blend);
   const signal = terminationSignal();
-  const inspection = await inspectBlendFile(blendPath, { signal });
+  // Locally, --blender picks the installed Blender that inspects and renders; on AWS it names a deployed one.
+  const localBlender = options.backend === "aws" ? undefined : options.blender;
+  const inspection = await inspectBlendFile(blendPath, { signal, ...(localBlender ? { blender: localBlender } : {}) });
   const payload = buildRenderPayload(options, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
   const attempts = wholeNumber(options.attempts, "--attempts", 1, 10);
   const priority = Number.parseInt(options.priority, 10);
@@ -60,7 +62,7 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
   }
   if (options.backend !== "local") throw new UserInputError(`--backend "${options.backend}" is not a backend; use local or aws.`);
   const awsOnly = [
-    ["--farm", options.farm], ["--dry-run", options.dryRun], ["--preset", options.preset], ["--blender", options.blender],
+    ["--farm", options.farm], ["--dry-run", options.dryRun], ["--preset", options.preset],
     ["--vcpus", options.vcpus], ["--memory", options.memory], ["--gpus", options.gpus], ["--profile", options.profile], ["--region", options.region],
   ] as const;
   for (const [flag, value] of awsOnly) {
@@ -70,10 +72,15 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
   try {
     // A store we cannot write to fails here, before anything is uploaded or submitted.
     await checkBucketAccess(farm.objects);
+    const blender = inspection.renderBlender;
+    if (!options.json) process.stderr.write(`${blender.warning ? `warning: ${blender.warning}\n` : ""}Blender ${blender.version} (${blender.path}) renders this file\n`);
     const progress = uploadProgressPrinter(options.json === true);
-    const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, onUploadProgress: progress.update });
+    const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, blenderExecutable: blender.path, onUploadProgress: progress.update });
     progress.done(upload);
-    return await follow(farm, payload, started, options, upload);
+    return await follow(farm, payload, started, options, upload, {
+      blender: { path: blender.path, version: blender.version },
+      warnings: blender.warning ? [blender.warning] : [],
+    });
   } finally {
     farm.close();
   }
@@ -123,6 +130,7 @@ async function follow(
   started: number,
   options: { detach?: boolean; json?: boolean },
   upload?: ProjectUploadSummary,
+  extras?: Parameters<typeof printOutcome>[6],
 ): Promise<number> {
   if (options.detach) {
     startBackgroundRunner();
@@ -131,7 +139,7 @@ async function follow(
   }
   if (!options.json) process.stderr.write(`render ${payload.renderId}: ${payload.project.name}, frames ${payload.frames}\n`);
   const outcome = await runAndWatch(farm, payload, { quiet: options.json === true, runFarm: true });
-  return printOutcome(renderObjects(farm, payload.renderId), payload, outcome, (performance.now() - started) / 1000, options.json === true, upload);
+  return printOutcome(renderObjects(farm, payload.renderId), payload, outcome, (performance.now() - started) / 1000, options.json === true, upload, extras);
 }
 
 async function locateProject(path: string, blend: string | undefined): Promise<{ source: ProjectSource; blendPath: string; blendFile: string }> {
