@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { versionFromBanner } from "../domain/blender-version.ts";
-import { blenderInspectionSchema, type SceneInspection } from "../domain/scene-inspection.ts";
+import { newerFileWarning } from "../domain/blender-release.ts";
+import { blenderInspectionSchema, type BlenderInspection, fileOutputName, type SceneInspection } from "../domain/scene-inspection.ts";
 import { JobFailedError, UserInputError } from "../errors.ts";
 import { checkBlendFile } from "./blend-file.ts";
 import { chooseBlender, type BlenderChoice } from "./installations.ts";
@@ -20,9 +21,11 @@ export type InspectOptions = {
 /**
  * Describes a .blend file: the version that saved it (from the header, also
  * for compressed files), its scenes, cameras, view layers, compositor outputs
- * and external files, with the missing ones listed, and the Blender that will
- * render it here (the one that reads it now). The file is checked without
- * Blender first, so a damaged file gets a precise error.
+ * and external files, with the missing ones listed, the Blender that will
+ * render it here (the one that reads it now), and warnings: a file saved by a
+ * newer Blender than this one, File Output nodes writing outside the file's
+ * folder. The file is checked without Blender first, so a damaged file gets a
+ * precise error.
  */
 export async function inspectBlendFile(path: string, options: InspectOptions = {}): Promise<SceneInspection> {
   const file = resolve(path);
@@ -51,6 +54,7 @@ export async function inspectBlendFile(path: string, options: InspectOptions = {
         version: choice.version ?? versionFromBanner(`Blender ${report.blenderVersion}`) ?? report.blenderVersion,
         ...(choice.warning ? { warning: choice.warning } : {}),
       },
+      warnings: inspectionWarnings(header.version, report),
     };
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -64,7 +68,7 @@ export async function inspectBlendFile(path: string, options: InspectOptions = {
  */
 function inspectionFailure(file: string, choice: BlenderChoice, exit: BlenderExit): Error {
   const blender = `Blender ${choice.version ?? versionFromBanner(exit.tail.join("\n")) ?? ""}`.trim() + ` (${choice.path})`;
-  const ourScript = exit.tail.some((line) => /(inspect_scene|blender_compat)\.py/.test(line));
+  const ourScript = exit.tail.some((line) => /(inspect_scene|blender_compat|compositor_outputs)\.py/.test(line));
   if (ourScript) {
     const error = [...exit.tail].reverse().find((line) => /^\w*(Error|Exception)\b/.test(line.trim())) ?? describeExit(exit);
     return new JobFailedError(
@@ -79,3 +83,19 @@ function inspectionFailure(file: string, choice: BlenderChoice, exit: BlenderExi
     `${blender} could not open ${file}: ${describeExit(exit)}${detail ? ` (${detail})` : ""}. If the file opens in Blender, save it again there; if it was saved by a newer Blender, render with that version (--blender VERSION).`,
   );
 }
+/** What may go wrong rendering the file: one line each. */
+function inspectionWarnings(savedWith: string, report: BlenderInspection): string[] {
+  const warnings: string[] = [];
+  const newer = newerFileWarning(savedWith, report.blenderVersion);
+  if (newer) warnings.push(newer);
+  for (const scene of report.scenes) {
+    for (const node of scene.compositor.fileOutputs.filter((output) => output.escapes)) {
+      warnings.push(
+        `Scene "${scene.name}": File Output node ${fileOutputName(node)} writes outside the .blend's folder (${(node.writesTo ?? [node.basePath]).join(", ")}); ` +
+          "the farm writes its images under the render's compositor/ outputs instead.",
+      );
+    }
+  }
+  return warnings;
+}
+

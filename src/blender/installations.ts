@@ -85,16 +85,13 @@ export async function chooseBlender(fileVersion: string, options: { requested?: 
     case "missing":
       throw new UserInputError(`Blender ${options.requested} is not installed here (found ${list}): pick one of those with --blender, or add one with 'brender blenders add PATH'.`);
     case "requested":
-      return {
-        path: pick.chosen.path,
-        version: pick.chosen.version,
-        ...(pick.older ? { warning: `The file was saved with Blender ${fileVersion}, newer than the requested ${pick.chosen.version}: features added since may be lost or the file may not open.` } : {}),
-      };
+      // Asked for by name: the render itself warns when that Blender is older than the file.
+      return { path: pick.chosen.path, version: pick.chosen.version };
     case "older":
       return {
         path: pick.chosen.path,
         version: pick.chosen.version,
-        warning: `The file was saved with Blender ${fileVersion}, newer than every Blender here (${list}); rendering with ${pick.chosen.version}, which may lose newer features or fail to open it: install Blender ${fileVersion} or newer and 'brender blenders add' it.`,
+        warning: `No Blender at or above ${fileVersion} is installed here (found ${list}), so the newest, ${pick.chosen.version}, renders it: install Blender ${fileVersion} or newer and 'brender blenders add' it.`,
       };
     case "same":
       return { path: pick.chosen.path, version: pick.chosen.version };

@@ -17,7 +17,22 @@ export const sceneInfoSchema = z.object({
   viewLayers: z.array(z.object({ name: z.string(), use: z.boolean() })),
   compositor: z.object({
     enabled: z.boolean(),
-    fileOutputs: z.array(z.object({ node: z.string(), basePath: z.string(), format: z.string(), inputs: z.array(z.string()) })),
+    fileOutputs: z.array(
+      z.object({
+        node: z.string(),
+        /** The node groups holding the node, outermost first; empty at the top level. */
+        groups: z.array(z.string()).optional(),
+        basePath: z.string(),
+        /** The folder basePath resolves to, relative to the .blend. */
+        path: z.string().optional(),
+        /** Where each input's images would go as the file is saved. */
+        writesTo: z.array(z.string()).optional(),
+        /** Some image would land outside the .blend's folder (the farm writes it under the render's outputs instead). */
+        escapes: z.boolean().optional(),
+        format: z.string(),
+        inputs: z.array(z.string()),
+      }),
+    ),
   }),
   sequencer: z.boolean(),
   cycles: z
@@ -64,10 +79,19 @@ export const sceneInspectionSchema = blenderInspectionSchema.extend({
   savedWith: z.string(),
   compression: z.enum(["none", "gzip", "zstd"]),
   missingFiles: z.array(externalFileSchema),
+  /** What may go wrong when this file is rendered (a newer Blender saved it, File Output nodes writing outside). */
+  warnings: z.array(z.string()).default([]),
   /** The Blender that read the file and will render it on this machine, and why when it is not the file's own release. */
   renderBlender: z.object({ path: z.string(), version: z.string(), warning: z.string().optional() }),
 });
 
 export type SceneInfo = z.infer<typeof sceneInfoSchema>;
+export type FileOutputInfo = SceneInfo["compositor"]["fileOutputs"][number];
 export type ExternalFile = z.infer<typeof externalFileSchema>;
+export type BlenderInspection = z.infer<typeof blenderInspectionSchema>;
 export type SceneInspection = z.infer<typeof sceneInspectionSchema>;
+
+/** How messages name a File Output node: "Beauty", or "Copy" (in group "Outer > Inner"). */
+export function fileOutputName(node: FileOutputInfo): string {
+  return `"${node.node}"${node.groups?.length ? ` (in group "${node.groups.join(" > ")}")` : ""}`;
+}

@@ -22,6 +22,8 @@ export type SceneOptions = {
   extra_scene?: string;
   compress?: boolean;
   file_output?: boolean;
+  file_output_slot?: string;
+  nested_file_output?: string;
 };
 
 /** Makes a test scene with `blender` (a path; default the host's): the file is saved by that Blender. */

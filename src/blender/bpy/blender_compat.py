@@ -10,9 +10,12 @@ comes from (Blender's Python API release notes and change logs):
 - 5.0: the compositor is a node group datablock, scene.compositing_node_group,
   instead of scene.node_tree (scene.use_nodes is deprecated); the Composite node
   is gone (the group's output is the picture); the File Output node has
-  `directory`, `file_name` and `file_output_items` instead of `base_path` and `file_slots`.
+  `directory`, `file_name` and `file_output_items` instead of `base_path` and `file_slots`
+  (compositor_outputs.py finds and reads File Output nodes; this module makes them).
 """
 import bpy
+
+from compositor_outputs import folder_attribute  # the File Output node's folder, 3.x-4.x and 5.x alike
 
 
 def blender_version():
@@ -40,24 +43,6 @@ def set_engine(scene, engine):
 
 # --- Compositor --------------------------------------------------------------
 
-def compositor_tree(scene):
-    """The scene's compositor node tree, or None when it has none."""
-    if hasattr(scene, "compositing_node_group"):
-        return scene.compositing_node_group
-    if not scene.use_nodes:
-        return None
-    return scene.node_tree
-
-
-def compositor_enabled(scene):
-    """Whether a render goes through the compositor."""
-    if not scene.render.use_compositing:
-        return False
-    if hasattr(scene, "compositing_node_group"):
-        return scene.compositing_node_group is not None
-    return bool(scene.use_nodes and scene.node_tree)
-
-
 def ensure_compositor_tree(scene):
     """The scene's compositor tree, made when missing: Render Layers into the output, as Blender's default."""
     if not hasattr(scene, "compositing_node_group"):
@@ -78,37 +63,20 @@ def render_layers_node(tree):
     return next(node for node in tree.nodes if node.type == "R_LAYERS")
 
 
-def file_output_folder(node):
-    return node.directory if hasattr(node, "directory") else node.base_path
-
-
-def set_file_output_folder(node, folder):
-    if hasattr(node, "directory"):
-        node.directory = folder
-    else:
-        node.base_path = folder
-
-
-def file_output_inputs(node):
-    """The names of a File Output node's inputs (its files or layers)."""
-    if hasattr(node, "file_output_items"):
-        return [item.name for item in node.file_output_items]
-    return [slot.path for slot in node.file_slots]
-
-
-def new_file_output(tree, name, folder):
-    """A File Output node writing PNGs of the render into `folder`."""
+def new_file_output(tree, name, folder, source, slot):
+    """A File Output node in `tree` writing `source` as PNGs named after `slot` into `folder`."""
     node = tree.nodes.new("CompositorNodeOutputFile")
     node.name = name
-    set_file_output_folder(node, folder)
+    setattr(node, folder_attribute(node), folder)
     if hasattr(node, "file_output_items"):
         node.format.media_type = "IMAGE"  # 5.x starts File Output nodes as multilayer EXR
         node.format.file_format = "PNG"
-        node.file_output_items.new("RGBA", "Image")
-        target = node.inputs["Image"]
+        node.file_output_items.new("RGBA", slot)
+        target = node.inputs[slot]
     else:
+        node.file_slots[0].path = slot
         target = node.inputs[0]
-    tree.links.new(render_layers_node(tree).outputs["Image"], target)
+    tree.links.new(source, target)
     return node
 
 

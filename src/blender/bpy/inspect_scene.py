@@ -9,29 +9,51 @@ import sys
 
 import bpy
 
-# Our helpers for API differences between Blender versions live beside this script.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import blender_compat as compat  # noqa: E402
+from compositor_outputs import (  # noqa: E402 (found next to this script)
+    climbs_out, compositor_tree, file_output_nodes, folder_attribute, input_fields, path_fields,
+)
+import blender_compat as compat  # noqa: E402 (API differences between Blender versions)
 
 
 def output_path():
     return sys.argv[sys.argv.index("--") + 1]
 
 
+def inside(path, folder):
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # on another drive (Windows)
+        return False
+
+
+def file_output_info(node, groups):
+    """A File Output node as saved: where each input's images go (resolved like
+    Blender does, relative to the .blend) and whether any would land outside the
+    .blend's folder (an absolute folder, or paths climbing with "..")."""
+    base = getattr(node, folder_attribute(node))
+    folder = os.path.normpath(bpy.path.abspath(base or "//"))
+    project = os.path.dirname(os.path.abspath(bpy.data.filepath))
+    inputs = [getattr(owner, attribute) for owner, attribute in input_fields(node)]
+    writes_to = [os.path.normpath(os.path.join(folder, path)) for path in inputs]
+    climbing = any(climbs_out(getattr(owner, attribute)) for owner, attribute in path_fields(node))
+    return {
+        "node": node.name,
+        "groups": list(groups),
+        "basePath": base,
+        "path": folder,
+        "writesTo": writes_to,
+        "escapes": climbing or not all(inside(path, project) for path in [folder] + writes_to),
+        "format": node.format.file_format,
+        "inputs": inputs,
+    }
+
+
 def scene_info(scene):
     render = scene.render
     image = render.image_settings
-    tree = compat.compositor_tree(scene)
-    file_outputs = []
-    if tree is not None:
-        for node in tree.nodes:
-            if node.type == "OUTPUT_FILE":
-                file_outputs.append({
-                    "node": node.name,
-                    "basePath": compat.file_output_folder(node),
-                    "format": node.format.file_format,
-                    "inputs": compat.file_output_inputs(node),
-                })
+    tree = compositor_tree(scene)
+    file_outputs = [file_output_info(node, groups) for node, groups in file_output_nodes(tree)] if tree is not None else []
     cycles = getattr(scene, "cycles", None)
     return {
         "name": scene.name,
@@ -52,7 +74,7 @@ def scene_info(scene):
         "camera": scene.camera.name if scene.camera else None,
         "cameras": sorted(obj.name for obj in scene.objects if obj.type == "CAMERA"),
         "viewLayers": [{"name": layer.name, "use": layer.use} for layer in scene.view_layers],
-        "compositor": {"enabled": compat.compositor_enabled(scene), "fileOutputs": file_outputs},
+        "compositor": {"enabled": bool(render.use_compositing and tree is not None), "fileOutputs": file_outputs},
         "sequencer": bool(render.use_sequencer and compat.sequencer_strip_count(scene) > 0),
         "cycles": None if cycles is None else {
             "samples": cycles.samples,

@@ -5,7 +5,9 @@ OPTIONS_JSON keys (all optional): output (path of the .blend to write),
 frames [start, end], resolution [x, y], samples, engine, denoise (bool),
 texture (path of an image to put on the floor, stored relative to the .blend),
 extra_cameras (int), extra_scene (name of a second scene), compress (bool),
-file_output (bool: add a compositor File Output node).
+file_output (bool: add a compositor File Output node), file_output_slot (the
+path of its input, "Image" by default), nested_file_output (the base path of a
+File Output node inside a node group inside another node group).
 """
 import json
 import math
@@ -112,8 +114,38 @@ def configure_render(scene, opts):
         background.inputs["Color"].default_value = (0.05, 0.06, 0.08, 1.0)
 
 
-def add_file_output(scene, output_dir):
-    compat.new_file_output(compat.ensure_compositor_tree(scene), "Beauty Copy", output_dir)
+def add_file_output(scene, output_dir, slot_path=None):
+    tree = compat.ensure_compositor_tree(scene)
+    source = compat.render_layers_node(tree).outputs["Image"]
+    compat.new_file_output(tree, "Beauty Copy", output_dir, source, slot_path or "Image")
+
+
+def add_group_input(group, name):
+    if hasattr(group, "interface"):  # Blender 4.0+
+        group.interface.new_socket(name, in_out="INPUT", socket_type="NodeSocketColor")
+    else:
+        group.inputs.new("NodeSocketColor", name)
+
+
+def group_node(tree, group):
+    """A group node using `group` in `tree`, and the group's input node."""
+    node = tree.nodes.new("CompositorNodeGroup")
+    node.node_tree = group
+    return node, group.nodes.new("NodeGroupInput")
+
+
+def add_nested_file_output(scene, base_path):
+    """Render Layers -> group "Outer" -> group "Inner" -> File Output "Nested Copy"."""
+    tree = compat.ensure_compositor_tree(scene)
+    outer = bpy.data.node_groups.new("Outer", "CompositorNodeTree")
+    inner = bpy.data.node_groups.new("Inner", "CompositorNodeTree")
+    for group in (outer, inner):
+        add_group_input(group, "Image")
+    outer_node, outer_input = group_node(tree, outer)
+    tree.links.new(compat.render_layers_node(tree).outputs["Image"], outer_node.inputs[0])
+    inner_node, inner_input = group_node(outer, inner)
+    outer.links.new(outer_input.outputs[0], inner_node.inputs[0])
+    compat.new_file_output(inner, "Nested Copy", base_path, inner_input.outputs[0], "Image")
 
 
 def main():
@@ -132,7 +164,9 @@ def main():
     configure_render(scene, opts)
     animate(monkey, scene.frame_start, scene.frame_end)
     if opts.get("file_output"):
-        add_file_output(scene, "//file_output/")
+        add_file_output(scene, "//file_output/", opts.get("file_output_slot"))
+    if opts.get("nested_file_output"):
+        add_nested_file_output(scene, opts["nested_file_output"])
     if opts.get("extra_scene"):
         extra = scene.copy()  # shares the objects, has its own render settings
         extra.name = opts["extra_scene"]

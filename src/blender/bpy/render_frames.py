@@ -20,9 +20,11 @@ import time
 
 import bpy
 
-# Our helpers for API differences between Blender versions live beside this script.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import blender_compat as compat  # noqa: E402
+from compositor_outputs import (  # noqa: E402 (found next to this script)
+    climbs_out, compositor_tree, contained, file_output_nodes, folder_attribute, path_fields,
+)
+import blender_compat as compat  # noqa: E402 (API differences between Blender versions)
 
 MARKER = "@@BRENDER "
 
@@ -199,21 +201,42 @@ def check_denoising(scene, gpu_backend):
     emit("warning", message="The file asks for %s this Blender %s build has no OpenImageDenoise; rendered without denoising (use a Blender build with OpenImageDenoise for clean frames)." % (wanted, blender_version()))
 
 
+def safe_name(text):
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text) or "file_output"
+
+
 def redirect_file_outputs(scene, folder):
-    """Points compositor File Output nodes into the render's output folder."""
-    if not compat.compositor_enabled(scene):
+    """Points every compositor File Output node, in node groups too, at its own
+    folder under the render's output folder, and flattens input paths that are
+    absolute or climb with "..": no image is written anywhere else."""
+    tree = compositor_tree(scene)
+    if tree is None or not scene.render.use_compositing:
         return
-    for node in compat.compositor_tree(scene).nodes:
-        if node.type == "OUTPUT_FILE":
-            safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in node.name) or "file_output"
-            compat.set_file_output_folder(node, os.path.join(folder, safe) + os.sep)
+    used = set()
+    for node, groups in file_output_nodes(tree):
+        # A top-level node keeps its own name; one in a group is named after the node groups too.
+        base = safe_name("-".join(groups + (node.name,)))
+        name, count = base, 1
+        while name in used:
+            count += 1
+            name = "%s_%d" % (base, count)
+        used.add(name)
+        setattr(node, folder_attribute(node), os.path.join(folder, name) + os.sep)
+        for owner, attribute in path_fields(node):
+            path = getattr(owner, attribute)
+            if climbs_out(path):
+                setattr(owner, attribute, contained(path))
+                where = " (in group %r)" % " > ".join(groups) if groups else ""
+                emit("warning", message="File Output node %r%s writes to %r, outside its folder; wrote it to compositor/%s/%s instead."
+                     % (node.name, where, path, name, contained(path)))
 
 
 def report_settings(scene, gpu_backend):
     render = scene.render
     emit("render_settings", scene=scene.name, engine=render.engine, fps=render.fps / render.fps_base,
          resolution={"x": render.resolution_x, "y": render.resolution_y, "percentage": render.resolution_percentage},
-         format=render.image_settings.file_format, device="GPU" if gpu_backend else "CPU")
+         format=render.image_settings.file_format, device="GPU" if gpu_backend else "CPU",
+         blender=bpy.app.version_string)
 
 
 def peak_memory_mb():

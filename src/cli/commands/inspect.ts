@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { SceneInspection, SceneInfo } from "../../domain/scene-inspection.ts";
+import { fileOutputName, type SceneInspection, type SceneInfo } from "../../domain/scene-inspection.ts";
 import { runCommand, terminationSignal } from "../run-command.ts";
 
 export function registerInspect(program: Command): void {
@@ -26,6 +26,7 @@ export function formatInspection(inspection: SceneInspection): string {
     `  renders here with Blender ${inspection.renderBlender.version} (${inspection.renderBlender.path})`,
     ...(inspection.renderBlender.warning ? [`  warning: ${inspection.renderBlender.warning}`] : []),
     `  active scene: ${inspection.activeScene}`,
+    ...inspection.warnings.map((warning) => `  warning: ${warning}`),
     "",
     ...inspection.scenes.flatMap(formatScene),
   ];
@@ -52,7 +53,11 @@ function formatScene(scene: SceneInfo): string[] {
     `  view layers: ${scene.viewLayers.map((layer) => `${layer.name}${layer.use ? "" : " (off)"}`).join(", ")}`,
   ];
   if (scene.compositor.fileOutputs.length) {
-    lines.push(`  compositor File Output nodes: ${scene.compositor.fileOutputs.map((node) => `${node.node} -> ${node.basePath}`).join("; ")}`);
+    lines.push("  compositor File Output nodes:");
+    for (const node of scene.compositor.fileOutputs) {
+      const escapes = node.escapes ? "  WRITES OUTSIDE the .blend's folder" : "";
+      lines.push(`    ${fileOutputName(node)} -> ${(node.writesTo ?? [node.basePath]).join(", ")}${escapes}`);
+    }
   }
   lines.push("");
   return lines;

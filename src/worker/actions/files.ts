@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import { checkBlendFile } from "../../blender/blend-file.ts";
+import { checkBlendFile, type BlendHeader } from "../../blender/blend-file.ts";
 import { JobFailedError } from "../../errors.ts";
 
 /** Fails the job with a clear message when a file the action needs is not there. */
@@ -13,8 +13,9 @@ export async function assertFileExists(path: string, what: string): Promise<void
 /**
  * Checks the .blend before Blender opens it: Blender given a damaged file
  * carries on with its default scene, which would render the wrong picture.
+ * Returns the file's header (which Blender saved it).
  */
-export async function assertBlendFileReadable(path: string): Promise<void> {
+export async function assertBlendFileReadable(path: string): Promise<BlendHeader> {
   await assertFileExists(path, "The .blend file");
-  await checkBlendFile(path);
+  return (await checkBlendFile(path)).header;
 }

@@ -5,6 +5,7 @@ import { parseBlenderLine } from "../../blender/output-parser.ts";
 import {
   arraySizeFor, compressFrames, expandFrames, formatFrameSet, framesForChild, parseFrameSet,
 } from "../../domain/frames.ts";
+import { newerFileWarning } from "../../domain/blender-release.ts";
 import { frameFileStem, frameOfFileName, outputLayout } from "../../domain/layout.ts";
 import { progressEventSchema, type ProgressEventBody } from "../../domain/progress-events.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
@@ -55,7 +56,7 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
   const seconds = () => Math.round((performance.now() - started) / 10) / 100;
 
   emit({ type: "child_started", child: index, frames: share.length ? formatFrameSet(compressFrames(share)) : "", frameCount: share.length });
-  await assertBlendFileReadable(blendFile);
+  const header = await assertBlendFileReadable(blendFile);
   await mkdir(folders.frames, { recursive: true });
 
   const done = await renderedFrames(folders.frames);
@@ -82,7 +83,10 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
   };
   await writeFile(jobFile, JSON.stringify(job));
 
-  const tracker = blenderOutputTracker(emit);
+  const tracker = blenderOutputTracker(emit, (blender) => {
+    const warning = newerFileWarning(header.version, blender);
+    if (warning) emit({ type: "warning", message: warning });
+  });
   const exit = await runBlender(
     ["-b", blendFile, "--factory-startup", "-noaudio", "--python-exit-code", String(SETTINGS_FAILED),
       "--python", join(BPY_SCRIPTS, "render_frames.py"), "--", jobFile],
@@ -140,8 +144,8 @@ type OutputTracker = {
   readonly errorLines: readonly string[];
 };
 
-/** Turns Blender's output into progress events and remembers what went wrong. */
-function blenderOutputTracker(emit: EmitEvent): OutputTracker {
+/** Turns Blender's output into progress events and remembers what went wrong; `onBlender` hears which Blender renders. */
+function blenderOutputTracker(emit: EmitEvent, onBlender: (version: string) => void): OutputTracker {
   let currentFrame: number | undefined;
   let lastSample = -1;
   let settingsError: string | undefined;
@@ -184,6 +188,7 @@ function blenderOutputTracker(emit: EmitEvent): OutputTracker {
           frameError = body.reason;
         }
         emit(body as ProgressEventBody);
+        if (body.type === "render_settings" && body.blender) onBlender(body.blender);
       }
     },
   };
