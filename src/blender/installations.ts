@@ -104,6 +104,25 @@ export async function chooseBlender(fileVersion: string, options: { requested?: 
   }
 }
 
+/**
+ * The Blender a worker runs when its job names none: BLENDER_EXECUTABLE, else
+ * `blender` on PATH (as an absolute path, to compare with a choice).
+ */
+export async function defaultBlenderPath(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const configured = env.BLENDER_EXECUTABLE?.trim();
+  if (configured) return (await onPath(configured, env)) ?? resolve(configured);
+  return onPath(process.platform === "win32" ? "blender.exe" : "blender", env);
+}
+
+/**
+ * What a render job records as its BLENDER_EXECUTABLE: the chosen Blender when
+ * it is not the one the runner would run anyway (so a retry keeps a choice
+ * among several Blenders, and otherwise follows the runner's own).
+ */
+export async function jobBlender(chosen: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  return chosen === (await defaultBlenderPath(env)) ? undefined : chosen;
+}
+
 /** `brender blenders add PATH`: checks that PATH is a Blender, then remembers it. Returns what was added. */
 export async function addBlender(path: string, env: NodeJS.ProcessEnv = process.env): Promise<InstalledBlender> {
   const absolute = resolve(path);
@@ -149,7 +168,7 @@ type Candidate = { path: string; sources: BlenderSource[] };
 async function candidatePaths(env: NodeJS.ProcessEnv): Promise<Candidate[]> {
   const listed: Array<[string, BlenderSource]> = [];
   const configured = env.BLENDER_EXECUTABLE?.trim();
-  if (configured) listed.push([await onPath(configured, env) ?? resolve(configured), "BLENDER_EXECUTABLE"]);
+  if (configured) listed.push([(await onPath(configured, env)) ?? resolve(configured), "BLENDER_EXECUTABLE"]);
   for (const path of await readRegistry(env)) listed.push([path, "registry"]);
   const fromPath = await onPath(process.platform === "win32" ? "blender.exe" : "blender", env);
   if (fromPath) listed.push([fromPath, "PATH"]);

@@ -139,10 +139,10 @@ export function printOutcome(
     const lines = [
       `${outcome.status === "SUCCEEDED" ? "Done" : outcome.status}: render ${payload.renderId}, ${summary.frames.done}/${total} frames in ${formatSeconds(seconds)}`,
       ...(outcome.reason ? [`  reason: ${outcome.reason}`] : []),
-      ...(extras.blender ? [`  rendered with Blender ${extras.blender.version} (${extras.blender.path})`] : []),
       ...(summary.frames.failed.length ? [`  frames not rendered: ${summary.frames.failed.join(",")} (brender retry ${payload.renderId} renders only those)`] : []),
       ...summary.warnings.map((warning) => `  warning: ${warning}`),
       ...(outputs ? [`  outputs: ${outputs.location}`, ...[outputs.zip, outputs.thumbnail, outputs.preview].filter(Boolean).map((path) => `    ${path}`)] : []),
+      ...(extras.blender ? [`  rendered with Blender ${extras.blender.version} (${extras.blender.path})`] : []),
     ];
     process.stdout.write(`${lines.join("\n")}\n`);
   }

@@ -1,6 +1,7 @@
 import { basename } from "node:path";
 import { submitRender } from "../backends/local/farm.ts";
 import { inspectBlendFile } from "../blender/inspect.ts";
+import { jobBlender } from "../blender/installations.ts";
 import { newRenderId } from "../domain/ids.ts";
 import { UserInputError } from "../errors.ts";
 import { buildRenderPayload, parseDuration, withRenderOverrides, type RenderCliOptions } from "../cli/render-request.ts";
@@ -57,7 +58,8 @@ export async function submitUploadedRender(context: ServerContext, upload: Store
     // A store we cannot write to fails here, before anything is uploaded or submitted.
     await checkBucketAccess(context.farm.objects);
     const blender = inspection.renderBlender;
-    await submitRender(context.farm, payload, source, { attempts: settings.attempts, priority: settings.priority, timeoutSeconds, blenderExecutable: blender.path });
+    const blenderExecutable = await jobBlender(blender.path, context.env);
+    await submitRender(context.farm, payload, source, { attempts: settings.attempts, priority: settings.priority, timeoutSeconds, ...(blenderExecutable ? { blenderExecutable } : {}) });
     return { renderId: payload.renderId, warnings: blender.warning ? [blender.warning] : [] };
   } catch (error) {
     if (error instanceof UserInputError) {

@@ -118,7 +118,9 @@ for (const blender of blenders) {
       await direct(blend, join(home, "direct"), ["-f", "1"]);
       await assertSamePixels(join(folder.outputs!.frames, "frame_0001.png"), join(home, "direct", "frame_0001.png"), "folder project frame 1");
       const stats = await sharp(join(folder.outputs!.frames, "frame_0001.png")).stats();
-      assert.ok(stats.channels[1]!.mean > 1.5 * stats.channels[0]!.mean, "the green texture was found");
+      // A missing texture renders magenta (red and blue, no green); 4.x's AgX view keeps the found one less saturated than 3.x's Filmic.
+      const [red, green, blue] = stats.channels.map((channel) => channel.mean);
+      assert.ok(green! > 1.2 * red! && green! > 1.2 * blue!, `the green texture was found (mean rgb ${red}, ${green}, ${blue})`);
 
       await writeFile(join(project, "tools", "job.py"), [
         "import bpy, os",

@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { inspectBlendFile } from "../../blender/inspect.ts";
+import { jobBlender } from "../../blender/installations.ts";
 import { newRenderId } from "../../domain/ids.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
@@ -75,7 +76,8 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
     const blender = inspection.renderBlender;
     if (!options.json) process.stderr.write(`${blender.warning ? `warning: ${blender.warning}\n` : ""}Blender ${blender.version} (${blender.path}) renders this file\n`);
     const progress = uploadProgressPrinter(options.json === true);
-    const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, blenderExecutable: blender.path, onUploadProgress: progress.update });
+    const blenderExecutable = await jobBlender(blender.path, process.env);
+    const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, ...(blenderExecutable ? { blenderExecutable } : {}), onUploadProgress: progress.update });
     progress.done(upload);
     return await follow(farm, payload, started, options, upload, {
       blender: { path: blender.path, version: blender.version },
