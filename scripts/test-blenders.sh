@@ -85,7 +85,7 @@ EOF
 # Runs a command inside the root being built, as root with apt's network access.
 in_root() {
   local root=$1; shift
-  bwrap --bind "$root" / --ro-bind /etc/resolv.conf /etc/resolv.conf --proc /proc --dev /dev \
+  as_root bwrap --bind "$root" / --ro-bind /etc/resolv.conf /etc/resolv.conf --proc /proc --dev /dev \
     --cap-add ALL --setenv PATH /usr/sbin:/usr/bin:/sbin:/bin --setenv DEBIAN_FRONTEND noninteractive "$@"
 }
 
@@ -104,7 +104,7 @@ build_root() {
   local apt_opts=(-o Acquire::Check-Valid-Until=false -o APT::Sandbox::User=root -q)
   log "building the Debian $suite root in $root (a few minutes, ~2 GB; reused next time)"
   remove_root "$root"
-  mkdir -p "$root"
+  as_root mkdir -p "$root"
   # sid's Release file on a mirror can be past its Valid-Until; debootstrap does not check it, apt is told not to.
   as_root debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$root.log" 2>&1 \
     || { log "debootstrap $suite failed; see $root.log"; return 1; }
@@ -113,7 +113,7 @@ build_root() {
       blender libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 libglx-mesa0 >>"$root.log" 2>&1 \
     || { log "installing Blender in the $suite root failed; see $root.log"; return 1; }
   in_root "$root" apt-get clean >>"$root.log" 2>&1 || true
-  rm -rf "$root"/var/lib/apt/lists/* 
+  as_root rm -rf "$root"/var/lib/apt/lists/*
   log "built the $suite root in $((SECONDS - started)) s ($(du -sh "$root" 2>/dev/null | cut -f1))"
 }
 
@@ -124,7 +124,7 @@ ensure_blender() {
     write_wrapper "$root" "$wrapper"
     version=$("$wrapper" --version 2>/dev/null | head -n 1) || true
     case "$version" in Blender\ *) ;; *) log "Blender in the $suite root does not start (see $root.log)"; return 1 ;; esac
-    echo "$version" >"$root/.brender-ready"
+    echo "$version" | as_root tee "$root/.brender-ready" >/dev/null
   fi
   # The wrapper is rewritten every time, so a change in this script reaches roots built earlier.
   write_wrapper "$root" "$wrapper"
