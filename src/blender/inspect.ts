@@ -16,6 +16,8 @@ export type InspectOptions = {
   readonly blender?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly signal?: AbortSignal;
+  /** Where paths written on another machine are found here ([from, to]: `C:\textures` → `/mnt/textures`). */
+  readonly pathMaps?: readonly (readonly [string, string])[];
 };
 
 /**
@@ -25,7 +27,8 @@ export type InspectOptions = {
  * render it here (the one that reads it now), and warnings: a file saved by a
  * newer Blender than this one, File Output nodes writing outside the file's
  * folder. The file is checked without Blender first, so a damaged file gets a
- * precise error.
+ * precise error. The inspection also traces every file the render needs (see
+ * src/packing/).
  */
 export async function inspectBlendFile(path: string, options: InspectOptions = {}): Promise<SceneInspection> {
   const file = resolve(path);
@@ -37,7 +40,7 @@ export async function inspectBlendFile(path: string, options: InspectOptions = {
   try {
     const output = join(scratch, "inspection.json");
     const exit = await runBlender(
-      ["-b", file, "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python", join(BPY_SCRIPTS, "inspect_scene.py"), "--", output],
+      ["-b", file, "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python", join(BPY_SCRIPTS, "inspect_scene.py"), "--", output, JSON.stringify(options.pathMaps ?? [])],
       { executable: choice.path, env: options.env, signal: options.signal },
     );
     const text = await readFile(output, "utf8").catch(() => undefined);

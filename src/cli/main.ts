@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { registerBlenders } from "./commands/blenders.ts";
+import { registerAddon } from "./commands/addon.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerFarmCommands } from "./commands/farm.ts";
 import { registerAwsFarmCommands } from "./commands/farm-aws.ts";
@@ -8,6 +9,7 @@ import { registerInspect } from "./commands/inspect.ts";
 import { registerRender } from "./commands/render.ts";
 import { registerServe } from "./commands/serve.ts";
 import { registerWorker } from "./commands/worker.ts";
+import { endQuietlyWhenStdoutCloses } from "./closed-stdout.ts";
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -28,6 +30,7 @@ export function buildProgram(): Command {
   registerBlenders(program);
   registerWorker(program);
   registerServe(program);
+  registerAddon(program);
   return program;
 }
 
@@ -44,4 +47,5 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+endQuietlyWhenStdoutCloses();
 await main(process.argv);

@@ -105,8 +105,10 @@ export function printOutcome(
   seconds: number,
   json: boolean,
   upload?: ProjectUploadSummary,
-  /** The Blender that rendered (local renders), and warnings from before the jobs ran (its choice). */
-  extras: { readonly blender?: { readonly path: string; readonly version: string }; readonly warnings?: readonly string[] } = {},
+  /** Warnings found before the render started (missing external files, an odd frame range), kept in the JSON summary. */
+  inputWarnings: readonly string[] = [],
+  /** The Blender that rendered (local renders). */
+  blender?: { readonly path: string; readonly version: string },
 ): number {
   const manifest = outcome.manifest;
   const prefix = outputPrefix(payload.project.name, payload.renderId);
@@ -127,8 +129,8 @@ export function printOutcome(
     status: outcome.status,
     ...(outcome.reason ? { reason: outcome.reason } : {}),
     frames: { total, done: manifest?.frames.renderedCount ?? 0, failed: manifest?.frames.missing ?? [] },
-    warnings: [...(extras.warnings ?? []), ...(manifest?.warnings ?? [])],
-    ...(extras.blender ? { blender: extras.blender } : {}),
+    warnings: [...(json ? inputWarnings : []), ...(manifest?.warnings ?? [])],
+    ...(blender ? { blender } : {}),
     seconds: Math.round(seconds * 10) / 10,
     ...(upload ? { upload } : {}),
     ...(outputs ? { outputs } : {}),
@@ -142,7 +144,7 @@ export function printOutcome(
       ...(summary.frames.failed.length ? [`  frames not rendered: ${summary.frames.failed.join(",")} (brender retry ${payload.renderId} renders only those)`] : []),
       ...summary.warnings.map((warning) => `  warning: ${warning}`),
       ...(outputs ? [`  outputs: ${outputs.location}`, ...[outputs.zip, outputs.thumbnail, outputs.preview].filter(Boolean).map((path) => `    ${path}`)] : []),
-      ...(extras.blender ? [`  rendered with Blender ${extras.blender.version} (${extras.blender.path})`] : []),
+      ...(blender ? [`  rendered with Blender ${blender.version} (${blender.path})`] : []),
     ];
     process.stdout.write(`${lines.join("\n")}\n`);
   }

@@ -1,3 +1,5 @@
+import { brenderHome } from "../config.ts";
+import { DiskFullError, diskFullFolder, isDiskFull } from "../disk-full.ts";
 import { BrenderError } from "../errors.ts";
 
 /**
@@ -8,7 +10,11 @@ import { BrenderError } from "../errors.ts";
 export async function runCommand(body: () => Promise<number | void>): Promise<void> {
   try {
     process.exitCode = (await body()) ?? 0;
-  } catch (error) {
+  } catch (caught) {
+    // A full disk is the user's to fix, not a bug: say so in one line, without a stack.
+    const error = !(caught instanceof BrenderError) && isDiskFull(caught, brenderHome())
+      ? new DiskFullError(diskFullFolder(caught, brenderHome()), { cause: caught })
+      : caught;
     if (error instanceof BrenderError) {
       process.stderr.write(`brender: ${error.message}\n`);
       if (process.env.BRENDER_DEBUG) process.stderr.write(`${error.stack}\n`);

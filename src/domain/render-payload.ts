@@ -24,6 +24,16 @@ function intIn(min: number, max?: number) {
 }
 
 /**
+ * Limits the HTTP API's simple render settings (src/server/schemas.ts) share
+ * with the payload: defined once here and used by both, so the API's schema
+ * and its OpenAPI document cannot promise what the payload then refuses.
+ */
+export const samplesSchema = intIn(1, 1_000_000);
+export const resolutionPercentageSchema = intIn(1, 1000);
+export const arraySizeSchema = intIn(1, 10_000);
+export const chunkSizeSchema = intIn(1);
+
+/**
  * A POSIX path relative to the project folder that cannot escape it, e.g.
  * "shots/010/scene.blend". Workers join it onto the unpacked project, so an
  * absolute path or a ".." would read outside it.
@@ -136,7 +146,7 @@ export const outputOverridesSchema = z
   );
 
 export const cyclesOverridesSchema = z.strictObject({
-  samples: intIn(1, 1_000_000).optional(),
+  samples: samplesSchema.optional(),
   adaptiveSampling: z.boolean().optional(),
   // 0 is allowed: Blender reads a threshold of 0 as "choose automatically".
   noiseThreshold: z.number().min(0).max(1).optional(),
@@ -185,7 +195,7 @@ export const renderOverridesSchema = z.strictObject({
     .strictObject({
       x: intIn(4, 65536).optional(),
       y: intIn(4, 65536).optional(),
-      percentage: intIn(1, 1000).optional(),
+      percentage: resolutionPercentageSchema.optional(),
     })
     .optional(),
   pixelAspect: z
@@ -196,7 +206,7 @@ export const renderOverridesSchema = z.strictObject({
     .optional(),
   output: outputOverridesSchema.optional(),
   cycles: cyclesOverridesSchema.optional(),
-  eevee: z.strictObject({ samples: intIn(1, 1_000_000).optional() }).optional(),
+  eevee: z.strictObject({ samples: samplesSchema.optional() }).optional(),
 });
 
 export type RenderOverrides = z.output<typeof renderOverridesSchema>;
@@ -220,7 +230,7 @@ const framesSchema = z.string().transform((text, ctx) => {
 });
 
 export const splitSchema = z.union(
-  [z.strictObject({ arraySize: intIn(1, 10_000) }), z.strictObject({ chunkSize: intIn(1) })],
+  [z.strictObject({ arraySize: arraySizeSchema }), z.strictObject({ chunkSize: chunkSizeSchema })],
   { error: 'must be either { "arraySize": N } (N children, 1 to 10000) or { "chunkSize": N } (N frames per child)' },
 );
 

@@ -7,11 +7,11 @@ import multipart from "@fastify/multipart";
 import Fastify, { type FastifyInstance } from "fastify";
 import { openLocalFarm } from "../backends/local/farm.ts";
 import { runLocalFarm, type WorkerCommand } from "../backends/local/runner.ts";
-import { requireToken } from "./auth.ts";
+import { guardBrowserRequests, isLoopback, requireToken } from "./auth.ts";
 import { AwsRenders } from "./aws/renders.ts";
 import { uploadsDirOf, type ServerContext } from "./context.ts";
 import { httpErrorOf } from "./http-errors.ts";
-import { scheduleUploadCleanup } from "./uploads.ts";
+import { scheduleUploadCleanup, sizeErrorOf, uploadLimitsOf } from "./uploads.ts";
 import { registerEventRoutes, type LiveStreams } from "./routes/events.ts";
 import { registerFarmRoutes } from "./routes/farms.ts";
 import { registerInspectRoutes } from "./routes/inspect.ts";
@@ -24,6 +24,8 @@ import { registerUploadRoutes } from "./routes/uploads.ts";
 export type AppOptions = {
   /** BRENDER_HOME, BRENDER_STORAGE, BLENDER_EXECUTABLE… (default process.env); also the base environment of the farm's workers. */
   readonly env?: NodeJS.ProcessEnv;
+  /** The address it will listen on (default 127.0.0.1). On loopback only this machine's names are answered in Host (DNS rebinding). */
+  readonly host?: string;
   /** When set, every /api route needs it (Bearer header, or ?token= on GET). */
   readonly token?: string;
   /** Run the local farm in this process (default true). */
@@ -38,18 +40,18 @@ export type AppOptions = {
   readonly logger?: boolean;
 };
 
-/** Largest upload taken (a .blend or a zipped project). */
-const MAX_UPLOAD_BYTES = 64 * 1024 ** 3;
-
 /** Builds the API (not listening yet). Closing it stops the farm's runner, ends event streams and closes the job store. */
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const env = options.env ?? process.env;
+  // Read once, before anything opens: a bad BRENDER_MAX_UNPACK_* stops the server at start, not each upload.
+  const uploadLimits = uploadLimitsOf(env);
   const farm = openLocalFarm(env);
   const context: ServerContext = {
     farm,
     env,
     home: farm.paths.home,
     uploadsDir: uploadsDirOf(farm.paths.home),
+    uploadLimits,
     pollMs: options.pollMs ?? 500,
     heartbeatMs: options.heartbeatMs ?? 15_000,
     aws: new AwsRenders(env),
@@ -81,14 +83,17 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     context.aws.close();
     farm.close();
   });
+  // Before the token: a page from another site is refused for what it is, token or not.
+  guardBrowserRequests(app, { loopback: isLoopback(options.host ?? "127.0.0.1") });
   if (options.token) requireToken(app, options.token);
   app.setErrorHandler((error, request, reply) => {
-    const { statusCode, body } = httpErrorOf(error);
+    const { statusCode, body } = httpErrorOf(sizeErrorOf(error, uploadLimits));
     if (statusCode >= 500) request.log.error(error);
     return reply.code(statusCode).send(body);
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `No route ${request.method} ${request.url.split("?")[0]}; GET /api/openapi.json lists them.` }));
-  await app.register(multipart, { limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 10 } });
+  // No file taken is larger than what an upload may unpack to.
+  await app.register(multipart, { limits: { fileSize: uploadLimits.maxTotalBytes, files: 1, fields: 10 } });
 
   registerInspectRoutes(app, context);
   registerJobRoutes(app, context);

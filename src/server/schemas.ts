@@ -7,14 +7,19 @@ import { BLENDER_VERSION_PATTERN, QUEUE_KINDS } from "../backends/aws/farm-resou
 import { LIMITS, SERVER_PRESET_NAMES, type ServerPresetName } from "../backends/aws/server-sizes.ts";
 import { parseFrameSet } from "../domain/frames.ts";
 import { renderManifestSchema } from "../domain/render-manifest.ts";
-import { renderOverridesSchema } from "../domain/render-payload.ts";
+import { arraySizeSchema, chunkSizeSchema, renderOverridesSchema, resolutionPercentageSchema, samplesSchema } from "../domain/render-payload.ts";
+import { MAX_ATTEMPTS, MAX_PRIORITY, MAX_TIMEOUT_SECONDS } from "../backends/local/store/limits.ts";
 import { sceneInspectionSchema } from "../domain/scene-inspection.ts";
 import { UserInputError } from "../errors.ts";
 
 const RENDER_ID = /^[a-z0-9][a-z0-9-]{2,62}$/;
 const UPLOAD_ID = /^u-[0-9a-f]{16}$/;
 
-/** The same options `brender render` takes, as JSON values instead of flag strings. */
+/**
+ * The same options `brender render` takes, as JSON values instead of flag
+ * strings. Every limit comes from where it is enforced (the payload, the job
+ * store, the AWS sizes) rather than being typed again here.
+ */
 export const renderSettingsSchema = z
   .strictObject({
     frames: z
@@ -30,22 +35,22 @@ export const renderSettingsSchema = z
       .optional()
       .describe('e.g. "1-250", "1-250:5", "1-10,15"; default: the scene\'s range'),
     engine: z.enum(["cycles", "eevee", "workbench"]).optional().describe("default: the file's engine"),
-    samples: z.int().min(1).optional(),
+    samples: samplesSchema.optional(),
     resolution: z.string().regex(/^\d+x\d+$/, 'must look like "1920x1080"').optional(),
-    percentage: z.int().min(1).max(10_000).optional(),
+    percentage: resolutionPercentageSchema.optional(),
     format: z.string().min(1).optional().describe("PNG, JPEG, OPEN_EXR, TIFF, ..."),
     scene: z.string().min(1).optional(),
     layer: z.string().min(1).optional(),
     camera: z.string().min(1).optional(),
     gpu: z.boolean().optional(),
-    arraySize: z.int().min(1).max(10_000).optional().describe("split the frames across N render children"),
-    chunkSize: z.int().min(1).optional().describe("N frames per render child"),
-    attempts: z.int().min(1).max(10).default(1),
+    arraySize: arraySizeSchema.optional().describe("split the frames across N render children"),
+    chunkSize: chunkSizeSchema.optional().describe("N frames per render child"),
+    attempts: z.int().min(1).max(MAX_ATTEMPTS).default(1),
     timeout: z
-      .union([z.int().min(1), z.string().regex(/^\s*\d+\s*[smh]?\s*$/i, 'must be a duration like 900, "15m" or "2h"')])
+      .union([z.int().min(1).max(MAX_TIMEOUT_SECONDS), z.string().regex(/^\s*\d+\s*[smh]?\s*$/i, 'must be a duration like 900, "15m" or "2h"')])
       .optional()
       .describe("limit per attempt: seconds, or a duration like \"15m\""),
-    priority: z.int().default(0).describe("higher runs first"),
+    priority: z.int().min(-MAX_PRIORITY).max(MAX_PRIORITY).default(0).describe("higher runs first"),
     notify: z.email().optional().describe("e-mail the result"),
     project: z.string().min(1).optional().describe("output name; default: the uploaded file's name"),
     blend: z.string().min(1).optional().describe("for a zipped project or a folder: the .blend inside it (one of the upload's blendFiles)"),
@@ -112,11 +117,20 @@ export const errorSchema = z.object({
 
 export const inspectResponseSchema = sceneInspectionSchema.extend({
   uploadId: z.string().describe("give it to POST /api/renders to render this file without uploading it again"),
+  notInUpload: z
+    .array(z.object({
+      kind: z.string(),
+      owner: z.string().describe('the datablock needing it, e.g. Image "wood.png"'),
+      path: z.string().describe("the path as written in the .blend"),
+      reason: z.enum(["missing", "outside the upload"]),
+    }))
+    .optional()
+    .describe("files the .blend needs that the upload did not include (they render pink or empty)"),
 });
 
 export const submittedSchema = z.object({
   renderId: z.string(),
-  warnings: z.array(z.string()).optional().describe("AWS farms: what the CLI would warn about (Blender version chosen, vCPU quota short)"),
+  warnings: z.array(z.string()).optional().describe("files the upload lacks; AWS farms: what the CLI would warn about (Blender version chosen, vCPU quota short)"),
 });
 
 export const renderListItemSchema = z.object({

@@ -15,7 +15,7 @@ export type RunningServer = { readonly app: FastifyInstance; readonly url: strin
 export async function startServer(options: { host?: string; port?: number; token?: string } & Omit<AppOptions, "token">): Promise<RunningServer> {
   const host = options.host ?? DEFAULT_HOST;
   const { token, generated } = tokenFor(host, options.token);
-  const app = await buildApp({ ...options, token });
+  const app = await buildApp({ ...options, host, token });
   try {
     await app.listen({ host, port: options.port ?? DEFAULT_PORT });
   } catch (error) {

@@ -6,6 +6,8 @@ import { newRenderId } from "../domain/ids.ts";
 import { UserInputError } from "../errors.ts";
 import { buildRenderPayload, parseDuration, withRenderOverrides, type RenderCliOptions } from "../cli/render-request.ts";
 import { checkBucketAccess } from "../storage/s3-store.ts";
+import { projectRootOf } from "../packing/pack.ts";
+import { describeNotInUpload, notInUpload } from "../packing/upload-check.ts";
 import { checkFarmSettings, LOCAL_FARM, submitToAwsFarm } from "./aws/submit.ts";
 import type { ServerContext } from "./context.ts";
 import { ApiError, apiFieldNames } from "./http-errors.ts";
@@ -43,7 +45,7 @@ export function settingsToCliOptions(settings: RenderSettings): RenderCliOptions
  */
 export async function submitUploadedRender(context: ServerContext, upload: StoredUpload, settings: RenderSettings): Promise<{ renderId: string; warnings: string[] }> {
   checkFarmSettings(settings);
-  const { source, blendPath, blendFile } = await projectOf(upload, settings.blend);
+  const { source, blendPath, blendFile } = await projectOf(upload, settings.blend, context.uploadLimits);
   try {
     const local = settings.farm === LOCAL_FARM;
     const inspection = await inspectBlendFile(blendPath, { env: context.env, ...(local && settings.blender ? { blender: settings.blender } : {}) });
@@ -60,7 +62,10 @@ export async function submitUploadedRender(context: ServerContext, upload: Store
     const blender = inspection.renderBlender;
     const blenderExecutable = await jobBlender(blender.path, context.env);
     await submitRender(context.farm, payload, source, { attempts: settings.attempts, priority: settings.priority, timeoutSeconds, ...(blenderExecutable ? { blenderExecutable } : {}) });
-    return { renderId: payload.renderId, warnings: blender.warning ? [blender.warning] : [] };
+    return {
+      renderId: payload.renderId,
+      warnings: [...(blender.warning ? [blender.warning] : []), ...describeNotInUpload(notInUpload(inspection.dependencies ?? [], projectRootOf(source)))],
+    };
   } catch (error) {
     if (error instanceof UserInputError) {
       // Name the file as the client knows it, not by where the server keeps it; the server's AWS profile is not a setting.

@@ -14,11 +14,38 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { ProjectSource } from "../backends/local/farm.ts";
 import { BrenderError } from "../errors.ts";
-import { extractArchive } from "../worker/archive/extract.ts";
-import type { ExtractionLimits } from "../worker/archive/policy.ts";
+import { extractArchive, limitsFromEnvironment } from "../worker/archive/extract.ts";
+import { DEFAULT_EXTRACTION_LIMITS, type ExtractionLimits } from "../worker/archive/policy.ts";
 import { ApiError } from "./http-errors.ts";
 
 export type UploadKind = "blend" | "zip" | "folder";
+
+/**
+ * What one upload to `brender serve` may take and unpack to by default: 8 GiB
+ * (and the archives' million files). The workers' 64 GiB suits a farm's own
+ * disks; a server on someone's machine unpacks onto the disk their system
+ * runs on, where a zip bomb or a runaway folder must stop long before it is
+ * full, while a Blender project sent from a browser rarely nears 8 GiB.
+ * BRENDER_MAX_UNPACK_BYTES (and _ENTRIES) set other limits.
+ */
+export const SERVE_UPLOAD_LIMITS: ExtractionLimits = Object.freeze({ maxTotalBytes: 8 * 1024 ** 3, maxEntries: DEFAULT_EXTRACTION_LIMITS.maxEntries });
+
+/** The server's upload limits: BRENDER_MAX_UNPACK_BYTES and _ENTRIES, else SERVE_UPLOAD_LIMITS. A bad value throws (at start). */
+export function uploadLimitsOf(env: NodeJS.ProcessEnv): ExtractionLimits {
+  return limitsFromEnvironment(env, SERVE_UPLOAD_LIMITS);
+}
+
+/** The 400 for an upload past the byte limit (whatever noticed it: our count, or multipart's per-file limit). */
+function tooLarge(limits: ExtractionLimits): ApiError {
+  const bytes = limits.maxTotalBytes;
+  const shown = bytes >= 1024 ** 2 ? ` (${Number((bytes / 1024 ** 3).toPrecision(3))} GiB)` : "";
+  return new ApiError(400, `file: the upload is larger than ${bytes} bytes${shown}; send less, or raise the limit with BRENDER_MAX_UNPACK_BYTES.`, "file");
+}
+
+/** Multipart's own per-file limit (set to the same byte limit; it may notice first) reported as our own 400 naming the limit. */
+export function sizeErrorOf(error: unknown, limits: ExtractionLimits): unknown {
+  return (error as { code?: unknown }).code === "FST_REQ_FILE_TOO_LARGE" ? tooLarge(limits) : error;
+}
 
 const uploadRecordSchema = z.object({
   kind: z.enum(["blend", "zip", "folder"]),
@@ -82,7 +109,11 @@ async function writeRecord(dir: string, record: UploadRecord): Promise<void> {
   await rename(temporary, join(dir, RECORD));
 }
 
-/** Streams an uploaded file into a new upload folder. Only the kinds in `allowed` (.blend, .zip) are taken. */
+/**
+ * Streams an uploaded file into a new upload folder. Only the kinds in
+ * `allowed` (.blend, .zip) are taken; multipart's file size limit (the
+ * server's upload limit) stops a larger one, answered through sizeErrorOf.
+ */
 export async function saveUpload(uploadsDir: string, fileName: string, content: Readable, allowed: readonly ("blend" | "zip")[]): Promise<StoredUpload> {
   const kind = uploadKindOf(fileName);
   if (!kind || !allowed.includes(kind)) {
@@ -211,9 +242,9 @@ export class IncomingUpload {
       this.files.set(path, rawPath);
       const target = join(this.project, ...segments);
       await mkdir(join(this.project, ...segments.slice(0, -1)), { recursive: true });
-      const tooBig = () =>
-        new ApiError(400, `file: the upload is larger than ${this.limits.maxTotalBytes} bytes; send less, or raise the limit with BRENDER_MAX_UNPACK_BYTES.`, "file");
-      await pipeline(content, byteBudget(this.bytes, tooBig), createWriteStream(target, { flags: "wx" }));
+      await pipeline(content, byteBudget(this.bytes, () => tooLarge(this.limits)), createWriteStream(target, { flags: "wx" }));
+    } catch (error) {
+      throw sizeErrorOf(error, this.limits);
     } finally {
       // A refused part must still be read off the request, or the next one never comes.
       content.resume();
@@ -256,12 +287,12 @@ export class IncomingUpload {
   }
 }
 
-/** The unpacked folder of a zip upload (unpacked once, with the safe extractor); a broken or hostile zip is a 400. */
-async function unpackedProject(upload: StoredUpload, limits?: ExtractionLimits): Promise<string> {
+/** The unpacked folder of a zip upload (unpacked once, with the safe extractor, within the server's limits); a broken or hostile zip is a 400. */
+async function unpackedProject(upload: StoredUpload, limits: ExtractionLimits): Promise<string> {
   const project = join(upload.dir, "project");
   if (await stat(project).catch(() => undefined)) return project;
   try {
-    await extractArchive(upload.file, project, limits ? { limits } : undefined);
+    await extractArchive(upload.file, project, { limits });
   } catch (error) {
     // A hostile or broken archive is the client's problem to fix, not a server failure.
     if (error instanceof BrenderError) throw new ApiError(400, error.message, "file");
@@ -271,20 +302,22 @@ async function unpackedProject(upload: StoredUpload, limits?: ExtractionLimits):
 }
 
 /** The .blend files an upload holds, relative to its project root. */
-export async function blendFilesOf(upload: StoredUpload): Promise<string[]> {
+export async function blendFilesOf(upload: StoredUpload, limits: ExtractionLimits): Promise<string[]> {
   if (upload.kind === "blend") return [upload.file.slice(upload.dir.length + 1)];
-  return blendFilesIn(upload.kind === "zip" ? await unpackedProject(upload) : upload.file);
+  return blendFilesIn(upload.kind === "zip" ? await unpackedProject(upload, limits) : upload.file);
 }
 
 /**
  * The project an upload stands for: the .blend itself, or the unpacked zip or
  * uploaded folder and the .blend inside it named by `blend` (optional when it
  * holds exactly one). `field` is how errors name that choice (the render
- * settings' "settings.blend", or inspection's "blend").
+ * settings' "settings.blend", or inspection's "blend"). A zip is unpacked
+ * within `limits`.
  */
 export async function projectOf(
   upload: StoredUpload,
   blend: string | undefined,
+  limits: ExtractionLimits,
   field = "settings.blend",
 ): Promise<{ source: ProjectSource; blendPath: string; blendFile: string }> {
   if (upload.kind === "blend") {
@@ -292,7 +325,7 @@ export async function projectOf(
     const blendFile = upload.file.slice(upload.dir.length + 1);
     return { source: { kind: "file", path: upload.file }, blendPath: upload.file, blendFile };
   }
-  const project = upload.kind === "zip" ? await unpackedProject(upload) : upload.file;
+  const project = upload.kind === "zip" ? await unpackedProject(upload, limits) : upload.file;
   const blends = await blendFilesIn(project);
   const chosen = blend?.split("\\").join("/").replace(/^\.\//, "") ?? (blends.length === 1 ? blends[0] : undefined);
   const holds = blends.map((b) => `"${b}"`).join(", ") || "none";

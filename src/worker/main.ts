@@ -1,5 +1,6 @@
 import { pino, type Logger } from "pino";
 import { brenderPaths } from "../config.ts";
+import { DiskFullError, diskFullFolder, isDiskFull } from "../disk-full.ts";
 import { BrenderError } from "../errors.ts";
 import { openObjectStore } from "../storage/open-store.ts";
 import { copyEfs } from "./actions/copy-efs.ts";
@@ -54,7 +55,12 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerResu
     await ACTIONS[env.JOB_ACTION_TYPE](context);
     context.log.info("job succeeded");
     return { exitCode: 0 };
-  } catch (error) {
+  } catch (caught) {
+    // A job that fills the disk names the folder (Node's write errors do not), how much is free, and what to do.
+    const folder = processEnv.EFS_BLENDER_FOLDER_PATH || brenderPaths(processEnv).work;
+    const error = !(caught instanceof BrenderError) && isDiskFull(caught, folder)
+      ? new DiskFullError(diskFullFolder(caught, folder), { cause: caught })
+      : caught;
     if (error instanceof BrenderError) {
       log.error({ exitCode: error.exitCode }, error.message);
       return { exitCode: error.exitCode, error: error.message };

@@ -9,8 +9,11 @@
 //   FAKE_FAIL_ON_ATTEMPT  exit 1 when AWS_BATCH_JOB_ATTEMPT is one of these (comma-separated)
 //   FAKE_RECORD_FILE      appends one JSON line per run: action, index, attempt, pids, upstream failure
 //   FAKE_GRANDCHILD=1     also starts a sleeping grandchild in its process group (recorded as grandchildPid)
+//   FAKE_RECORD_DELAY_MS  wait this long before writing the record (makes a slow start, as on a busy machine, certain)
+//   FAKE_WAIT_FOR_RUNNERS N  before finishing, wait (up to 60 s) until the record file holds runs started by
+//                         N different runners, so each runner is sure to take part however late it starts
 import { spawn } from "node:child_process";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 
 const env = process.env;
 let grandchild;
@@ -18,17 +21,23 @@ if (env.FAKE_GRANDCHILD === "1") {
   grandchild = spawn(process.execPath, ["-e", "setTimeout(() => {}, 120000)"], { stdio: "ignore" });
 }
 
-if (env.FAKE_RECORD_FILE) {
+function writeRecord() {
   const record = {
     action: env.JOB_ACTION_TYPE,
     index: env.AWS_BATCH_JOB_ARRAY_INDEX ?? null,
     attempt: env.AWS_BATCH_JOB_ATTEMPT,
     jobId: env.AWS_BATCH_JOB_ID,
     pid: process.pid,
+    runnerPid: process.ppid,
     grandchildPid: grandchild?.pid ?? null,
     upstreamFailure: env.BRENDER_UPSTREAM_FAILURE ?? null,
   };
   appendFileSync(env.FAKE_RECORD_FILE, `${JSON.stringify(record)}\n`);
+}
+if (env.FAKE_RECORD_FILE) {
+  const delayMs = Number(env.FAKE_RECORD_DELAY_MS ?? "0");
+  if (delayMs > 0) setTimeout(writeRecord, delayMs);
+  else writeRecord();
 }
 
 // The same rule as `brender worker`: when the runner's stdin pipe closes, stop.
@@ -50,6 +59,20 @@ const code = failThisAttempt ? 1 : Number(env.FAKE_EXIT ?? "0");
 const sleeps = (env.FAKE_SLEEP_MS ?? "0").split(",").map(Number);
 const sleepMs = sleeps[Math.min(attempt, sleeps.length) - 1] ?? 0;
 
+function runnersRecorded() {
+  const lines = readFileSync(env.FAKE_RECORD_FILE, "utf8").split("\n").filter(Boolean);
+  return new Set(lines.map((line) => JSON.parse(line).runnerPid)).size;
+}
+
+async function waitForRunners() {
+  const wanted = Number(env.FAKE_WAIT_FOR_RUNNERS ?? "0");
+  const giveUpAt = Date.now() + 60_000;
+  while (wanted > 0 && runnersRecorded() < wanted && Date.now() < giveUpAt) {
+    await new Promise((done) => setTimeout(done, 20));
+  }
+}
+
+await waitForRunners();
 setTimeout(() => {
   process.stdout.write(`{"event":"child_finished","code":${code}}\n`);
   if (code !== 0) {

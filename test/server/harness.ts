@@ -14,9 +14,14 @@ export type TestServer = {
   api(path: string, init?: RequestInit): Promise<Response>;
 };
 
-export async function startTestServer(t: { after: (fn: () => Promise<void>) => void }, options: Omit<AppOptions, "env"> = {}): Promise<TestServer> {
+export async function startTestServer(
+  t: { after: (fn: () => Promise<void>) => void },
+  options: Omit<AppOptions, "env"> & { readonly env?: NodeJS.ProcessEnv } = {},
+): Promise<TestServer> {
   const home = await mkdtemp(join(tmpdir(), "brender-server-"));
-  const app = await buildApp({ env: { ...process.env, BRENDER_HOME: home, BRENDER_STORAGE: "" }, pollMs: 100, ...options });
+  const { env, ...rest } = options;
+  // `env` adds to the test process's environment.
+  const app = await buildApp({ env: { ...process.env, BRENDER_HOME: home, BRENDER_STORAGE: "", ...env }, pollMs: 100, ...rest });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   const base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import sharp from "sharp";
 import { buildApp } from "../../src/server/app.ts";
 import { ApiError } from "../../src/server/http-errors.ts";
-import { folderPathSegments, isStaleUpload, removeStaleUploads, UPLOAD_MAX_AGE_MS } from "../../src/server/uploads.ts";
+import { folderPathSegments, isStaleUpload, removeStaleUploads, UPLOAD_MAX_AGE_MS, uploadLimitsOf } from "../../src/server/uploads.ts";
 import { buildZip } from "../helpers/archives.ts";
 import { makeScene, tempDir } from "../helpers/blender.ts";
 import { renderForm, startTestServer, waitForEnd, type TestServer } from "./harness.ts";
@@ -182,6 +182,51 @@ describe("POST /api/uploads: folders, zips and .blend files", () => {
     assert.equal((await server.api("/api/inspect", { method: "POST", body: await renderForm(blendPath, "again.blend") })).status, 200);
   });
 
+  it("refuses, by default, a zip that would unpack past 8 GiB, by POST /api/uploads and POST /api/renders alike, keeping nothing; BRENDER_MAX_UNPACK_BYTES moves the limit", async (t) => {
+    const GiB = 1024 ** 3;
+    // Three entries claiming 3 GiB each: 9 GiB declared, a few bytes sent (a zip bomb's listing).
+    const declaring = (gib: number) =>
+      buildZip([{ path: "shot/scene.blend", content: "BLENDER" }, ...[1, 2, 3].map((n) => ({ path: `shot/cache/${n}.bin`, content: "x", declaredSize: (gib / 3) * GiB }))]);
+    const zipForm = (zip: Buffer, settings?: unknown) => {
+      const form = new FormData();
+      if (settings !== undefined) form.append("settings", JSON.stringify(settings));
+      form.append("file", new Blob([zip]), "bomb.zip");
+      return form;
+    };
+    const server = await startTestServer(t, { runFarm: false });
+    const uploaded = await server.api("/api/uploads", { method: "POST", body: zipForm(declaring(9)) });
+    assert.equal(uploaded.status, 400);
+    const refusal = ((await uploaded.json()) as Failure).error;
+    assert.match(refusal, /past the limit of 8589934592 bytes.*BRENDER_MAX_UNPACK_BYTES/, refusal);
+    const submitted = await server.api("/api/renders", { method: "POST", body: zipForm(declaring(9), {}) });
+    assert.equal(submitted.status, 400);
+    assert.match(((await submitted.json()) as Failure).error, /past the limit of 8589934592 bytes/);
+    const under = await server.api("/api/uploads", { method: "POST", body: zipForm(declaring(6)) });
+    assert.equal(under.status, 400, "6 GiB is within the limit (refused only for its lying sizes)");
+    assert.doesNotMatch(((await under.json()) as Failure).error, /limit/);
+    assert.deepEqual(await readdir(join(server.home, "uploads")), [], "refused uploads leave nothing");
+
+    const raised = await startTestServer(t, { runFarm: false, env: { BRENDER_MAX_UNPACK_BYTES: String(16 * GiB) } });
+    const bigger = await raised.api("/api/uploads", { method: "POST", body: zipForm(declaring(9)) });
+    assert.equal(bigger.status, 400, "past the raised limit check, the lying sizes are still refused");
+    assert.doesNotMatch(((await bigger.json()) as Failure).error, /limit/);
+  });
+
+  it("holds a single .blend or .zip sent to POST /api/inspect or POST /api/renders to the same byte limit", async (t) => {
+    const server = await startTestServer(t, { runFarm: false, env: { BRENDER_MAX_UNPACK_BYTES: "1000" } });
+    const blend = (size: number) => {
+      const form = new FormData();
+      form.append("file", new Blob([Buffer.alloc(size, 1)]), "big.blend");
+      return form;
+    };
+    for (const route of ["/api/inspect", "/api/renders"]) {
+      const response = await server.api(route, { method: "POST", body: blend(5000) });
+      assert.equal(response.status, 400, route);
+      assert.deepEqual(await response.json(), { error: "file: the upload is larger than 1000 bytes; send less, or raise the limit with BRENDER_MAX_UNPACK_BYTES.", field: "file" }, route);
+    }
+    assert.deepEqual(await readdir(join(server.home, "uploads")), [], "nothing kept");
+  });
+
   it("cleans up when the server starts: an old unused upload goes, a used or fresh one stays", async (t) => {
     const server = await startTestServer(t, { runFarm: false });
     const blend = await readFile(await makeScene(join(server.home, "shot.blend"), { frames: [1, 1], resolution: [16, 16], samples: 1 }));
@@ -224,6 +269,12 @@ describe("upload rules", () => {
         assert.throws(() => folderPathSegments(`/${path}`), ApiError);
       }),
     );
+  });
+
+  it("upload limits: 8 GiB and a million files unless BRENDER_MAX_UNPACK_BYTES or _ENTRIES say otherwise", () => {
+    assert.deepEqual(uploadLimitsOf({}), { maxTotalBytes: 8 * 1024 ** 3, maxEntries: 1_000_000 });
+    assert.deepEqual(uploadLimitsOf({ BRENDER_MAX_UNPACK_BYTES: "1000", BRENDER_MAX_UNPACK_ENTRIES: "" }), { maxTotalBytes: 1000, maxEntries: 1_000_000 });
+    assert.throws(() => uploadLimitsOf({ BRENDER_MAX_UNPACK_BYTES: "8G" }), /BRENDER_MAX_UNPACK_BYTES must be a positive whole number, got "8G"\. Set it to e\.g\. 8589934592/);
   });
 
   it("an upload is stale when no render came from it and it is older than a day", async (t) => {

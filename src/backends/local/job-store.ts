@@ -1,6 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { pathToFileURL } from "node:url";
+import { DiskFullError, isDiskFull } from "../../disk-full.ts";
 import { MAX_ARRAY_SIZE } from "../../domain/frames.ts";
 import type { PlannedJob } from "../../domain/render-plan.ts";
 import { CANCELLED_REASON, TERMINATED_REASON, type AttemptEnd } from "./job-state.ts";
@@ -63,6 +65,29 @@ export type {
  * readers run beside the one writer, and writers wait their turn.
  */
 export function openJobStore(dbPath: string, options: JobStoreOptions = {}): JobStore {
+  try {
+    return openWritable(dbPath, options);
+  } catch (error) {
+    if (dbPath === ":memory:" || !isDiskFull(error, dirname(dbPath))) throw error;
+    // A full disk cannot hold SQLite's shared-memory file, so even reading fails the usual way.
+    if (options.readOnlyWhenFull) return openSnapshot(dbPath, options);
+    throw new DiskFullError(dirname(dbPath), { cause: error });
+  }
+}
+
+/**
+ * The database as last checkpointed, opened immutable: nothing is written,
+ * not even the shared-memory file, so `jobs` and `status` still answer on a
+ * full disk (a change still in the write-ahead log may not show).
+ */
+function openSnapshot(dbPath: string, options: JobStoreOptions): JobStore {
+  const url = pathToFileURL(dbPath);
+  url.searchParams.set("immutable", "1");
+  const db = new DatabaseSync(url, { readOnly: true });
+  return new JobStore(db, options, { snapshot: true });
+}
+
+function openWritable(dbPath: string, options: JobStoreOptions): JobStore {
   if (dbPath !== ":memory:") mkdirSync(dirname(dbPath), { recursive: true });
   const db = new DatabaseSync(dbPath, { timeout: options.busyTimeoutMs ?? 10_000 });
   try {
@@ -96,7 +121,8 @@ export class JobStore {
   readonly #cancellation: Cancellation;
   readonly #reader: Reader;
 
-  constructor(db: DatabaseSync, options: JobStoreOptions) {
+  /** `snapshot`: a read-only database (see openSnapshot), where nothing is seeded. */
+  constructor(db: DatabaseSync, options: JobStoreOptions, { snapshot = false } = {}) {
     this.#db = new StoreDatabase(db, options.now ?? Date.now);
     this.#catalog = new Catalog(this.#db);
     this.#submission = new Submission(this.#db, this.#catalog, options.maxArraySize ?? MAX_ARRAY_SIZE);
@@ -104,6 +130,7 @@ export class JobStore {
     this.#scheduler = new Scheduler(this.#db, this.#recovery, options.logDir);
     this.#cancellation = new Cancellation(this.#db);
     this.#reader = new Reader(this.#db);
+    if (snapshot) return;
     this.#catalog.seedDefaults();
     if (options.maxVcpus !== undefined) this.setMaxVcpus(options.maxVcpus);
   }

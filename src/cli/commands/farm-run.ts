@@ -14,8 +14,9 @@ import { brenderHome } from "../../config.ts";
 import { findRenderRecord, listRenderRecords } from "../../backends/aws/render-record.ts";
 import type { ObjectStore } from "../../storage/object-store.ts";
 
-async function withFarm<T>(work: (farm: LocalFarm) => Promise<T>): Promise<T> {
-  const farm = openLocalFarm();
+/** `reading`: the command changes nothing, so it keeps working on a full disk. */
+async function withFarm<T>(work: (farm: LocalFarm) => Promise<T>, { reading = false } = {}): Promise<T> {
+  const farm = openLocalFarm(process.env, { readOnlyWhenFull: reading });
   try {
     return await work(farm);
   } finally {
@@ -25,7 +26,7 @@ async function withFarm<T>(work: (farm: LocalFarm) => Promise<T>): Promise<T> {
 
 export async function listRenders(options: { limit: string; json?: boolean }): Promise<number> {
   const limit = Number(options.limit) || 20;
-  const local: Array<Omit<RenderListRow, "status"> & { status: string | (() => Promise<string>) }> = await withFarm(async (farm) => listLocalRenders(farm));
+  const local: Array<Omit<RenderListRow, "status"> & { status: string | (() => Promise<string>) }> = await withFarm(async (farm) => listLocalRenders(farm), { reading: true });
   const aws = (await listRenderRecords(brenderHome())).map((record) => ({
     renderId: record.renderId,
     backend: `aws:${record.farm}`,
@@ -81,7 +82,7 @@ export async function showStatus(id: string, options: { watch?: boolean; json?: 
       if (outcome.manifest) process.stdout.write(`  frames ${outcome.manifest.frames.renderedCount}/${outcome.manifest.frames.expectedCount}; outputs: ${renderObjects(farm, renderId).describe(outputPrefix(payload.project.name, renderId))}\n`);
     }
     return outcome.status === "FAILED" ? 1 : 0;
-  });
+  }, { reading: true });
 }
 
 export async function showLogs(id: string, options: { follow?: boolean }): Promise<number> {
@@ -101,7 +102,7 @@ export async function showLogs(id: string, options: { follow?: boolean }): Promi
       if (!options.follow || ended) return 0;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-  });
+  }, { reading: true });
 }
 
 async function copyFrom(file: string, start: number): Promise<number> {
@@ -138,7 +139,7 @@ async function withOutputs<T>(id: string, work: (renderId: string, objects: Obje
   return withFarm(async (farm) => {
     const renderId = resolveRenderId(farm, id);
     return work(renderId, renderObjects(farm, renderId), outputPrefix(submittedPayload(farm, renderId).project.name, renderId));
-  });
+  }, { reading: true });
 }
 
 export function downloadRender(id: string, dir: string): Promise<number> {

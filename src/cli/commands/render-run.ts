@@ -1,9 +1,8 @@
-import { stat } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
 import { inspectBlendFile } from "../../blender/inspect.ts";
 import { jobBlender } from "../../blender/installations.ts";
 import { newRenderId } from "../../domain/ids.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
+import type { SceneInspection } from "../../domain/scene-inspection.ts";
 import { UserInputError } from "../../errors.ts";
 import {
   openLocalFarm, renderObjects, resolveRenderId, submitRender,
@@ -11,8 +10,10 @@ import {
 } from "../../backends/local/farm.ts";
 import type { UploadProgress } from "../../storage/content-upload.ts";
 import { checkBucketAccess } from "../../storage/s3-store.ts";
+import { formatPackingReport, packDependencies, type PackingReport } from "../../packing/pack.ts";
 import { formatBytes, formatSeconds } from "../render-watch.ts";
-import { buildRenderPayload, parseDuration, type RenderCliOptions } from "../render-request.ts";
+import { checkPythonScript, inputWarnings, locateProject, parseJobOptions } from "../render-input.ts";
+import { buildRenderPayload, type RenderCliOptions } from "../render-request.ts";
 import { printOutcome, runAndWatch, startBackgroundRunner } from "../render-wait.ts";
 import { retryLocalRender } from "../render-control.ts";
 import { terminationSignal } from "../run-command.ts";
@@ -33,6 +34,8 @@ export type RenderOptions = RenderCliOptions & {
   gpus?: string;
   blender?: string;
   dryRun?: boolean;
+  allowMissing?: boolean;
+  pathMap?: string[];
   attempts: string;
   timeout?: string;
   priority: string;
@@ -43,20 +46,46 @@ export type RenderOptions = RenderCliOptions & {
 /** `brender render PATH`: inspect, submit (nothing when the input is bad), then wait with progress or detach. */
 export async function runRender(path: string, options: RenderOptions): Promise<number> {
   const started = performance.now();
+  // Everything checkable without Blender is checked first, so bad input never leaves anything behind.
+  const { attempts, priority, timeoutSeconds } = parseJobOptions(options);
   const { source, blendPath, blendFile } = await locateProject(path, options.blend);
+  const python = await checkPythonScript(source, options.python);
   const signal = terminationSignal();
   // Locally, --blender picks the installed Blender that inspects and renders; on AWS it names a deployed one.
   const localBlender = options.backend === "aws" ? undefined : options.blender;
-  const inspection = await inspectBlendFile(blendPath, { signal, ...(localBlender ? { blender: localBlender } : {}) });
-  const payload = buildRenderPayload(options, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
-  const attempts = wholeNumber(options.attempts, "--attempts", 1, 10);
-  const priority = Number.parseInt(options.priority, 10);
-  if (!Number.isFinite(priority)) throw new UserInputError(`--priority "${options.priority}" must be a whole number.`);
-  const timeoutSeconds = options.timeout ? parseDuration(options.timeout, "--timeout") : undefined;
-  if (inspection.missingFiles.length && !options.json) {
-    process.stderr.write(`warning: ${inspection.missingFiles.length} external file(s) are missing and will render pink or empty: ${inspection.missingFiles.map((file) => file.path).join(", ")}\n`);
+  const inspection = await inspectBlendFile(blendPath, { signal, pathMaps: parsePathMaps(options.pathMap ?? []), ...(localBlender ? { blender: localBlender } : {}) });
+  const payload = buildRenderPayload({ ...options, python }, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
+  // Every file the .blend needs travels with it; a missing one stops here (exit 2) unless --allow-missing.
+  const packed = await packDependencies(inspection.dependencies ?? [], source, { allowMissing: options.allowMissing });
+  try {
+    // Packing's own list of what is missing (it knows --path-map and every UDIM tile and sequence frame).
+    const missing = packed.report.missing;
+    const warnings = [
+      ...(missing.length ? [`${missing.length} external file(s) are missing and will render pink or empty: ${missing.join("; ")}`] : []),
+      ...inputWarnings({ ...inspection, missingFiles: [] }, options.frames, options.scene),
+      ...(options.backend !== "aws" && inspection.renderBlender.warning ? [inspection.renderBlender.warning] : []),
+    ];
+    if (!options.json) for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+    if (!options.json && packed.report.traced > 0) process.stderr.write(`${formatPackingReport(packed.report, formatBytes)}\n`);
+    return await submitAndFollow(packed.source, packed.report, payload, blendPath, options, { attempts, priority, timeoutSeconds, started, warnings, blender: inspection.renderBlender });
+  } finally {
+    await packed.dispose();
   }
+}
 
+async function submitAndFollow(
+  source: ProjectSource,
+  dependencies: PackingReport,
+  payload: RenderJobPayload,
+  blendPath: string,
+  options: RenderOptions,
+  run: {
+    attempts: number; priority: number; timeoutSeconds: number | undefined; started: number; warnings: readonly string[];
+    /** The installed Blender that inspected the file and renders it (local renders). */
+    blender: SceneInspection["renderBlender"];
+  },
+): Promise<number> {
+  const { attempts, priority, timeoutSeconds, started, warnings } = run;
   if (options.backend === "aws") {
     const { runAwsRender } = await import("./render-aws.ts");
     return runAwsRender({ payload, source, blendPath, options, attempts, priority, timeoutSeconds, started });
@@ -73,16 +102,13 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
   try {
     // A store we cannot write to fails here, before anything is uploaded or submitted.
     await checkBucketAccess(farm.objects);
-    const blender = inspection.renderBlender;
-    if (!options.json) process.stderr.write(`${blender.warning ? `warning: ${blender.warning}\n` : ""}Blender ${blender.version} (${blender.path}) renders this file\n`);
+    const blender = run.blender;
+    if (!options.json) process.stderr.write(`Blender ${blender.version} (${blender.path}) renders this file\n`);
     const progress = uploadProgressPrinter(options.json === true);
     const blenderExecutable = await jobBlender(blender.path, process.env);
     const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, ...(blenderExecutable ? { blenderExecutable } : {}), onUploadProgress: progress.update });
     progress.done(upload);
-    return await follow(farm, payload, started, options, upload, {
-      blender: { path: blender.path, version: blender.version },
-      warnings: blender.warning ? [blender.warning] : [],
-    });
+    return await follow(farm, payload, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) }, warnings, { path: blender.path, version: blender.version });
   } finally {
     farm.close();
   }
@@ -132,33 +158,24 @@ async function follow(
   started: number,
   options: { detach?: boolean; json?: boolean },
   upload?: ProjectUploadSummary,
-  extras?: Parameters<typeof printOutcome>[6],
+  warnings: readonly string[] = [],
+  blender?: { readonly path: string; readonly version: string },
 ): Promise<number> {
   if (options.detach) {
     startBackgroundRunner();
-    process.stdout.write(options.json ? `${JSON.stringify({ renderId: payload.renderId, status: "SUBMITTED", ...(upload ? { upload } : {}) })}\n` : `${payload.renderId}\n`);
+    process.stdout.write(options.json ? `${JSON.stringify({ renderId: payload.renderId, status: "SUBMITTED", ...(upload ? { upload } : {}), ...(warnings.length ? { warnings } : {}) })}\n` : `${payload.renderId}\n`);
     return 0;
   }
   if (!options.json) process.stderr.write(`render ${payload.renderId}: ${payload.project.name}, frames ${payload.frames}\n`);
   const outcome = await runAndWatch(farm, payload, { quiet: options.json === true, runFarm: true });
-  return printOutcome(renderObjects(farm, payload.renderId), payload, outcome, (performance.now() - started) / 1000, options.json === true, upload, extras);
+  return printOutcome(renderObjects(farm, payload.renderId), payload, outcome, (performance.now() - started) / 1000, options.json === true, upload, warnings, blender);
 }
 
-async function locateProject(path: string, blend: string | undefined): Promise<{ source: ProjectSource; blendPath: string; blendFile: string }> {
-  const absolute = resolve(path);
-  const info = await stat(absolute).catch(() => undefined);
-  if (!info) throw new UserInputError(`${absolute} does not exist; give a .blend file or a project folder.`);
-  if (info.isFile()) {
-    if (blend) throw new UserInputError("--blend is for project folders; with a .blend file, drop it.");
-    return { source: { kind: "file", path: absolute }, blendPath: absolute, blendFile: basename(absolute) };
-  }
-  if (!blend) throw new UserInputError(`${absolute} is a folder; say which .blend in it to render with --blend (a path inside the folder).`);
-  const blendFile = blend.split("\\").join("/").replace(/^\.\//, "");
-  return { source: { kind: "folder", path: absolute }, blendPath: join(absolute, ...blendFile.split("/")), blendFile };
-}
-
-function wholeNumber(text: string, option: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min || value > max) throw new UserInputError(`${option} "${text}" must be a whole number from ${min} to ${max}.`);
-  return value;
+/** `--path-map FROM=TO` pairs. */
+function parsePathMaps(pairs: readonly string[]): [string, string][] {
+  return pairs.map((pair) => {
+    const at = pair.indexOf("=");
+    if (at <= 0 || at === pair.length - 1) throw new UserInputError(`--path-map "${pair}" must look like FROM=TO, e.g. 'C:\\textures=/mnt/textures'.`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  });
 }

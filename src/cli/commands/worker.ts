@@ -30,16 +30,26 @@ export function registerWorker(program: Command): void {
     );
 }
 
+/** How long an action has, once its runner is gone, to stop on the abort before the worker exits anyway. */
+const ORPHAN_GRACE_MS = 5_000;
+
 /**
  * The local farm's runner keeps a pipe open on our stdin and never writes to
  * it: when the runner dies (even by SIGKILL) the pipe closes, and the job
- * must stop too (the abort kills Blender) rather than run on unowned while
- * the farm hands the same child to another worker. Only with
- * BRENDER_EXIT_WITH_PARENT=1, so an interactive or container stdin is left alone.
+ * must stop too (the abort kills Blender, stops transfers, and keeps an upload
+ * from publishing or e-mailing) rather than run on unowned while the farm
+ * hands the same child to another worker. Every action gets the abort; one
+ * that does not end within ORPHAN_GRACE_MS is cut short by exiting. Only with
+ * BRENDER_EXIT_WITH_PARENT=1, so an interactive or container stdin (AWS Batch,
+ * where no runner exists) is left alone.
  */
 function parentGoneSignal(): { readonly signal: AbortSignal; release(): void } {
   const controller = new AbortController();
-  const gone = () => controller.abort(new Error("the process that started this worker exited (stdin closed)"));
+  const gone = () => {
+    if (controller.signal.aborted) return;
+    controller.abort(new Error("the process that started this worker exited (stdin closed)"));
+    setTimeout(() => process.exit(1), ORPHAN_GRACE_MS).unref();
+  };
   process.stdin.on("end", gone);
   process.stdin.on("close", gone);
   process.stdin.on("error", gone);

@@ -41,7 +41,7 @@ export function openApiDocument(): JsonObject {
     info: {
       title: "Brender",
       version: "1",
-      description: "Render Blender scenes on the local farm, or on AWS farms deployed with `brender farm deploy` (settings.farm). GET /api/events streams every local render, or one render (local or on AWS) with ?render=ID. Bound to loopback, no token is needed; otherwise every /api route needs `Authorization: Bearer TOKEN` (or `?token=TOKEN` on GET).",
+      description: "Render Blender scenes on the local farm, or on AWS farms deployed with `brender farm deploy` (settings.farm). GET /api/events streams every local render, or one render (local or on AWS) with ?render=ID. Bound to loopback, no token is needed; otherwise every /api route needs `Authorization: Bearer TOKEN` (or `?token=TOKEN` on GET). On loopback, a Host other than localhost, 127.x.x.x or [::1] with the server's port is a 421 (DNS rebinding); everywhere, a POST, PUT, PATCH or DELETE whose Origin (or Referer) is another site is a 403 (clients sending neither, like curl, are not held to it).",
     },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" }, queryToken: { type: "apiKey", in: "query", name: "token" } },

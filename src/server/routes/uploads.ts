@@ -1,5 +1,4 @@
 import type { FastifyInstance } from "fastify";
-import { limitsFromEnvironment } from "../../worker/archive/extract.ts";
 import type { ServerContext } from "../context.ts";
 import { ApiError } from "../http-errors.ts";
 import { IncomingUpload } from "../uploads.ts";
@@ -9,11 +8,10 @@ import { IncomingUpload } from "../uploads.ts";
  * .blend files) or a folder sent as many `file` parts named by their paths
  * inside it, for later inspection and submission by uploadId. A folder is
  * held to the same limits as an unpacked archive (BRENDER_MAX_UNPACK_ENTRIES,
- * BRENDER_MAX_UNPACK_BYTES); any refused part refuses the whole upload.
+ * BRENDER_MAX_UNPACK_BYTES, 8 GiB by default); any refused part refuses the whole upload.
  */
 export function registerUploadRoutes(app: FastifyInstance, context: ServerContext): void {
-  // Read once: a bad value stops the server at start, not each upload.
-  const limits = limitsFromEnvironment(context.env);
+  const limits = context.uploadLimits;
   app.post("/api/uploads", async (request, reply) => {
     if (!request.isMultipart()) {
       throw new ApiError(415, "send the upload as multipart/form-data: a .blend or .zip in a file field, or a folder's files as file fields named by their paths.", "file");

@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import yazl from "yazl";
 import { compressFrames, expandFrames, formatFrameSet, parseFrameSet } from "../../domain/frames.ts";
 import { outputLayout, outputPrefix, RENDER_OUTPUT_TAG } from "../../domain/layout.ts";
-import { mergeFrameTimes, renderManifestSchema, type RenderManifest } from "../../domain/render-manifest.ts";
+import { mergeFrameTimes, type RenderManifest } from "../../domain/render-manifest.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { JobFailedError } from "../../errors.ts";
 import { makePreviewVideo } from "../../media/preview-video.ts";
@@ -15,6 +15,7 @@ import type { RenderReport } from "../../notify/render-report.ts";
 import { awaitUpstreamJobs, batchClientFromEnv, type AwaitResult } from "../await-jobs.ts";
 import { renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { hostInfo } from "../host-info.ts";
+import { alreadyPublished, publishedManifest, restoreFromStore } from "../published-outputs.ts";
 import { readRenderEvents, summarizeEvents, type RenderSummary } from "../render-summary.ts";
 import { renderedFrames } from "./render.ts";
 
@@ -38,6 +39,16 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
   const awaited = await awaitUpstream(context);
   const { layout, output } = renderFolders(context, payload);
   const prefix = outputPrefix(payload.project.name, payload.renderId);
+  const earlier = await publishedManifest(context.store, prefix);
+  if (await alreadyPublished(context.store, earlier)) {
+    // An earlier run published the render and told the user but was not recorded as done (its runner
+    // was killed): finish its clean-up and stop, without a second e-mail or a rewritten manifest.
+    context.log.info({ prefix: context.store.describe(prefix) }, "already published by an earlier run; nothing to do");
+    await rm(layout.root, { recursive: true, force: true });
+    return;
+  }
+  const restored = await restoreFromStore(context.store, prefix, output, context.signal);
+  if (restored > 0) context.log.info({ restored }, "outputs an earlier run had uploaded were brought back from the store");
   const scratch = join(layout.root, "upload");
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true });
@@ -104,9 +115,12 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     finishedAt,
     renderSeconds: summary.renderSeconds,
     peakMemoryMb: summary.peakMemoryMb,
-    frameTimes: mergeFrameTimes((await earlierManifest(context, `${prefix}manifest.json`))?.frameTimes, summary.frameTimes, frames.rendered),
+    frameTimes: mergeFrameTimes(earlier?.frameTimes, summary.frameTimes, frames.rendered),
     ...(Object.keys(hostDescription).length > 0 ? { host: hostDescription } : {}),
   };
+  // Past this point the upload publishes and tells the user: a worker whose runner died stops before it,
+  // so the run that takes over is the only one that does.
+  context.signal.throwIfAborted();
   // The e-mail goes out before the manifest (still written last, marking the upload complete), so a
   // notification that could not be sent is recorded there as a warning instead of failing a good render.
   try {
@@ -190,7 +204,7 @@ async function uploadAll(context: ActionContext, items: readonly { file: string;
 }
 
 async function uploadOne(context: ActionContext, file: string, key: string, uploaded: UploadedFile[]): Promise<string> {
-  uploaded.push(await context.store.putFile(key, file, { tags: OUTPUT_TAGS }));
+  uploaded.push(await context.store.putFile(key, file, { tags: OUTPUT_TAGS, signal: context.signal }));
   return key;
 }
 
@@ -261,11 +275,4 @@ async function notify(
   };
   const result = await sendRenderNotification(report, to, mailerConfigFromEnv(context.processEnv, context.paths.home));
   context.log.info({ outbox: result.outboxFile, smtp: result.smtp?.messageId, ses: result.ses?.messageId }, "notification sent");
-}
-
-/** The manifest an earlier run of this render wrote (a retry writes it again), if there is a readable one. */
-async function earlierManifest(context: ActionContext, key: string): Promise<RenderManifest | undefined> {
-  if (!(await context.store.stat(key))) return undefined;
-  const parsed = renderManifestSchema.safeParse(JSON.parse((await context.store.getBytes(key)).toString("utf8")));
-  return parsed.success ? parsed.data : undefined;
 }

@@ -35,12 +35,12 @@ export function isArchiveFileName(name: string): boolean {
 
 /**
  * Extraction limits from BRENDER_MAX_UNPACK_BYTES and BRENDER_MAX_UNPACK_ENTRIES,
- * each falling back to DEFAULT_EXTRACTION_LIMITS when unset or empty.
+ * each falling back to `defaults` (the workers' DEFAULT_EXTRACTION_LIMITS) when unset or empty.
  */
-export function limitsFromEnvironment(env: NodeJS.ProcessEnv = process.env): ExtractionLimits {
+export function limitsFromEnvironment(env: NodeJS.ProcessEnv = process.env, defaults: ExtractionLimits = DEFAULT_EXTRACTION_LIMITS): ExtractionLimits {
   return {
-    maxTotalBytes: readLimit(env, "BRENDER_MAX_UNPACK_BYTES", DEFAULT_EXTRACTION_LIMITS.maxTotalBytes),
-    maxEntries: readLimit(env, "BRENDER_MAX_UNPACK_ENTRIES", DEFAULT_EXTRACTION_LIMITS.maxEntries),
+    maxTotalBytes: readLimit(env, "BRENDER_MAX_UNPACK_BYTES", defaults.maxTotalBytes),
+    maxEntries: readLimit(env, "BRENDER_MAX_UNPACK_ENTRIES", defaults.maxEntries),
   };
 }
 

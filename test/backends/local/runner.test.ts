@@ -172,16 +172,20 @@ describe("local farm runner", () => {
     const { store, logDir, recordFile } = fresh();
     const job = store.submitJob({ name: "sleeper", action: "render", attempts: 3 });
     let started = 0;
+    let terminating: Promise<void> | undefined;
     const running = farm(store, logDir, recordFile, {
-      env: { FAKE_SLEEP_MS: "60000", FAKE_GRANDCHILD: "1" },
+      // The record comes late, as on a busy machine: "started" alone does not mean the grandchild exists yet.
+      env: { FAKE_SLEEP_MS: "60000", FAKE_GRANDCHILD: "1", FAKE_RECORD_DELAY_MS: "300" },
       onEvent: (event) => {
-        if (event.type === "started") {
+        if (event.type !== "started") return;
+        terminating = waitFor("the worker's record", () => runs(recordFile).length === 1).then(() => {
           started = Date.now();
           store.terminate(job, "Stopped by test");
-        }
+        });
       },
     });
     await running;
+    await terminating;
     const elapsed = Date.now() - started;
     assert.ok(elapsed < 3000, `terminated after ${elapsed} ms`);
     assert.equal(store.getJob(job)?.status, "FAILED");
@@ -264,7 +268,9 @@ describe("local farm runner", () => {
     const { store, dbPath, logDir, recordFile } = fresh(6);
     const job = store.submitJob({ name: "shared", action: "render", arraySize: 50 });
     const startAt = Date.now() + 1500;
-    const env = { FAKE_RECORD_FILE: recordFile, FAKE_SLEEP_MS: "50" };
+    // Each worker holds until both runners have started one, so "both took part" does not depend on how
+    // fast a busy machine starts the second runner process.
+    const env = { FAKE_RECORD_FILE: recordFile, FAKE_SLEEP_MS: "50", FAKE_WAIT_FOR_RUNNERS: "2" };
     const finished = [runnerProcess(dbPath, logDir, env, { startAt }), runnerProcess(dbPath, logDir, env, { startAt })].map(
       (child) =>
         new Promise<number>((done, fail) => {

@@ -7,7 +7,7 @@ import type { StoreDatabase } from "./database.ts";
 import { evaluateDependencies } from "./propagation.ts";
 import { findJob } from "./rows.ts";
 import { DEFAULT_JOB_DEFINITION, DEFAULT_JOB_QUEUE, type JobDependency, type SubmitJobInput, type SubmitPlanOptions } from "./types.ts";
-import { MAX_ATTEMPTS, MAX_TIMEOUT_SECONDS, checkAction, checkEnvironment, checkName, checkWhole } from "./validation.ts";
+import { MAX_ATTEMPTS, MAX_PRIORITY, MAX_TIMEOUT_SECONDS, checkAction, checkEnvironment, checkName, checkWhole } from "./validation.ts";
 
 /**
  * Puts jobs into the store: one at a time or a whole plan at once. A job
@@ -74,7 +74,7 @@ export class Submission {
     const attempts = checkWhole(input.attempts ?? definition.attempts, `attempts of job "${input.name}"`, 1, MAX_ATTEMPTS);
     const timeoutSource = input.timeoutSeconds ?? definition.timeoutSeconds;
     const timeoutSeconds = timeoutSource === undefined ? undefined : checkWhole(timeoutSource, `timeout of job "${input.name}"`, 1, MAX_TIMEOUT_SECONDS);
-    const priority = checkWhole(input.priority ?? 0, `priority of job "${input.name}"`, -1_000_000, 1_000_000);
+    const priority = checkWhole(input.priority ?? 0, `priority of job "${input.name}"`, -MAX_PRIORITY, MAX_PRIORITY);
     const environment = checkEnvironment(input.environment ?? {}, input.name);
     const dependencies = input.dependsOn ?? [];
     this.#checkDependencies(input.name, arraySize, dependencies);

@@ -17,6 +17,8 @@ export type JobStoreOptions = {
   readonly logDir?: string;
   /** How long to wait for another process's write lock before failing; default 10 s. */
   readonly busyTimeoutMs?: number;
+  /** On a full disk, open the database read-only (for commands that only read) instead of failing. */
+  readonly readOnlyWhenFull?: boolean;
 };
 
 /** How hard to try a job: absent values come from its job definition. */

@@ -4,15 +4,13 @@
  */
 import { UserInputError } from "../../../errors.ts";
 import { JOB_ACTION_TYPES, type JobActionType } from "../../../worker/env.ts";
+import { MAX_ATTEMPTS, MAX_TIMEOUT_SECONDS } from "./limits.ts";
 import { DEFAULT_COMPUTE_ENVIRONMENT, type JobDefinitionInput, type JobQueueInput, type QueueState } from "./types.ts";
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const ENVIRONMENT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Most tries AWS Batch allows a job. */
-export const MAX_ATTEMPTS = 10;
-/** Longest attempt timeout AWS Batch allows: 14 days. */
-export const MAX_TIMEOUT_SECONDS = 1_209_600;
+export { MAX_ATTEMPTS, MAX_PRIORITY, MAX_TIMEOUT_SECONDS } from "./limits.ts";
 
 /** Accepts a name of a job, queue or definition as AWS Batch does: 1 to 128 of letters, digits, "-", "_", "." and ":". */
 export function checkName(name: string, what: string): void {
