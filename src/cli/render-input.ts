@@ -6,7 +6,7 @@ import { MAX_TIMEOUT_SECONDS } from "../backends/local/store/validation.ts";
 import { frameCount, parseFrameSet } from "../domain/frames.ts";
 import type { SceneInspection } from "../domain/scene-inspection.ts";
 import { UserInputError } from "../errors.ts";
-import { parseDuration } from "./render-request.ts";
+import { parseDuration } from "../renders/render-request.ts";
 
 /**
  * Checks of `brender render`'s input that need no Blender and no farm: what

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { UserInputError } from "../errors.ts";
+import { UserInputError } from "./errors.ts";
 
 /**
  * Where a render's result goes: an e-mail address, a Slack or Discord incoming
@@ -66,16 +66,19 @@ export function redactUrl(raw: string): string {
 // The same loose check the payload's e-mail field applies after this split.
 const EMAIL_SHAPE = /^[^\s@<>/:]+@[^\s@<>/]+$/;
 
-/** Reads one `--notify` value: an e-mail address, or a webhook URL (the kind told by its host). Throws the one-line problem. */
-export function parseNotifyTarget(value: string): NotifyTarget {
+/**
+ * Reads one `--notify` value: an e-mail address, or a webhook URL (the kind told by its host).
+ * Throws the one-line problem, naming the setting as `label` says (`--notify`, `settings.notify`).
+ */
+export function parseNotifyTarget(value: string, label = "--notify"): NotifyTarget {
   const text = value.trim();
   if (/^[a-z][a-z0-9+.-]*:/i.test(text) && !EMAIL_SHAPE.test(text)) {
     const problem = webhookUrlProblem(text);
-    if (problem !== undefined) throw new UserInputError(`--notify ${problem}`);
+    if (problem !== undefined) throw new UserInputError(`${label} ${problem}`);
     return { kind: webhookKindOf(new URL(text)), url: text };
   }
   if (EMAIL_SHAPE.test(text)) return { kind: "email", address: text };
-  throw new UserInputError(`--notify "${redactUrl(text)}" is neither an e-mail address nor a URL: give name@example.com or https://…`);
+  throw new UserInputError(`${label} "${redactUrl(text)}" is neither an e-mail address nor a URL: give name@example.com or https://…`);
 }
 
 /**
@@ -83,14 +86,14 @@ export function parseNotifyTarget(value: string): NotifyTarget {
  * e-mail address (the mailer sends to one), and the webhook URLs in order,
  * without duplicates.
  */
-export function notifyTargetsToPayload(values: readonly string[]): { email?: string; webhooks?: string[] } {
-  const targets = values.map(parseNotifyTarget);
+export function notifyTargetsToPayload(values: readonly string[], label = "--notify"): { email?: string; webhooks?: string[] } {
+  const targets = values.map((value) => parseNotifyTarget(value, label));
   const emails = [...new Set(targets.flatMap((t) => (t.kind === "email" ? [t.address] : [])))];
   if (emails.length > 1) {
-    throw new UserInputError(`--notify names ${emails.length} e-mail addresses (${emails.join(", ")}): give one, or a mailing list`);
+    throw new UserInputError(`${label} names ${emails.length} e-mail addresses (${emails.join(", ")}): give one, or a mailing list`);
   }
   const webhooks = [...new Set(targets.flatMap((t) => (t.kind === "email" ? [] : [t.url])))];
-  if (webhooks.length > MAX_WEBHOOKS) throw new UserInputError(`--notify names ${webhooks.length} webhooks: at most ${MAX_WEBHOOKS} per render`);
+  if (webhooks.length > MAX_WEBHOOKS) throw new UserInputError(`${label} names ${webhooks.length} webhooks: at most ${MAX_WEBHOOKS} per render`);
   return { ...(emails[0] !== undefined ? { email: emails[0] } : {}), ...(webhooks.length > 0 ? { webhooks } : {}) };
 }
 

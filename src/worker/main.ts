@@ -10,7 +10,8 @@ import { render } from "./actions/render.ts";
 import { uploadRenderOutput } from "./actions/upload-render-output.ts";
 import type { ActionContext } from "./context.ts";
 import { workFolderOf } from "./context.ts";
-import { parseWorkerEnv, type JobActionType } from "./env.ts";
+import { parseWorkerEnv } from "./env.ts";
+import { type JobActionType } from "../domain/job-actions.ts";
 import { batchClientFromEnv, planFailedUpload } from "./failed-upload.ts";
 
 /** One function per JOB_ACTION_TYPE; each lives in its own file under actions/. */

@@ -23,7 +23,7 @@
  * the publisher to publish nothing (NO_PUBLISH_REASON_PREFIX).
  */
 import { TerminateJobCommand, type BatchClient } from "@aws-sdk/client-batch";
-import { isInFlight, isTerminal } from "../local/job-state.ts";
+import { isInFlight, isTerminal } from "../../domain/job-status.ts";
 import { NO_PUBLISH_REASON_PREFIX } from "../../worker/failed-upload.ts";
 import { childStatuses, type BatchJobView, type RenderDescription } from "./monitor.ts";
 

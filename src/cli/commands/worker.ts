@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { JOB_ACTION_TYPES } from "../../worker/env.ts";
+import { JOB_ACTION_TYPES } from "../../domain/job-actions.ts";
 import { runCommand, terminationSignal } from "../run-command.ts";
 
 export function registerWorker(program: Command): void {

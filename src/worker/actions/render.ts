@@ -6,7 +6,7 @@ import {
   arraySizeFor, compressFrames, expandFrames, formatFrameSet, framesForChild, parseFrameSet,
 } from "../../domain/frames.ts";
 import { newerFileWarning } from "../../domain/blender-release.ts";
-import { frameFileStem, frameOfFileName, outputLayout } from "../../domain/layout.ts";
+import { eventFileName, frameFileStem, frameOfFileName, outputLayout } from "../../domain/layout.ts";
 import { progressEventSchema, type ProgressEventBody } from "../../domain/progress-events.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
@@ -56,7 +56,7 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
   const share = childShare(payload, index, context.env.AWS_BATCH_JOB_ARRAY_SIZE);
   const { layout, blendFile, output } = renderFolders(context, payload);
   const folders = outputLayout(output);
-  const emit = eventSink(join(layout.events, `render-${index}.jsonl`), context.stdout);
+  const emit = eventSink(join(layout.events, eventFileName(index)), context.stdout);
   const started = performance.now();
   const seconds = () => Math.round((performance.now() - started) / 10) / 100;
 
