@@ -34,6 +34,35 @@ export const blobUploadFilesSchema = z
   .array(z.strictObject({ path: z.string().min(1).describe("the file's path in the project folder, as POST /api/uploads names parts"), sha256: sha256Schema }))
   .min(1, "list at least the .blend");
 
+const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
+
+/** The two routes' OpenAPI path items (spread into the document by routes/openapi.ts). */
+export function blobOpenApiPaths(): Record<string, unknown> {
+  const errors = { "400": errorResponse("bad input; `field` names the bad field"), "401": errorResponse("missing or wrong token (servers bound beyond loopback)") };
+  return {
+    "/api/blobs/missing": {
+      post: {
+        summary: "Which of these SHA-256 file contents the server lacks (content-addressed uploads)",
+        requestBody: { required: true, content: { "application/json": { schema: z.toJSONSchema(missingBlobsSchema, { io: "input" }) } } },
+        responses: { "200": { description: "the hashes to send", content: { "application/json": { schema: { type: "object", properties: { missing: { type: "array", items: { type: "string" } } }, required: ["missing"] } } } }, ...errors },
+      },
+    },
+    "/api/blobs/uploads": {
+      post: {
+        summary: "Build an upload from stored file contents plus the new ones: a `files` field listing every {path, sha256}, then one `blob` part per lacking hash, named by it",
+        requestBody: {
+          required: true,
+          content: { "multipart/form-data": { schema: { type: "object", required: ["files"], properties: {
+            files: { type: "string", description: `JSON: ${JSON.stringify(z.toJSONSchema(blobUploadFilesSchema, { io: "input" }))}` },
+            blob: { type: "array", items: { type: "string", format: "binary" }, description: "the content of each hash POST /api/blobs/missing named, the part's file name being the hash" },
+          } } } },
+        },
+        responses: { "201": { description: "stored, as POST /api/uploads answers", content: { "application/json": { schema: { $ref: "#/components/schemas/Upload" } } } }, ...errors, "415": errorResponse("not multipart/form-data") },
+      },
+    },
+  };
+}
+
 function blobsDirOf(context: ServerContext): string {
   return join(dirname(context.uploadsDir), "blobs");
 }
