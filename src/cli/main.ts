@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
+import { registerBlenders } from "./commands/blenders.ts";
 import { registerAddon } from "./commands/addon.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerFarmCommands } from "./commands/farm.ts";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerAwsFarmCommands(program);
   registerDemo(program);
   registerInspect(program);
+  registerBlenders(program);
   registerWorker(program);
   registerServe(program);
   registerAddon(program);
