@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { registerDemo } from "./commands/demo.ts";
+import { registerEstimate } from "./commands/estimate.ts";
 import { registerFarmCommands } from "./commands/farm.ts";
 import { registerAwsFarmCommands } from "./commands/farm-aws.ts";
 import { registerInspect } from "./commands/inspect.ts";
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerAwsFarmCommands(program);
   registerDemo(program);
   registerInspect(program);
+  registerEstimate(program);
   registerWorker(program);
   registerServe(program);
   return program;

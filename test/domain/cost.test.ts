@@ -161,3 +161,15 @@ describe("default AWS split", () => {
     assert.match(split.reason, /one child per frame/);
   });
 });
+
+describe("first frame of a Blender start", () => {
+  it("its one-time excess is paid once per child, not at every frame", async () => {
+    const { firstFrameExtraSeconds } = await import("../../src/domain/cost/render-time.ts");
+    const sample = { secondsPerFrame: [5, 2, 2], startupSeconds: 1, cores: 2 };
+    assert.equal(secondsPerFrame(sample).expected, 2);
+    assert.equal(firstFrameExtraSeconds(sample), 3);
+    const one = localRenderSeconds({ frames: 10, children: 1, sample });
+    const two = localRenderSeconds({ frames: 10, children: 2, sample });
+    close(two.expected - one.expected, 1 + 3);
+  });
+});

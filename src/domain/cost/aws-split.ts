@@ -38,7 +38,7 @@ export function defaultAwsSplit(input: SplitInput): DefaultSplit {
   const each = `each renders about ${formatMinutes(perChild)}`;
   let reason: string;
   if (arraySize === 1 && byLength < 2) {
-    reason = `one child: the whole render is about ${formatMinutes(renderSeconds)}, too short to split into children of at least ${MIN_CHILD_RENDER_SECONDS / 60} minutes that would amortize their container and Blender start`;
+    reason = `the whole render is about ${formatMinutes(renderSeconds)}, too short to split into children of at least ${MIN_CHILD_RENDER_SECONDS / 60} minutes that would amortize their container and Blender start`;
   } else if (arraySize === room && room <= Math.min(input.frames, byLength)) {
     reason = `${arraySize} children of ${input.childVcpus} vCPUs fill the queue's ${input.queueMaxVcpus} vCPUs (more would wait); ${each}`;
   } else if (arraySize === input.frames) {

@@ -26,16 +26,34 @@ export type FrameSample = {
  */
 export const UNSAMPLED_FRAME_SPREAD = { low: 0.85, high: 1.25 } as const;
 
-/** Seconds per frame on this machine: the sample's mean, widened by UNSAMPLED_FRAME_SPREAD. */
+/**
+ * Seconds per frame on this machine. The first frame a Blender renders also
+ * pays one-time work (kernels, images, BVH caches), so with two or more
+ * sampled frames the rate is the mean of the others and the first frame's
+ * excess is counted once per child (firstFrameExtraSeconds). Widened by
+ * UNSAMPLED_FRAME_SPREAD.
+ */
 export function secondsPerFrame(sample: FrameSample): Range {
   const times = sample.secondsPerFrame;
   if (times.length === 0) throw new RangeError("a frame sample needs at least one frame's time");
-  const mean = times.reduce((sum, t) => sum + t, 0) / times.length;
+  const steady = times.length >= 2 ? times.slice(1) : times;
+  const mean = steady.reduce((sum, t) => sum + t, 0) / steady.length;
   return {
-    low: Math.min(...times) * UNSAMPLED_FRAME_SPREAD.low,
+    low: Math.min(...steady) * UNSAMPLED_FRAME_SPREAD.low,
     expected: mean,
     high: Math.max(...times) * UNSAMPLED_FRAME_SPREAD.high,
   };
+}
+
+/** What the first frame of a Blender start took beyond the steady rate: paid once per child. */
+export function firstFrameExtraSeconds(sample: FrameSample): number {
+  if (sample.secondsPerFrame.length < 2) return 0;
+  return Math.max(0, sample.secondsPerFrame[0]! - secondsPerFrame(sample).expected);
+}
+
+/** Blender's start plus the first frame's one-time work: what every child pays once. */
+function perChildStartSeconds(sample: FrameSample): number {
+  return sample.startupSeconds + firstFrameExtraSeconds(sample);
 }
 
 /**
@@ -50,6 +68,8 @@ export type LocalTimeInput = {
   readonly frames: number;
   readonly children: number;
   readonly sample: FrameSample;
+  /** Seconds `brender render` spends before submitting: the scene inspection (one short Blender start). @default 0 */
+  readonly inspectSeconds?: number;
 };
 
 /**
@@ -60,15 +80,15 @@ export type LocalTimeInput = {
 export function localRenderSeconds(input: LocalTimeInput): Range {
   const perFrame = secondsPerFrame(input.sample);
   const render = scaleRange(perFrame, input.frames);
-  const starts = constantRange(input.children * input.sample.startupSeconds);
+  const starts = constantRange(input.children * perChildStartSeconds(input.sample));
   const pipeline = addRanges(LOCAL_PIPELINE_SECONDS.fixed, scaleRange(LOCAL_PIPELINE_SECONDS.perFrame, input.frames));
-  return addRanges(render, starts, pipeline);
+  return addRanges(render, starts, pipeline, constantRange(input.inspectSeconds ?? 0));
 }
 
 /** Core-hours the local render keeps this machine busy (its rendering, every core). */
 export function localCpuHours(input: LocalTimeInput): Range {
   const perFrame = secondsPerFrame(input.sample);
-  const busy = addRanges(scaleRange(perFrame, input.frames), constantRange(input.children * input.sample.startupSeconds));
+  const busy = addRanges(scaleRange(perFrame, input.frames), constantRange(input.children * perChildStartSeconds(input.sample)));
   return scaleRange(busy, input.sample.cores / 3600);
 }
 
@@ -122,7 +142,7 @@ export function awsRenderTime(input: AwsTimeInput): AwsTime {
   const local = secondsPerFrame(input.sample);
   const cpuScaled = scaleRange(local, input.sample.cores / input.child.vcpus);
   const perFrame = input.child.gpus > 0 ? { ...cpuScaled, low: cpuScaled.low / 4 } : cpuScaled;
-  const startup = addRanges(AWS_CONTAINER_START_SECONDS, constantRange(input.sample.startupSeconds));
+  const startup = addRanges(AWS_CONTAINER_START_SECONDS, constantRange(perChildStartSeconds(input.sample)));
   const concurrent = Math.max(1, Math.min(input.children, Math.floor(input.queueMaxVcpus / input.child.vcpus)));
   const waves = Math.ceil(input.children / concurrent);
   const largestShare = Math.ceil(input.frames / input.children);
