@@ -64,7 +64,7 @@ describe("brender estimate", () => {
 
     const text = await brender(["estimate", blend, "--backend", "aws", "--preset", "medium"], env);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /cost: +about \$\d+\.\d\d \(\$\d+\.\d\d to \$\d+\.\d\d\)/);
+    assert.match(text.stdout, /cost: +about \$\d+\.\d+ \(\$\d+\.\d+ to \$\d+\.\d+\)/);
     assert.match(text.stdout, /bundled on-demand table of \d{4}-\d{2}-\d{2}/);
     assert.deepEqual(await readdir(join(dir, "home")).catch(() => []), [], "nothing submitted or uploaded");
   });

@@ -1,7 +1,7 @@
 import { inspectBlendFile } from "../../blender/inspect.ts";
 import { QUEUE_KINDS, type QueueKind } from "../../backends/aws/farm-resources.ts";
 import { resolveResources } from "../../backends/aws/server-sizes.ts";
-import { formatUsd } from "../../backends/aws/farm-cost.ts";
+import { formatDollars as formatUsd } from "../../domain/cost/range.ts";
 import { estimateRender, type AwsTarget, type RenderEstimate } from "../../cost/estimate-render.ts";
 import type { Range } from "../../domain/cost/range.ts";
 import { newRenderId } from "../../domain/ids.ts";

@@ -31,6 +31,7 @@ export type RenderOptions = RenderCliOptions & {
   gpus?: string;
   blender?: string;
   dryRun?: boolean;
+  maxCost?: string;
   attempts: string;
   timeout?: string;
   priority: string;
@@ -58,7 +59,7 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
   if (options.backend !== "local") throw new UserInputError(`--backend "${options.backend}" is not a backend; use local or aws.`);
   const awsOnly = [
     ["--farm", options.farm], ["--dry-run", options.dryRun], ["--preset", options.preset], ["--blender", options.blender],
-    ["--vcpus", options.vcpus], ["--memory", options.memory], ["--gpus", options.gpus], ["--profile", options.profile], ["--region", options.region],
+    ["--vcpus", options.vcpus], ["--memory", options.memory], ["--gpus", options.gpus], ["--profile", options.profile], ["--region", options.region], ["--max-cost", options.maxCost],
   ] as const;
   for (const [flag, value] of awsOnly) {
     if (value !== undefined) throw new UserInputError(`${flag} is for --backend aws; add --backend aws or drop ${flag}.`);

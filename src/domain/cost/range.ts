@@ -28,3 +28,8 @@ export function roundRange(range: Range, digits: number): Range {
   const round = (value: number) => Math.round(value * factor) / factor;
   return { low: round(range.low), expected: round(range.expected), high: round(range.high) };
 }
+
+/** US dollars for people: cents from $1 up, four decimals below (a small render costs fractions of a cent). */
+export function formatDollars(amount: number): string {
+  return amount >= 1 ? `$${amount.toFixed(2)}` : `$${amount.toFixed(4)}`;
+}
