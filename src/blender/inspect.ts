@@ -7,7 +7,13 @@ import { UserInputError } from "../errors.ts";
 import { checkBlendFile } from "./blend-file.ts";
 import { BPY_SCRIPTS, describeExit, runBlender } from "./runner.ts";
 
-export type InspectOptions = { readonly executable?: string; readonly env?: NodeJS.ProcessEnv; readonly signal?: AbortSignal };
+export type InspectOptions = {
+  readonly executable?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly signal?: AbortSignal;
+  /** Where paths written on another machine are found here ([from, to]: `C:\textures` → `/mnt/textures`). */
+  readonly pathMaps?: readonly (readonly [string, string])[];
+};
 
 /**
  * Describes a .blend file: the version that saved it (from the header, also
@@ -15,7 +21,8 @@ export type InspectOptions = { readonly executable?: string; readonly env?: Node
  * and external files, with the missing ones listed, and warnings: a file
  * saved by a newer Blender than this one, File Output nodes writing outside
  * the file's folder. The file is checked without Blender first, so a damaged
- * file gets a precise error.
+ * file gets a precise error. The inspection also traces every file the
+ * render needs (see src/packing/).
  */
 export async function inspectBlendFile(path: string, options: InspectOptions = {}): Promise<SceneInspection> {
   const file = resolve(path);
@@ -24,7 +31,7 @@ export async function inspectBlendFile(path: string, options: InspectOptions = {
   try {
     const output = join(scratch, "inspection.json");
     const exit = await runBlender(
-      ["-b", file, "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python", join(BPY_SCRIPTS, "inspect_scene.py"), "--", output],
+      ["-b", file, "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python", join(BPY_SCRIPTS, "inspect_scene.py"), "--", output, JSON.stringify(options.pathMaps ?? [])],
       { executable: options.executable, env: options.env, signal: options.signal },
     );
     const text = await readFile(output, "utf8").catch(() => undefined);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { tracedDependencySchema } from "./dependencies.ts";
 
 /** What `brender inspect` reports about a .blend: everything a render form needs. */
 export const sceneInfoSchema = z.object({
@@ -71,6 +72,8 @@ export const blenderInspectionSchema = z.object({
   scenes: z.array(sceneInfoSchema),
   cameras: z.array(z.string()),
   externalFiles: z.array(externalFileSchema),
+  /** Every file the render needs (brender_deps.py); absent from inspections saved before tracing existed. */
+  dependencies: z.array(tracedDependencySchema).optional(),
 });
 
 export const sceneInspectionSchema = blenderInspectionSchema.extend({

@@ -117,11 +117,20 @@ export const errorSchema = z.object({
 
 export const inspectResponseSchema = sceneInspectionSchema.extend({
   uploadId: z.string().describe("give it to POST /api/renders to render this file without uploading it again"),
+  notInUpload: z
+    .array(z.object({
+      kind: z.string(),
+      owner: z.string().describe('the datablock needing it, e.g. Image "wood.png"'),
+      path: z.string().describe("the path as written in the .blend"),
+      reason: z.enum(["missing", "outside the upload"]),
+    }))
+    .optional()
+    .describe("files the .blend needs that the upload did not include (they render pink or empty)"),
 });
 
 export const submittedSchema = z.object({
   renderId: z.string(),
-  warnings: z.array(z.string()).optional().describe("AWS farms: what the CLI would warn about (Blender version chosen, vCPU quota short)"),
+  warnings: z.array(z.string()).optional().describe("files the upload lacks; AWS farms: what the CLI would warn about (Blender version chosen, vCPU quota short)"),
 });
 
 export const renderListItemSchema = z.object({

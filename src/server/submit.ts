@@ -5,6 +5,8 @@ import { newRenderId } from "../domain/ids.ts";
 import { UserInputError } from "../errors.ts";
 import { buildRenderPayload, parseDuration, withRenderOverrides, type RenderCliOptions } from "../cli/render-request.ts";
 import { checkBucketAccess } from "../storage/s3-store.ts";
+import { projectRootOf } from "../packing/pack.ts";
+import { describeNotInUpload, notInUpload } from "../packing/upload-check.ts";
 import { checkFarmSettings, LOCAL_FARM, submitToAwsFarm } from "./aws/submit.ts";
 import type { ServerContext } from "./context.ts";
 import { ApiError, apiFieldNames } from "./http-errors.ts";
@@ -56,7 +58,7 @@ export async function submitUploadedRender(context: ServerContext, upload: Store
     // A store we cannot write to fails here, before anything is uploaded or submitted.
     await checkBucketAccess(context.farm.objects);
     await submitRender(context.farm, payload, source, { attempts: settings.attempts, priority: settings.priority, timeoutSeconds });
-    return { renderId: payload.renderId, warnings: [] };
+    return { renderId: payload.renderId, warnings: describeNotInUpload(notInUpload(inspection.dependencies ?? [], projectRootOf(source))) };
   } catch (error) {
     if (error instanceof UserInputError) {
       // Name the file as the client knows it, not by where the server keeps it; the server's AWS profile is not a setting.

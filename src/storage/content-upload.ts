@@ -17,8 +17,15 @@ import {
   type ManifestFile,
 } from "./project-manifest.ts";
 
-/** What to upload: one file (the manifest holds just its name) or a whole folder. */
-export type UploadSource = { readonly kind: "file" | "folder"; readonly path: string };
+/** A file uploaded with the project from anywhere on disk, and the manifest path it gets. */
+export type ExtraFile = { readonly absolutePath: string; readonly path: string };
+
+/**
+ * What to upload: one file (the manifest holds just its name) or a whole
+ * folder, plus extra files from elsewhere (the dependencies packing found;
+ * a path the folder already holds is not added twice).
+ */
+export type UploadSource = { readonly kind: "file" | "folder"; readonly path: string; readonly extraFiles?: readonly ExtraFile[] };
 
 /** Below this a blob's transfer is latency-bound (overlap many), above it bandwidth-bound (a few, each in parts). */
 export const SMALL_BLOB_BYTES = 8 * 1024 * 1024;
@@ -84,6 +91,12 @@ export async function uploadProject(
   // Absolute paths: the hash cache is keyed by them.
   const sourcePath = resolve(source.path);
   const locals = source.kind === "file" ? [await singleFile(sourcePath)] : await listFolder(sourcePath);
+  const listed = new Set(locals.map((local) => local.path));
+  for (const extra of source.extraFiles ?? []) {
+    if (listed.has(extra.path)) continue;
+    listed.add(extra.path);
+    locals.push(await extraFile(extra));
+  }
   const byPath = new Map(locals.map((local) => [local.path, local]));
   const entries = await mapWithConcurrency(locals, concurrency, async (local): Promise<ManifestFile> => {
     options.signal?.throwIfAborted();
@@ -172,6 +185,14 @@ async function singleFile(path: string): Promise<LocalFile> {
   });
   if (!info.isFile()) throw new UserInputError(`"${path}" is not a file; give a .blend file or upload it as a folder.`);
   return { absolutePath: path, path: checkedPath(basename(path), path), info };
+}
+
+async function extraFile(extra: ExtraFile): Promise<LocalFile> {
+  const info = await stat(extra.absolutePath).catch((error: NodeJS.ErrnoException) => {
+    throw new UserInputError(`Cannot read "${extra.absolutePath}", a file the .blend needs (${error.code ?? error.message}); check it is still there and readable.`);
+  });
+  if (!info.isFile()) throw new UserInputError(`"${extra.absolutePath}", a file the .blend needs, is not a file; fix the path in Blender.`);
+  return { absolutePath: extra.absolutePath, path: checkedPath(extra.path, extra.absolutePath), info };
 }
 
 function checkedPath(manifestPath: string, absolutePath: string): string {

@@ -66,13 +66,16 @@ describe("brender render checks its input before anything is submitted", () => {
     await brender(["status", renderId, "--watch"], env);
   });
 
-  it("--json: missing external files are in the summary's warnings", async (t) => {
+  it("--json --allow-missing: missing external files are in the summary's warnings (without it: exit 2)", async (t) => {
     const home = await tempDir(t);
     const texture = join(home, "wood.png");
     await sharp({ create: { width: 8, height: 8, channels: 3, background: "#884422" } }).png().toFile(texture);
     const blend = await makeScene(join(home, "shot.blend"), { frames: [1, 1], resolution: [16, 16], samples: 1, texture });
     await rm(texture);
-    const result = await brender(["render", blend, "--json"], { BRENDER_HOME: home });
+    const refused = await brender(["render", blend, "--json"], { BRENDER_HOME: home });
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /wood\.png.*--allow-missing/);
+    const result = await brender(["render", blend, "--json", "--allow-missing"], { BRENDER_HOME: home });
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout) as { warnings: string[] };
     assert.ok(summary.warnings.some((warning) => /1 external file\(s\) are missing.*wood\.png/.test(warning)), JSON.stringify(summary.warnings));

@@ -12,6 +12,7 @@ import { DEFAULT_UI_DIR, uiFileFor } from "../../src/server/routes/ui.ts";
 import sharp from "sharp";
 import { makeScene, meanColor, REPO, tempDir } from "../helpers/blender.ts";
 import { closedPort } from "../helpers/s3-server.ts";
+import { makeDepsScene } from "../helpers/deps-scene.ts";
 import { saveRenderRecord } from "../../src/backends/aws/render-record.ts";
 import { parseRenderPayload } from "../../src/domain/render-payload.ts";
 import { startTestServer } from "../server/harness.ts";
@@ -205,6 +206,27 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
     await page.locator("input[name=frames]").waitFor({ timeout: 30_000 });
     assert.equal(await page.locator("input[name=frames]").inputValue(), "4-9");
     assert.equal(await page.locator("select[name=blend]").count(), 0, "a single .blend needs no choice");
+  });
+
+  it("says which files a dropped .blend needs that the upload did not include", { timeout: 60_000 }, async (t) => {
+    const dir = await tempDir(t);
+    const scene = await makeDepsScene(join(dir, "files"));
+    const server = await startTestServer(t, { runFarm: false });
+    const page = await newPage();
+    t.after(() => page.close());
+    await page.goto(`${server.base}/#/new`);
+    await page.getByText("or drop a file or folder").waitFor();
+    const base64 = (await readFile(scene.blend)).toString("base64");
+    await page.evaluate(`(() => {
+      const bytes = Uint8Array.from(atob(${JSON.stringify(base64)}), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], "shot.blend"));
+      document.querySelector("main").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    })()`);
+    const note = page.getByRole("note", { name: "files not in the upload" });
+    await note.waitFor({ timeout: 30_000 });
+    const text = await note.innerText();
+    for (const path of ["//../tex/checker.png", "//../udim/tile.<UDIM>.png", "//../seq/frame_0001.png", "//../assets/lib.blend"]) assert.ok(text.includes(path), `${path} in: ${text}`);
   });
 
   it("cancels a render, shows its failed frames and logs, and retries only those", { timeout: 120_000 }, async (t) => {

@@ -169,6 +169,17 @@ export function NewRender() {
           </ul>
         </div>
       )}
+      {inspection && (inspection.notInUpload?.length ?? 0) > 0 && (
+        <div className="warning" role="note" aria-label="files not in the upload">
+          <h2>Files the upload did not include</h2>
+          <p>The .blend needs these files, which are not in what you uploaded; the render will lack them. Upload the folder that holds them (or a zip of it), or pack them into the .blend.</p>
+          <ul>
+            {inspection.notInUpload!.map((item) => (
+              <li key={`${item.owner}:${item.path}`}><strong>{item.kind}</strong> {item.owner}: <code>{item.path}</code> ({item.reason})</li>
+            ))}
+          </ul>
+        </div>
+      )}
       {upload && inspection && (
         <form onSubmit={(e) => void submit(e)} className="settings">
           <div className="grid">

@@ -4,11 +4,12 @@ import { brenderPaths, type BrenderPaths } from "../../config.ts";
 import { compileRenderPlan } from "../../domain/render-plan.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
-import { uploadProject, type UploadProgress } from "../../storage/content-upload.ts";
+import { uploadProject, type UploadProgress, type UploadSource } from "../../storage/content-upload.ts";
 import { HashCache, hashCachePath } from "../../storage/hash-cache.ts";
 import type { ObjectStore } from "../../storage/object-store.ts";
 import { openObjectStore } from "../../storage/open-store.ts";
 import { manifestKeyFor } from "../../storage/project-manifest.ts";
+import type { PackingReport } from "../../packing/pack.ts";
 import { openJobStore, type JobStore, type JobView } from "./job-store.ts";
 
 /** Job definitions of the local farm: renders take the whole machine, copy and upload one core. */
@@ -51,8 +52,8 @@ function ensureDefinitions(jobs: JobStore): void {
   if (!existing.has(IO_DEFINITION)) jobs.registerJobDefinition({ name: IO_DEFINITION, vcpus: 1, memoryMiB: 1024 });
 }
 
-/** What the user points Brender at: one .blend, or a project folder. */
-export type ProjectSource = { readonly kind: "file" | "folder"; readonly path: string };
+/** What the user points Brender at: one .blend, or a project folder (and the files packing adds). */
+export type ProjectSource = UploadSource;
 
 export type RenderJobOptions = {
   readonly attempts?: number;
@@ -63,7 +64,13 @@ export type RenderJobOptions = {
 };
 
 /** What the project upload did: only content the store lacked was uploaded. */
-export type ProjectUploadSummary = { readonly files: number; readonly bytesUploaded: number; readonly bytesSkipped: number };
+export type ProjectUploadSummary = {
+  readonly files: number;
+  readonly bytesUploaded: number;
+  readonly bytesSkipped: number;
+  /** What packing traced and added (see src/packing/pack.ts). */
+  readonly dependencies?: PackingReport;
+};
 
 /**
  * Puts the project into the object store (content-addressed: unchanged files

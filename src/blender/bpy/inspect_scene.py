@@ -1,7 +1,9 @@
 """Describes a .blend file for Brender's render form, as JSON.
 
-Run by Blender: blender -b FILE --factory-startup --python inspect_scene.py -- OUTPUT_JSON
-Reads only; never saves the file. Python in the file does not run (no -y).
+Run by Blender: blender -b FILE --factory-startup --python inspect_scene.py -- OUTPUT_JSON [PATH_MAPS_JSON]
+PATH_MAPS_JSON: [[from, to], ...], where files written with paths from
+another machine (C:\\textures) are found here. Reads only; never saves the
+file. Python in the file does not run (no -y).
 """
 import json
 import os
@@ -10,6 +12,7 @@ import sys
 import bpy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import brender_deps  # noqa: E402  (beside this script)
 from compositor_outputs import (  # noqa: E402 (found next to this script)
     climbs_out, compositor_tree, file_output_nodes, folder_attribute, input_fields, path_fields,
 )
@@ -17,6 +20,11 @@ from compositor_outputs import (  # noqa: E402 (found next to this script)
 
 def output_path():
     return sys.argv[sys.argv.index("--") + 1]
+
+
+def path_maps():
+    args = sys.argv[sys.argv.index("--") + 1:]
+    return [tuple(pair) for pair in json.loads(args[1])] if len(args) > 1 else []
 
 
 def inside(path, folder):
@@ -137,6 +145,7 @@ def main():
         "scenes": [scene_info(scene) for scene in bpy.data.scenes],
         "cameras": sorted(obj.name for obj in bpy.data.objects if obj.type == "CAMERA"),
         "externalFiles": external_files(),
+        "dependencies": brender_deps.trace(path_maps()),
     }
     with open(output_path(), "w", encoding="utf-8") as handle:
         json.dump(result, handle)

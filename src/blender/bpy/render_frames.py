@@ -270,8 +270,22 @@ def render_frame(scene, item):
     return True
 
 
+def remap_dependencies(job):
+    """Points the file's paths at the copies uploaded with the project (brender_deps.py); saves nothing."""
+    mapping = job.get("dependencyMap")
+    if not mapping:
+        return
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import brender_deps
+    remapped, unresolved = brender_deps.remap(mapping["file"], mapping["projectRoot"], lambda message: emit("warning", message=message))
+    print("Brender: %d path(s) pointed at the uploaded copies" % remapped, flush=True)
+    if unresolved:
+        emit("warning", message="%d file(s) the .blend uses were not found on the farm and render without them: %s" % (len(unresolved), "; ".join(unresolved[:5])))
+
+
 def main():
     job = load_job()
+    remap_dependencies(job)
     try:
         scene = select_scene(job.get("scene"))
         select_view_layer(scene, job.get("viewLayer"))

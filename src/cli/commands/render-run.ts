@@ -4,10 +4,11 @@ import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
 import {
   openLocalFarm, renderObjects, resolveRenderId, submitRender,
-  type LocalFarm, type ProjectUploadSummary,
+  type LocalFarm, type ProjectSource, type ProjectUploadSummary,
 } from "../../backends/local/farm.ts";
 import type { UploadProgress } from "../../storage/content-upload.ts";
 import { checkBucketAccess } from "../../storage/s3-store.ts";
+import { formatPackingReport, packDependencies, type PackingReport } from "../../packing/pack.ts";
 import { formatBytes, formatSeconds } from "../render-watch.ts";
 import { checkPythonScript, inputWarnings, locateProject, parseJobOptions } from "../render-input.ts";
 import { buildRenderPayload, type RenderCliOptions } from "../render-request.ts";
@@ -32,6 +33,8 @@ export type RenderOptions = RenderCliOptions & {
   blender?: string;
   dryRun?: boolean;
   maxCost?: string;
+  allowMissing?: boolean;
+  pathMap?: string[];
   attempts: string;
   timeout?: string;
   priority: string;
@@ -47,11 +50,34 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
   const { source, blendPath, blendFile } = await locateProject(path, options.blend);
   const python = await checkPythonScript(source, options.python);
   const signal = terminationSignal();
-  const inspection = await inspectBlendFile(blendPath, { signal });
+  const inspection = await inspectBlendFile(blendPath, { signal, pathMaps: parsePathMaps(options.pathMap ?? []) });
   const payload = buildRenderPayload({ ...options, python }, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
-  const warnings = inputWarnings(inspection, options.frames, options.scene);
-  if (!options.json) for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+  // Every file the .blend needs travels with it; a missing one stops here (exit 2) unless --allow-missing.
+  const packed = await packDependencies(inspection.dependencies ?? [], source, { allowMissing: options.allowMissing });
+  try {
+    // Packing's own list of what is missing (it knows --path-map and every UDIM tile and sequence frame).
+    const missing = packed.report.missing;
+    const warnings = [
+      ...(missing.length ? [`${missing.length} external file(s) are missing and will render pink or empty: ${missing.join("; ")}`] : []),
+      ...inputWarnings({ ...inspection, missingFiles: [] }, options.frames, options.scene),
+    ];
+    if (!options.json) for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+    if (!options.json && packed.report.traced > 0) process.stderr.write(`${formatPackingReport(packed.report, formatBytes)}\n`);
+    return await submitAndFollow(packed.source, packed.report, payload, blendPath, options, { attempts, priority, timeoutSeconds, started, warnings });
+  } finally {
+    await packed.dispose();
+  }
+}
 
+async function submitAndFollow(
+  source: ProjectSource,
+  dependencies: PackingReport,
+  payload: RenderJobPayload,
+  blendPath: string,
+  options: RenderOptions,
+  run: { attempts: number; priority: number; timeoutSeconds: number | undefined; started: number; warnings: readonly string[] },
+): Promise<number> {
+  const { attempts, priority, timeoutSeconds, started, warnings } = run;
   if (options.backend === "aws") {
     const { runAwsRender } = await import("./render-aws.ts");
     return runAwsRender({ payload, source, blendPath, options, attempts, priority, timeoutSeconds, started });
@@ -71,7 +97,7 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
     const progress = uploadProgressPrinter(options.json === true);
     const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, onUploadProgress: progress.update });
     progress.done(upload);
-    return await follow(farm, payload, started, options, upload, warnings);
+    return await follow(farm, payload, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) }, warnings);
   } finally {
     farm.close();
   }
@@ -131,4 +157,13 @@ async function follow(
   if (!options.json) process.stderr.write(`render ${payload.renderId}: ${payload.project.name}, frames ${payload.frames}\n`);
   const outcome = await runAndWatch(farm, payload, { quiet: options.json === true, runFarm: true });
   return printOutcome(renderObjects(farm, payload.renderId), payload, outcome, (performance.now() - started) / 1000, options.json === true, upload, warnings);
+}
+
+/** `--path-map FROM=TO` pairs. */
+function parsePathMaps(pairs: readonly string[]): [string, string][] {
+  return pairs.map((pair) => {
+    const at = pair.indexOf("=");
+    if (at <= 0 || at === pair.length - 1) throw new UserInputError(`--path-map "${pair}" must look like FROM=TO, e.g. 'C:\\textures=/mnt/textures'.`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  });
 }

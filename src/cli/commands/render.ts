@@ -28,6 +28,8 @@ export function registerRender(program: Command): void {
     .option("--notify <email>", "e-mail the result (to the outbox, and over SMTP when configured)")
     .option("--project <name>", "project name for the outputs (default: the file or folder name)")
     .option("--storage <url>", "object store for the project and outputs: s3://bucket[/prefix] or a folder (default: BRENDER_STORAGE, else $BRENDER_HOME/bucket)")
+    .option("--allow-missing", "render even when files the .blend needs are missing (they render pink or empty)")
+    .option("--path-map <FROM=TO>", "find paths written on another machine here, e.g. 'C:\\textures=/mnt/textures' (repeatable)", collect)
     .option("--priority <n>", "higher runs first", "0")
     .option("--detach", "submit and return at once; a background process renders")
     .option("--json", "print one JSON summary instead of progress")

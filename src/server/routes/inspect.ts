@@ -3,6 +3,8 @@ import { inspectBlendFile } from "../../blender/inspect.ts";
 import { UserInputError } from "../../errors.ts";
 import type { ServerContext } from "../context.ts";
 import { ApiError } from "../http-errors.ts";
+import { projectRootOf } from "../../packing/pack.ts";
+import { notInUpload } from "../../packing/upload-check.ts";
 import { describeZodError, inspectUploadedSchema } from "../schemas.ts";
 import { loadUpload, projectOf, removeUpload, saveUpload, type StoredUpload } from "../uploads.ts";
 
@@ -28,7 +30,7 @@ export function registerInspectRoutes(app: FastifyInstance, context: ServerConte
       }
       if (!upload) throw new ApiError(400, "file: missing; send the .blend as a file field.", "file");
       const inspection = await inspectBlendFile(upload.file, { env: context.env });
-      return { ...inspection, uploadId: upload.id };
+      return { ...inspection, uploadId: upload.id, notInUpload: notInUpload(inspection.dependencies ?? [], upload.dir) };
     } catch (error) {
       if (upload) await removeUpload(upload);
       if (error instanceof UserInputError) throw new ApiError(400, upload ? error.message.split(upload.file).join(upload.name) : error.message, "file");
@@ -46,10 +48,10 @@ async function inspectEarlierUpload(context: ServerContext, body: unknown) {
   }
   const upload = await loadUpload(context.uploadsDir, parsed.data.uploadId);
   if (!upload) throw new ApiError(400, `uploadId: no upload "${parsed.data.uploadId}" on this server; upload the files again.`, "uploadId");
-  const { blendPath, blendFile } = await projectOf(upload, parsed.data.blend, context.uploadLimits, "blend");
+  const { source, blendPath, blendFile } = await projectOf(upload, parsed.data.blend, context.uploadLimits, "blend");
   try {
     const inspection = await inspectBlendFile(blendPath, { env: context.env });
-    return { ...inspection, uploadId: upload.id };
+    return { ...inspection, uploadId: upload.id, notInUpload: notInUpload(inspection.dependencies ?? [], projectRootOf(source)) };
   } catch (error) {
     // Name the file as the client knows it, not by where the server keeps it.
     if (error instanceof UserInputError) throw new ApiError(400, error.message.split(blendPath).join(upload.kind === "blend" ? upload.name : blendFile), "blend");

@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { runBlender, describeExit } from "../../blender/runner.ts";
+import { BPY_SCRIPTS, runBlender, describeExit } from "../../blender/runner.ts";
+import { dependencyMapOf } from "./dependency-map.ts";
 import { compressFrames, formatFrameSet } from "../../domain/frames.ts";
 import { outputLayout } from "../../domain/layout.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
@@ -56,8 +57,12 @@ async function runScript(context: ActionContext, payload: RenderJobPayload, pyth
     USE_GPU: payload.gpu ? "True" : "False",
     USE_EEVEE: engine === "BLENDER_EEVEE" || engine === "BLENDER_EEVEE_NEXT" ? "True" : "False",
   };
+  // The packing map (when the project came with one) is applied first, so the script sees every file where it was uploaded.
+  const { dependencyMap } = await dependencyMapOf(layout.project);
+  const remap = dependencyMap ? ["--python", join(BPY_SCRIPTS, "remap_paths.py")] : [];
+  if (dependencyMap) Object.assign(scriptEnv, { BRENDER_DEPENDENCY_MAP: dependencyMap.file, BRENDER_PROJECT_ROOT: dependencyMap.projectRoot });
   const exit = await runBlender(
-    ["-b", blendFile, "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python", script],
+    ["-b", blendFile, "--factory-startup", "-noaudio", "--python-exit-code", "1", ...remap, "--python", script],
     {
       executable: context.env.BLENDER_EXECUTABLE,
       env: scriptEnv,

@@ -14,6 +14,7 @@ import { eventSink, type EmitEvent } from "../events.ts";
 import { withPublishedEvents } from "../publish-events.ts";
 import { arrayIndex, renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { assertBlendFileReadable } from "./files.ts";
+import { dependencyMapOf } from "./dependency-map.ts";
 
 /** What render_frames.py reads (written next to the events, one file per child). */
 type BpyRenderJob = {
@@ -23,6 +24,8 @@ type BpyRenderJob = {
   gpu: boolean;
   overrides: RenderJobPayload["render"] | null;
   compositorFolder: string;
+  /** The packing map uploaded with the project, when there is one (see dependency-map.ts). */
+  dependencyMap?: { file: string; projectRoot: string };
   frames: { frame: number; partialBase: string; finalFolder: string }[];
 };
 
@@ -79,6 +82,7 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
     gpu: payload.gpu,
     overrides: payload.render ?? null,
     compositorFolder: folders.compositor,
+    ...(await dependencyMapOf(layout.project)),
     frames: todo.map((frame) => ({ frame, partialBase: join(folders.partial, frameFileStem(frame)), finalFolder: folders.frames })),
   };
   await writeFile(jobFile, JSON.stringify(job));
