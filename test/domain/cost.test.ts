@@ -173,3 +173,48 @@ describe("first frame of a Blender start", () => {
     close(two.expected - one.expected, 1 + 3);
   });
 });
+
+describe("actual cost from Batch timestamps", async () => {
+  const { actualCost, billedSeconds } = await import("../../src/domain/cost/actual-cost.ts");
+  const region = "us-east-1";
+  // Shaped as DescribeJobs gives them: epoch milliseconds per attempt.
+  const t0 = Date.parse("2026-12-07T05:00:00Z");
+
+  it("bills every attempt from start to stop at its own host's price and share; retries count too", () => {
+    const cost = actualCost({
+      renderAttempts: [
+        { startedAt: t0, stoppedAt: t0 + 3_600_000, host: { instanceType: "c7i.large", spot: false } },
+        // A spot reclaim: its first attempt is billed too, then the retry on another host.
+        { startedAt: t0, stoppedAt: t0 + 1_800_000, host: { instanceType: "m7i.xlarge", spot: false } },
+        { startedAt: t0 + 1_900_000, stoppedAt: t0 + 3_700_000, host: { instanceType: "m7i.xlarge", spot: false } },
+      ],
+      ioAttempts: [],
+      queue: { instanceTypes: ["c7i", "m7i"], spot: false },
+      child: { vcpus: 2, gpus: 0 },
+      prices: { region },
+      now: t0 + 10_000_000,
+    });
+    // 1 h of a whole c7i.large + 2 × 0.5 h of half an m7i.xlarge.
+    close(cost.usd.expected, 0.08925 + 2 * 0.5 * 0.2016 * 0.5);
+    close(cost.usd.low, cost.usd.expected);
+    close(cost.childHours, 2);
+    assert.equal(cost.attemptsWithHost, 3);
+  });
+
+  it("an attempt without a known host is priced as the queue's range; a running one up to now; a queued one not at all", () => {
+    const cost = actualCost({
+      renderAttempts: [{ startedAt: t0 }, { }],
+      ioAttempts: [{ startedAt: t0, stoppedAt: t0 + 360_000 }],
+      queue: { instanceTypes: ["c7i", "m7i"], spot: false },
+      child: { vcpus: 2, gpus: 0 },
+      prices: { region },
+      now: t0 + 3_600_000,
+    });
+    close(cost.childHours, 1);
+    close(cost.ioHours, 0.1);
+    assert.equal(cost.attemptsWithHost, 0);
+    assert.ok(cost.usd.low < cost.usd.high);
+    close(cost.usd.low, 0.08925 + 0.1 * 0.085 / 2);
+    assert.equal(billedSeconds({}, t0), 0);
+  });
+});
