@@ -86,6 +86,10 @@ describe("brender render --backend aws (AWS Batch, S3 and CloudFormation on moto
     assert.equal(report.backend, "aws");
     assert.equal(report.status, "SUCCEEDED");
     assert.equal(report.manifest.frames.renderedCount, 2);
+    // Cost from Batch's own start/stop times (moto's), every child attempt and the io jobs.
+    assert.equal(report.cost.attempts, 2, "one attempt per render child");
+    assert.ok(report.cost.childHours >= 0 && report.cost.usd.low <= report.cost.usd.expected && report.cost.usd.expected <= report.cost.usd.high);
+    assert.match((await brender(["status", renderId], awsEnv(home))).stdout, /cost so far: about \$\d+\.\d+ \(\$\d+\.\d+ to \$\d+\.\d+\) for \d+\.\d{3} child-hours/);
     const watched = JSON.parse((await brender(["status", renderId, "--watch", "--json"], awsEnv(home))).stdout);
     assert.equal(watched.status, "SUCCEEDED");
     assert.match(watched.outputs.location, new RegExp(`^s3://brender-test-bucket/shot/output/${renderId}/$`));

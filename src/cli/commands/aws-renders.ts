@@ -113,10 +113,12 @@ class StoredEventReader {
 export async function statusAws(record: AwsRenderRecord, options: { watch?: boolean; json?: boolean }): Promise<number> {
   if (options.watch) return watchAwsRender(record, { json: options.json === true, started: performance.now() });
   const { batch, objects } = awsContext(record);
-  const described = await describeRender(batch, record);
+  const described = await describeRender(batch, record, { children: true });
   const manifest = await readManifest(objects, record);
+  const { actualCostOfRender } = await import("../../cost/aws-actual-cost.ts");
+  const cost = actualCostOfRender(record, described);
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ renderId: record.renderId, backend: "aws", farm: record.farm, status: described.status, reason: described.reason, frames: record.payload.frames, jobs: described.jobs, manifest }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ renderId: record.renderId, backend: "aws", farm: record.farm, status: described.status, reason: described.reason, frames: record.payload.frames, jobs: described.jobs, manifest, cost }, null, 2)}\n`);
   } else {
     process.stdout.write(`render ${record.renderId} on AWS farm ${record.farm} (${record.payload.project.name}, frames ${record.payload.frames}): ${described.status}${described.reason ? ` — ${described.reason}` : ""}\n`);
     for (const job of described.jobs) {
@@ -124,6 +126,8 @@ export async function statusAws(record: AwsRenderRecord, options: { watch?: bool
       process.stdout.write(`  ${job.action.padEnd(22)} ${job.status}${children}${job.statusReason ? ` — ${job.statusReason}` : ""}\n`);
     }
     if (manifest) process.stdout.write(`  frames ${manifest.frames.renderedCount}/${manifest.frames.expectedCount}; outputs: ${objects.describe(outputPrefix(record.payload.project.name, record.renderId))}\n`);
+    const { formatDollars } = await import("../../domain/cost/range.ts");
+    process.stdout.write(`  cost so far: about ${formatDollars(cost.usd.expected)} (${formatDollars(cost.usd.low)} to ${formatDollars(cost.usd.high)}) for ${cost.childHours.toFixed(3)} child-hours (Batch's start and stop times)\n`);
   }
   return described.status === "FAILED" ? 1 : 0;
 }
