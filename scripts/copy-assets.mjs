@@ -1,9 +1,9 @@
-// Copies the non-TypeScript files the worker needs at run time (bpy scripts)
+// Copies the non-TypeScript files needed at run time (bpy scripts, the Blender add-on and its manifest)
 // from src/ into dist/, keeping their relative paths.
 import { cpSync, readdirSync, statSync, mkdirSync } from "node:fs";
 import { join, relative, dirname, extname } from "node:path";
 
-const ASSET_EXTENSIONS = new Set([".py"]);
+const ASSET_EXTENSIONS = new Set([".py", ".toml"]);
 const srcRoot = new URL("../src/", import.meta.url).pathname;
 const distRoot = new URL("../dist/", import.meta.url).pathname;
 

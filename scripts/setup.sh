@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets Brender up on a Debian machine, idempotently and quickly when already done:
-#   system packages (Blender, ffmpeg, Chromium) when missing, moto_server and
+#   system packages (Blender, ffmpeg, Chromium, Xvfb) when missing, moto_server and
 #   cfn-lint for the AWS tests when missing (pip), Node 24 (npm's node@24
 #   package, a dev dependency, so an older system Node is fine), the npm
 #   dependencies, and the build.
@@ -14,6 +14,8 @@ command -v blender >/dev/null 2>&1 || missing+=(blender)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 # The web UI's end-to-end tests drive Debian's Chromium.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# The Blender add-on's window test (and its README screenshot) run Blender under Xvfb.
+command -v xvfb-run >/dev/null 2>&1 || missing+=(xvfb)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} (Debian packages)"

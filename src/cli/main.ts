@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
+import { registerAddon } from "./commands/addon.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerEstimate } from "./commands/estimate.ts";
 import { registerFarmCommands } from "./commands/farm.ts";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerEstimate(program);
   registerWorker(program);
   registerServe(program);
+  registerAddon(program);
   return program;
 }
 
