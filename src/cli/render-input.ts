@@ -6,7 +6,7 @@ import { MAX_TIMEOUT_SECONDS } from "../backends/local/store/validation.ts";
 import { frameCount, parseFrameSet } from "../domain/frames.ts";
 import type { SceneInspection } from "../domain/scene-inspection.ts";
 import { UserInputError } from "../errors.ts";
-import { parseDuration } from "./render-request.ts";
+import { parseDuration } from "../renders/render-request.ts";
 
 /**
  * Checks of `brender render`'s input that need no Blender and no farm: what
@@ -57,11 +57,12 @@ export async function checkPythonScript(source: ProjectSource, script: string | 
   return inside;
 }
 
-export type JobOptions = { readonly attempts: number; readonly priority: number; readonly timeoutSeconds: number | undefined };
+/** attempts undefined: the backend's default (1 here; on AWS the queue's, as spot hosts get reclaimed). */
+export type JobOptions = { readonly attempts: number | undefined; readonly priority: number; readonly timeoutSeconds: number | undefined };
 
 /** --attempts, --priority and --timeout, checked before anything is uploaded. */
-export function parseJobOptions(options: { attempts: string; priority: string; timeout?: string }): JobOptions {
-  const attempts = wholeNumber(options.attempts, "--attempts", 1, 10);
+export function parseJobOptions(options: { attempts?: string | undefined; priority: string; timeout?: string }): JobOptions {
+  const attempts = options.attempts === undefined ? undefined : wholeNumber(options.attempts, "--attempts", 1, 10);
   const priority = Number(options.priority);
   if (!/^-?\d+$/.test(options.priority.trim()) || !Number.isSafeInteger(priority)) {
     throw new UserInputError(`--priority "${options.priority}" must be a whole number.`);

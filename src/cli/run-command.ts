@@ -1,11 +1,13 @@
 import { brenderHome } from "../config.ts";
 import { DiskFullError, diskFullFolder, isDiskFull } from "../disk-full.ts";
 import { BrenderError } from "../errors.ts";
+import { explainNetworkFailure } from "./network-error.ts";
 
 /**
  * Runs one command's body and turns its outcome into an exit code: a
- * BrenderError prints its one-line message (exit 1 or 2); anything else is a
- * bug and prints the stack (exit 1).
+ * BrenderError prints its one-line message (exit 1 or 2); a service that
+ * cannot be reached is said in one line (exit 1); anything else is a bug and
+ * prints the stack (exit 1).
  */
 export async function runCommand(body: () => Promise<number | void>): Promise<void> {
   try {
@@ -19,6 +21,13 @@ export async function runCommand(body: () => Promise<number | void>): Promise<vo
       process.stderr.write(`brender: ${error.message}\n`);
       if (process.env.BRENDER_DEBUG) process.stderr.write(`${error.stack}\n`);
       process.exitCode = error.exitCode;
+      return;
+    }
+    const network = explainNetworkFailure(error);
+    if (network !== undefined) {
+      process.stderr.write(`brender: ${network}\n`);
+      if (process.env.BRENDER_DEBUG) process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exitCode = 1;
       return;
     }
     process.stderr.write(`brender: unexpected error: ${error instanceof Error ? error.stack : String(error)}\n`);

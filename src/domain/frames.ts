@@ -3,7 +3,7 @@
  * and how the selected frames are shared out across the children of an
  * array job.
  */
-import { UserInputError } from "../errors.ts";
+import { UserInputError } from "./errors.ts";
 
 /** Every `step`-th frame from `start` to `end` inclusive; `end` is always a frame actually included. */
 export type FrameRange = { readonly start: number; readonly end: number; readonly step: number };

@@ -55,3 +55,14 @@ export function outputPrefix(projectName: string, renderId: string): string {
  * can expire old renders (S3 lifecycle filters match tags and literal prefixes, not a pattern like "any project/output").
  */
 export const RENDER_OUTPUT_TAG = { key: "brender:kind", value: "render-output" } as const;
+
+/** The events file of one render child, in the work folder's events/ (and, on AWS, under the outputs' events/). */
+export function eventFileName(child: number): string {
+  return `render-${child}.jsonl`;
+}
+
+/** The child an events file belongs to, or undefined for other files; takes a file name or a key ending in one. */
+export function childOfEventFile(nameOrKey: string): number | undefined {
+  const match = /(?:^|\/)render-(\d+)\.jsonl$/.exec(nameOrKey);
+  return match ? Number(match[1]) : undefined;
+}

@@ -23,6 +23,7 @@ export const progressEventSchema = z.discriminatedUnion("type", [
     type: z.literal("render_settings"), at, scene: z.string(), engine: z.string(), fps: z.number(),
     resolution: z.object({ x: z.number().int(), y: z.number().int(), percentage: z.number().int() }),
     format: z.string(), device: z.enum(["CPU", "GPU"]),
+    gpuBackend: z.string().optional().describe("the Cycles GPU backend in use (OPTIX, CUDA, …) when device is GPU"),
     /** The Blender that renders ("3.4.1"); optional: events written before it was reported still parse. */
     blender: z.string().optional(),
   }).describe("the settings the frames are actually rendered with, after overrides"),

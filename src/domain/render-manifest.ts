@@ -34,6 +34,8 @@ export const renderManifestSchema = z.object({
   finishedAt: z.string(),
   renderSeconds: z.number(),
   peakMemoryMb: z.number().optional(),
+  /** What rendered the frames ("CPU", "GPU (OPTIX)", …; several when children differed). Absent when unknown. */
+  device: z.string().optional(),
   /** Render seconds per frame rendered by this run, sorted by frame (reused frames have none). Absent from manifests written before it existed. */
   frameTimes: z.array(z.object({ frame: z.number().int(), seconds: z.number() })).optional(),
   /** Where the upload ran, when known (AWS: instance type and whether it was spot). */

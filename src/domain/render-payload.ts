@@ -8,7 +8,8 @@
  * silently ignored typo in a render setting costs a whole render.
  */
 import { z } from "zod";
-import { UserInputError } from "../errors.ts";
+import { UserInputError } from "./errors.ts";
+import { RENDER_ID_PATTERN } from "./ids.ts";
 import { arraySizeFor, formatFrameSet, frameCount, parseFrameSet } from "./frames.ts";
 
 /** The payload version this Brender writes and understands. */
@@ -214,7 +215,6 @@ export type RenderOverrides = z.output<typeof renderOverridesSchema>;
 // ---------------------------------------------------------------------------
 // The payload
 
-const RENDER_ID_PATTERN = /^[a-z0-9][a-z0-9-]{2,62}$/;
 const PROJECT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const ENV_NAME_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
 

@@ -1,6 +1,6 @@
 import { arraySizeFor, expandFrames, parseFrameSet } from "./frames.ts";
 import type { RenderJobPayload } from "./render-payload.ts";
-import type { JobActionType } from "../worker/env.ts";
+import type { JobActionType } from "./job-actions.ts";
 
 /** One job of a render's plan, in AWS Batch's terms (name, array size, dependencies, environment). */
 export type PlannedJob = {

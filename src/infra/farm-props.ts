@@ -6,6 +6,9 @@
 import { BLENDER_VERSION_PATTERN } from "../backends/aws/farm-resources.ts";
 import { UserInputError } from "../errors.ts";
 
+/** The copy/upload compute environment's instance types (1 vCPU / 2 GiB jobs). */
+export const IO_INSTANCE_TYPES: readonly string[] = ["c6i.large", "m6i.large", "c7i.large", "m7i.large"];
+
 export type FarmStackProps = {
   /** The farm's name: 1 to 63 letters, digits or -, starting with a letter or digit. */
   readonly farmName: string;
@@ -148,6 +151,10 @@ function checkBlenderVersions(versions: readonly string[]): readonly string[] {
   for (const version of cleaned) {
     if (!BLENDER_VERSION_PATTERN.test(version)) {
       throw new UserInputError(`Blender version "${version}" is invalid: use a release number like 4.2.0 or 3.6.`);
+    }
+    // The image build downloads one exact release; `farm synth/deploy` resolve a series (4.2) before this.
+    if (!/^\d+\.\d+\.\d+$/.test(version)) {
+      throw new UserInputError(`Blender version "${version}" is a series, not a release the image can be built from: give the full version, e.g. ${version}.0.`);
     }
   }
   return cleaned;

@@ -13,12 +13,13 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { FARM_OUTPUTS, farmStackName } from "../backends/aws/farm-resources.ts";
 import { BatchCompute } from "./constructs/batch-compute.ts";
+import { FailedRenderPublisher } from "./constructs/failed-render-publisher.ts";
 import { FarmFileSystem } from "./constructs/file-system.ts";
 import { IMAGE_SOURCE_KEY, ImageBuild } from "./constructs/image-build.ts";
 import { JobDefinitions } from "./constructs/job-definitions.ts";
 import { FarmJobRole } from "./constructs/job-role.ts";
 import { FarmNetwork } from "./constructs/network.ts";
-import { Notifications } from "./constructs/notifications.ts";
+import { Notifications, sendCondition } from "./constructs/notifications.ts";
 import { FarmStorage } from "./constructs/storage.ts";
 import { resolveFarmProps, type FarmStackProps, type ResolvedFarmProps } from "./farm-props.ts";
 
@@ -78,6 +79,7 @@ export class FarmStack extends Stack {
       fileSystem: work.fileSystem,
       accessPoint: work.accessPoint,
       sesResources: notifications.sendResources(),
+      ...(notifications.senderEmail !== undefined ? { sesCondition: sendCondition(notifications.senderEmail) } : {}),
     });
     const compute = new BatchCompute(this, "Compute", {
       farmName: name,
@@ -100,6 +102,8 @@ export class FarmStack extends Stack {
       jobRole: jobRole.role,
       logRetention,
     });
+
+    new FailedRenderPublisher(this, "FailedRenders", { farmName: name, ioQueue: compute.ioQueue, publisher: jobs.publisher });
 
     const output = (key: string, value: string, description: string) => new CfnOutput(this, key, { key, value, description });
     output(FARM_OUTPUTS.bucket, storage.bucket.bucketName, "the farm's S3 bucket");

@@ -7,8 +7,11 @@ import multipart from "@fastify/multipart";
 import Fastify, { type FastifyInstance } from "fastify";
 import { openLocalFarm } from "../backends/local/farm.ts";
 import { runLocalFarm, type WorkerCommand } from "../backends/local/runner.ts";
+import { AwsRenderBackend } from "../renders/aws.ts";
+import { LocalRenderBackend } from "../renders/local.ts";
+import { Renders } from "../renders/renders.ts";
 import { guardBrowserRequests, isLoopback, requireToken } from "./auth.ts";
-import { AwsRenders } from "./aws/renders.ts";
+import { conflictOrAws } from "./aws/errors.ts";
 import { uploadsDirOf, type ServerContext } from "./context.ts";
 import { httpErrorOf } from "./http-errors.ts";
 import { scheduleUploadCleanup, sizeErrorOf, uploadLimitsOf } from "./uploads.ts";
@@ -54,8 +57,10 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     uploadLimits,
     pollMs: options.pollMs ?? 500,
     heartbeatMs: options.heartbeatMs ?? 15_000,
-    aws: new AwsRenders(env),
-    awsPollMs: options.awsPollMs ?? 5_000,
+    renders: new Renders([
+      new LocalRenderBackend(farm, { pollMs: options.pollMs ?? 500 }),
+      new AwsRenderBackend(farm.paths.home, env, { pollMs: options.awsPollMs ?? 5_000, failFast: true, explain: conflictOrAws }),
+    ]),
   };
   // Event streams never go idle: without this, close() would wait for every client to leave.
   const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true });
@@ -80,7 +85,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     await Promise.all([...live].map(({ loop }) => loop));
     stopFarm.abort();
     await runner;
-    context.aws.close();
+    context.renders.close();
     farm.close();
   });
   // Before the token: a page from another site is refused for what it is, token or not.

@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import type { LocalFarm } from "../backends/local/farm.ts";
+import type { Renders } from "../renders/renders.ts";
 import type { ExtractionLimits } from "../worker/archive/policy.ts";
-import type { AwsRenders } from "./aws/renders.ts";
 
-/** What every route needs: the local farm the server owns, the AWS renders it shows, and where uploads go. */
+/** What every route needs: the local farm the server owns (and submits to), the renders it shows, and where uploads go. */
 export type ServerContext = {
   readonly farm: LocalFarm;
   readonly env: NodeJS.ProcessEnv;
@@ -14,9 +14,8 @@ export type ServerContext = {
   /** How often live views (SSE) look at the job store and event files. */
   readonly pollMs: number;
   readonly heartbeatMs: number;
-  readonly aws: AwsRenders;
-  /** How often an event stream of an AWS render asks AWS (through the status cache). */
-  readonly awsPollMs: number;
+  /** Every render of this machine (the local farm's, and those recorded from AWS submissions), behind one RenderBackend each. */
+  readonly renders: Renders;
 };
 
 export function uploadsDirOf(home: string): string {

@@ -1,5 +1,5 @@
 import { BrenderError, UserInputError } from "../errors.ts";
-import { RenderConflictError } from "../cli/render-control.ts";
+import { RenderConflictError } from "../renders/errors.ts";
 
 /** An error with its HTTP status, and the request field it is about when there is one. */
 export class ApiError extends Error {

@@ -5,60 +5,30 @@
 import { z } from "zod";
 import { BLENDER_VERSION_PATTERN, QUEUE_KINDS } from "../backends/aws/farm-resources.ts";
 import { LIMITS, SERVER_PRESET_NAMES, type ServerPresetName } from "../backends/aws/server-sizes.ts";
-import { parseFrameSet } from "../domain/frames.ts";
 import { renderManifestSchema } from "../domain/render-manifest.ts";
-import { arraySizeSchema, chunkSizeSchema, renderOverridesSchema, resolutionPercentageSchema, samplesSchema } from "../domain/render-payload.ts";
 import { MAX_ATTEMPTS, MAX_PRIORITY, MAX_TIMEOUT_SECONDS } from "../backends/local/store/limits.ts";
 import { sceneInspectionSchema } from "../domain/scene-inspection.ts";
-import { UserInputError } from "../errors.ts";
+import { RENDER_ID_PATTERN } from "../domain/ids.ts";
+import { renderSettingsFields } from "../renders/render-settings.ts";
 
-const RENDER_ID = /^[a-z0-9][a-z0-9-]{2,62}$/;
 const UPLOAD_ID = /^u-[0-9a-f]{16}$/;
 
 /**
- * The same options `brender render` takes, as JSON values instead of flag
- * strings. Every limit comes from where it is enforced (the payload, the job
- * store, the AWS sizes) rather than being typed again here.
+ * The render settings (renders/render-settings.ts, what the CLI's flags
+ * parse into), plus how and where to run them. Every limit comes from where
+ * it is enforced (the payload, the job store, the AWS sizes) rather than
+ * being typed again here.
  */
 export const renderSettingsSchema = z
   .strictObject({
-    frames: z
-      .string()
-      .superRefine((text, ctx) => {
-        try {
-          parseFrameSet(text);
-        } catch (error) {
-          if (!(error instanceof UserInputError)) throw error;
-          ctx.addIssue(error.message);
-        }
-      })
-      .optional()
-      .describe('e.g. "1-250", "1-250:5", "1-10,15"; default: the scene\'s range'),
-    engine: z.enum(["cycles", "eevee", "workbench"]).optional().describe("default: the file's engine"),
-    samples: samplesSchema.optional(),
-    resolution: z.string().regex(/^\d+x\d+$/, 'must look like "1920x1080"').optional(),
-    percentage: resolutionPercentageSchema.optional(),
-    format: z.string().min(1).optional().describe("PNG, JPEG, OPEN_EXR, TIFF, ..."),
-    scene: z.string().min(1).optional(),
-    layer: z.string().min(1).optional(),
-    camera: z.string().min(1).optional(),
-    gpu: z.boolean().optional(),
-    arraySize: arraySizeSchema.optional().describe("split the frames across N render children"),
-    chunkSize: chunkSizeSchema.optional().describe("N frames per render child"),
-    attempts: z.int().min(1).max(MAX_ATTEMPTS).default(1),
+    ...renderSettingsFields,
+    attempts: z.int().min(1).max(MAX_ATTEMPTS).optional().describe("tries per render child; default 1 on this machine, on AWS farms 5 on spot queues and 2 on on-demand"),
     timeout: z
       .union([z.int().min(1).max(MAX_TIMEOUT_SECONDS), z.string().regex(/^\s*\d+\s*[smh]?\s*$/i, 'must be a duration like 900, "15m" or "2h"')])
       .optional()
       .describe("limit per attempt: seconds, or a duration like \"15m\""),
     priority: z.int().min(-MAX_PRIORITY).max(MAX_PRIORITY).default(0).describe("higher runs first"),
-    notify: z.email().optional().describe("e-mail the result"),
-    project: z.string().min(1).optional().describe("output name; default: the uploaded file's name"),
     blend: z.string().min(1).optional().describe("for a zipped project or a folder: the .blend inside it (one of the upload's blendFiles)"),
-    render: renderOverridesSchema
-      .optional()
-      .describe("advanced overrides in the worker payload's shape, e.g. {\"cycles\":{\"noiseThreshold\":0.05,\"bounces\":{\"total\":4}}}; the simple fields above win where both are given"),
-    python: z.string().min(1).optional().describe("run this bpy script (a path inside the project) instead of a plain render"),
-    env: z.record(z.string(), z.string()).optional().describe("variables for the python script"),
     farm: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/, 'must be "local" or a farm name (letters, digits and -)')
@@ -108,7 +78,7 @@ export const logFileSchema = z.object({
   url: z.string(),
 });
 
-export const renderIdParamsSchema = z.object({ id: z.string().regex(RENDER_ID, "is not a render id") });
+export const renderIdParamsSchema = z.object({ id: z.string().regex(RENDER_ID_PATTERN, "is not a render id") });
 
 export const errorSchema = z.object({
   error: z.string().describe("one line: what is wrong and how to fix it"),

@@ -3,7 +3,8 @@ import { submitRender } from "../backends/local/farm.ts";
 import { inspectBlendFile } from "../blender/inspect.ts";
 import { newRenderId } from "../domain/ids.ts";
 import { UserInputError } from "../errors.ts";
-import { buildRenderPayload, parseDuration, withRenderOverrides, type RenderCliOptions } from "../cli/render-request.ts";
+import { buildPayload, parseDuration } from "../renders/render-request.ts";
+import { apiField, SettingError } from "../renders/render-settings.ts";
 import { checkBucketAccess } from "../storage/s3-store.ts";
 import { projectRootOf } from "../packing/pack.ts";
 import { describeNotInUpload, notInUpload } from "../packing/upload-check.ts";
@@ -12,29 +13,6 @@ import type { ServerContext } from "./context.ts";
 import { ApiError, apiFieldNames } from "./http-errors.ts";
 import type { RenderSettings } from "./schemas.ts";
 import { projectOf, type StoredUpload } from "./uploads.ts";
-
-/** The API's settings as the CLI's option strings, so both build payloads through buildRenderPayload. */
-export function settingsToCliOptions(settings: RenderSettings): RenderCliOptions {
-  const text = (value: number | undefined) => (value === undefined ? undefined : String(value));
-  return {
-    frames: settings.frames,
-    engine: settings.engine,
-    samples: text(settings.samples),
-    resolution: settings.resolution,
-    percentage: text(settings.percentage),
-    format: settings.format,
-    scene: settings.scene,
-    layer: settings.layer,
-    camera: settings.camera,
-    arraySize: text(settings.arraySize),
-    chunkSize: text(settings.chunkSize),
-    python: settings.python,
-    env: settings.env ? Object.entries(settings.env).map(([name, value]) => `${name}=${value}`) : undefined,
-    notify: settings.notify,
-    project: settings.project,
-    gpu: settings.gpu,
-  };
-}
 
 /**
  * Inspects the uploaded project, builds the payload and submits the render's
@@ -47,17 +25,17 @@ export async function submitUploadedRender(context: ServerContext, upload: Store
   const { source, blendPath, blendFile } = await projectOf(upload, settings.blend, context.uploadLimits);
   try {
     const inspection = await inspectBlendFile(blendPath, { env: context.env });
-    const built = buildRenderPayload(settingsToCliOptions(settings), inspection, {
+    // The body's settings are the render settings as they are: no flags in between, errors name settings.<field>.
+    const payload = buildPayload(settings, inspection, {
       renderId: newRenderId(),
       blendFile,
       defaultProject: upload.kind === "zip" ? upload.name.replace(/\.zip$/i, "") : basename(upload.name),
-    });
-    const payload = withRenderOverrides(built, settings.render);
-    const timeoutSeconds = settings.timeout === undefined ? undefined : typeof settings.timeout === "number" ? settings.timeout : parseDuration(settings.timeout, "--timeout");
+    }, apiField);
+    const timeoutSeconds = settings.timeout === undefined ? undefined : typeof settings.timeout === "number" ? settings.timeout : parseDuration(settings.timeout, "settings.timeout");
     if (settings.farm !== LOCAL_FARM) return await submitToAwsFarm(settings, { payload, source, blendPath, timeoutSeconds }, context.home);
     // A store we cannot write to fails here, before anything is uploaded or submitted.
     await checkBucketAccess(context.farm.objects);
-    await submitRender(context.farm, payload, source, { attempts: settings.attempts, priority: settings.priority, timeoutSeconds });
+    await submitRender(context.farm, payload, source, { attempts: settings.attempts ?? 1, priority: settings.priority, timeoutSeconds });
     return { renderId: payload.renderId, warnings: describeNotInUpload(notInUpload(inspection.dependencies ?? [], projectRootOf(source))) };
   } catch (error) {
     if (error instanceof UserInputError) {
@@ -65,8 +43,9 @@ export async function submitUploadedRender(context: ServerContext, upload: Store
       const clientWords = error.message.split(blendPath).join(upload.kind === "blend" ? upload.name : blendFile).replaceAll("--profile", "the server's AWS_PROFILE")
         // server-sizes.ts calls the CLI's --preset "--size".
         .replaceAll("--size", "--preset");
-      const message = apiFieldNames(clientWords);
-      throw new ApiError(400, message, fieldOf(error.message));
+      if (error instanceof SettingError) throw new ApiError(400, clientWords, error.setting ? apiField(error.setting) : undefined);
+      // What AWS submission and sizing say is worded for the CLI (their flags): named as settings here.
+      throw new ApiError(400, apiFieldNames(clientWords), fieldOf(error.message));
     }
     throw error;
   }

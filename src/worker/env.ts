@@ -1,9 +1,6 @@
 import { z } from "zod";
+import { JOB_ACTION_TYPES } from "../domain/job-actions.ts";
 import { UserInputError } from "../errors.ts";
-
-/** Every job type the one worker entry point runs, chosen by JOB_ACTION_TYPE. */
-export const JOB_ACTION_TYPES = ["copy_efs", "render", "custom_render_python", "upload_render_output", "remove_efs"] as const;
-export type JobActionType = (typeof JOB_ACTION_TYPES)[number];
 
 const optionalText = z.string().trim().min(1).optional().catch(undefined);
 const optionalIndex = (name: string) =>
@@ -18,7 +15,6 @@ const optionalSwitch = z
   .string()
   .optional()
   .transform((value) => value !== undefined && ["1", "true", "yes"].includes(value.trim().toLowerCase()));
-const AWAIT_JOBS_PATTERN = /^[^=,\s]+=[^=,\s]+(,[^=,\s]+=[^=,\s]+)*$/;
 
 /**
  * The worker's environment: the seed's variables (the same names Brender
@@ -47,20 +43,8 @@ export const workerEnvSchema = z.object({
   BRENDER_JOB_PAYLOAD_FILE: optionalText,
   /** Set by the local farm for a job that runs although a dependency failed: "<job name>: <reason>". */
   BRENDER_UPSTREAM_FAILURE: optionalText,
-  /**
-   * Set by the AWS submission on the upload job, which AWS Batch would fail
-   * outright if a dependency failed: "name=jobId,name=jobId"; the job waits
-   * for them itself (await-jobs.ts).
-   */
-  BRENDER_AWAIT_JOBS: z
-    .string()
-    .trim()
-    .optional()
-    .transform((value) => (value === "" ? undefined : value))
-    .refine((value) => value === undefined || AWAIT_JOBS_PATTERN.test(value), {
-      error: (issue) =>
-        `BRENDER_AWAIT_JOBS="${String(issue.input)}" is not a list of name=jobId pairs; set it like "r1-copy=3f2a…,r1-render=9c1d…"`,
-    }),
+  /** "1": a render that asks for the GPU fails when Blender finds none usable, instead of using the CPU (AWS GPU queues). */
+  BRENDER_REQUIRE_GPU: optionalSwitch,
   /** "1": render jobs copy their events file into the object store while they run (for monitors without the work folder). */
   BRENDER_PUBLISH_EVENTS: optionalSwitch,
 });

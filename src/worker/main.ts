@@ -10,7 +10,9 @@ import { render } from "./actions/render.ts";
 import { uploadRenderOutput } from "./actions/upload-render-output.ts";
 import type { ActionContext } from "./context.ts";
 import { workFolderOf } from "./context.ts";
-import { parseWorkerEnv, type JobActionType } from "./env.ts";
+import { parseWorkerEnv } from "./env.ts";
+import { type JobActionType } from "../domain/job-actions.ts";
+import { batchClientFromEnv, planFailedUpload } from "./failed-upload.ts";
 
 /** One function per JOB_ACTION_TYPE; each lives in its own file under actions/. */
 const ACTIONS: Record<JobActionType, (context: ActionContext) => Promise<void>> = {
@@ -37,9 +39,25 @@ export type WorkerResult = { readonly exitCode: number; readonly error?: string 
  * stderr (pino); progress events are JSON lines on stdout.
  */
 export async function runWorker(options: WorkerOptions = {}): Promise<WorkerResult> {
-  const processEnv = options.env ?? process.env;
+  let processEnv = options.env ?? process.env;
   const log = options.log ?? pino({ level: processEnv.BRENDER_LOG_LEVEL ?? "info" }, pino.destination(2));
   try {
+    // The farm's publisher job (`--after-failed-upload ID`): publish and report a render whose upload Batch failed.
+    const failedUpload = processEnv.BRENDER_AFTER_FAILED_UPLOAD?.trim();
+    if (failedUpload) {
+      const batch = batchClientFromEnv(processEnv);
+      try {
+        const plan = await planFailedUpload(failedUpload, processEnv, batch);
+        if (!plan.publish) {
+          log.info({ uploadJobId: failedUpload }, `nothing to publish: ${plan.why}`);
+          return { exitCode: 0 };
+        }
+        processEnv = plan.env;
+        log.warn({ uploadJobId: failedUpload, reason: plan.env.BRENDER_UPSTREAM_FAILURE }, "publishing a render whose upload job AWS Batch failed");
+      } finally {
+        batch.destroy();
+      }
+    }
     const env = parseWorkerEnv(processEnv);
     const context: ActionContext = {
       env,

@@ -6,14 +6,14 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { outputPrefix } from "../domain/layout.ts";
+import { eventFileName, outputPrefix } from "../domain/layout.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 
 export const DEFAULT_PUBLISH_INTERVAL_MS = 5000;
 
 /** Where a render child's events are published: `<project>/output/<renderId>/events/render-<child>.jsonl`. */
 export function publishedEventsKey(projectName: string, renderId: string, child: number): string {
-  return `${outputPrefix(projectName, renderId)}events/render-${child}.jsonl`;
+  return `${outputPrefix(projectName, renderId)}events/${eventFileName(child)}`;
 }
 
 export type EventPublisherOptions = {
@@ -96,7 +96,7 @@ export async function withPublishedEvents<T>(
 ): Promise<T> {
   if (!context.env.BRENDER_PUBLISH_EVENTS) return work();
   const publisher = startEventPublisher({
-    file: join(target.eventsFolder, `render-${target.child}.jsonl`),
+    file: join(target.eventsFolder, eventFileName(target.child)),
     store: context.store,
     key: publishedEventsKey(target.projectName, target.renderId, target.child),
     intervalMs,

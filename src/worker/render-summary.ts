@@ -8,6 +8,8 @@ export type RenderSummary = {
   readonly renderSeconds: number;
   readonly peakMemoryMb?: number;
   readonly fps?: number;
+  /** What rendered the frames: "CPU" or "GPU (OPTIX)" and the like, from the children's render settings. */
+  readonly device?: string;
   readonly warnings: readonly string[];
   /** The first failure a child reported, if any. */
   readonly failureReason?: string;
@@ -34,6 +36,7 @@ export function summarizeEvents(events: readonly ProgressEvent[]): RenderSummary
   let renderSeconds = 0;
   let peakMemoryMb: number | undefined;
   let fps: number | undefined;
+  const devices = new Set<string>();
   let failureReason: string | undefined;
   const warnings = new Set<string>();
   // A frame rendered by two attempts keeps the later time: that attempt's image is the one kept.
@@ -50,6 +53,7 @@ export function summarizeEvents(events: readonly ProgressEvent[]): RenderSummary
         break;
       case "render_settings":
         fps ??= event.fps;
+        devices.add(event.device === "GPU" ? `GPU (${event.gpuBackend ?? "unknown backend"})` : "CPU");
         break;
       case "warning":
         warnings.add(event.message);
@@ -64,6 +68,7 @@ export function summarizeEvents(events: readonly ProgressEvent[]): RenderSummary
     renderSeconds: Math.round(renderSeconds * 100) / 100,
     peakMemoryMb,
     fps,
+    ...(devices.size > 0 ? { device: [...devices].sort().join(", ") } : {}),
     warnings: [...warnings],
     failureReason,
     frameTimes: [...frameTimes].sort((a, b) => a[0] - b[0]).map(([frame, seconds]) => ({ frame, seconds })),

@@ -2,14 +2,13 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FarmResources } from "../../src/backends/aws/farm-resources.ts";
 import { SERVER_PRESETS } from "../../src/backends/aws/server-sizes.ts";
-import { awaitsUpstream } from "../../src/backends/aws/batch-submission.ts";
 import { dryRun } from "../../src/backends/aws/submit.ts";
 import { openLocalFarm, submitPlanFor } from "../../src/backends/local/farm.ts";
 import { parseRenderPayload } from "../../src/domain/render-payload.ts";
 import { tempDir } from "../helpers/blender.ts";
 
 /** Variables only a cloud run needs (region, progress publishing, waiting, SES); everything else must be equal. */
-const CLOUD_ONLY = new Set(["AWS_REGION", "BRENDER_PUBLISH_EVENTS", "BRENDER_AWAIT_JOBS", "BRENDER_SES_FROM", "BRENDER_SES_SUCCESS_TEMPLATE", "BRENDER_SES_FAILURE_TEMPLATE"]);
+const CLOUD_ONLY = new Set(["AWS_REGION", "BRENDER_PUBLISH_EVENTS", "BRENDER_SES_FROM", "BRENDER_SES_SUCCESS_TEMPLATE", "BRENDER_SES_FAILURE_TEMPLATE"]);
 
 const farm = FarmResources.parse({
   name: "studio",
@@ -59,14 +58,13 @@ describe("one plan, two backends", () => {
       const awsView = aws.map((input) => {
         const environment = Object.fromEntries((input.containerOverrides?.environment ?? []).map((pair) => [pair.name!, pair.value!]));
         const action = environment.JOB_ACTION_TYPE!;
-        const awaited = environment.BRENDER_AWAIT_JOBS?.split(",") ?? [];
         return {
           name: input.jobName,
           action,
           arraySize: input.arrayProperties?.size ?? 1,
           environment: Object.fromEntries(Object.entries(environment).filter(([name]) => !CLOUD_ONLY.has(name) && name !== "JOB_ACTION_TYPE")),
-          // The upload job waits in the worker on AWS (Batch would fail it with the render): same dependency, other mechanism.
-          waitsFor: awaitsUpstream({ action } as never) ? awaited.slice(-1) : (input.dependsOn ?? []).map((dependency) => dependency.jobId),
+          // Same dependencies on both: the upload starts after the render (dependsOn), nothing waits in a container.
+          waitsFor: (input.dependsOn ?? []).map((dependency) => dependency.jobId),
         };
       });
       assert.equal(localView.length, 3);

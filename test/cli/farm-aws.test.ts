@@ -87,6 +87,16 @@ describe("brender farm synth", () => {
 });
 
 describe("brender farm deploy/list/status/destroy: configuration errors", () => {
+  it("--blender 4.2 is resolved before synthesis, or refused with exit 2 when the release listing cannot be reached", async (t) => {
+    const dir = await tempDir(t);
+    const { closedPort } = await import("../helpers/s3-server.ts");
+    const offline = { ...bareEnv, BRENDER_BLENDER_DOWNLOADS: `http://127.0.0.1:${await closedPort()}/release` };
+    const result = await brender(["farm", "synth", "studio", "--out", dir, "--blender", "4.2"], offline);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /Blender 4\.2 is a series, not a release, and its newest release could not be read from http:\/\/127\.0\.0\.1:\d+\/release\/Blender4\.2\/ .*give the full version, e\.g\. --blender 4\.2\.0\./);
+    assert.deepEqual(await readdir(dir), [], "nothing synthesized");
+  });
+
   it("no region: exit 2 naming --region; no credentials: exit 2 naming how to configure them", async () => {
     const noRegion = await brender(["farm", "deploy", "studio"], bareEnv);
     assert.equal(noRegion.code, 2);
@@ -150,9 +160,9 @@ describe("brender farm list/status/destroy on moto_server", () => {
 });
 
 describe("farm-aws-run pure parts", () => {
-  it("farmRequest parses and checks options; absent ones stay absent (the farm keeps its settings)", () => {
-    assert.deepEqual(farmRequest("studio", {}), { name: "studio" });
-    assert.deepEqual(farmRequest("studio", { private: true, maxVcpus: "64", spotBid: "70", blender: "3.6.0, 4.2.0,3.6.0", email: " a@b.co " }), {
+  it("farmRequest parses and checks options; absent ones stay absent (the farm keeps its settings)", async () => {
+    assert.deepEqual(await farmRequest("studio", {}), { name: "studio" });
+    assert.deepEqual(await farmRequest("studio", { private: true, maxVcpus: "64", spotBid: "70", blender: "3.6.0, 4.2.0,3.6.0", email: " a@b.co " }), {
       name: "studio",
       private: true,
       maxVcpus: 64,
@@ -160,9 +170,25 @@ describe("farm-aws-run pure parts", () => {
       blenderVersions: ["3.6.0", "4.2.0"],
       email: "a@b.co",
     });
-    assert.deepEqual(farmRequest("studio", { private: false }), { name: "studio", private: false }, "--no-private turns a private farm public");
-    assert.throws(() => farmRequest("studio", { maxVcpus: "0" }), UserInputError);
-    assert.throws(() => farmRequest("bad name", {}), /Farm name "bad name" is invalid/);
+    assert.deepEqual(await farmRequest("studio", { private: false }), { name: "studio", private: false }, "--no-private turns a private farm public");
+    await assert.rejects(farmRequest("studio", { maxVcpus: "0" }), UserInputError);
+    await assert.rejects(farmRequest("bad name", {}), /Farm name "bad name" is invalid/);
+  });
+
+  it("farmRequest resolves a series (--blender 4.2) to its newest release, and refuses it with the fix when the listing cannot be read", async () => {
+    const listing = async (url: string) => {
+      assert.equal(url, "https://download.blender.org/release/Blender4.2/");
+      return '<a href="blender-4.2.1-linux-x64.tar.xz">x</a> <a href="blender-4.2.12-linux-x64.tar.xz">x</a> <a href="blender-4.2.3-windows-x64.zip">x</a>';
+    };
+    assert.deepEqual(await farmRequest("studio", { blender: "3.6.0,4.2" }, listing), { name: "studio", blenderVersions: ["3.6.0", "4.2.12"] });
+    const offline = async () => {
+      throw new Error("getaddrinfo ENOTFOUND download.blender.org");
+    };
+    await assert.rejects(farmRequest("studio", { blender: "4.2" }, offline), (error: unknown) => {
+      assert.ok(error instanceof UserInputError);
+      assert.match(error.message, /Blender 4\.2 is a series, not a release.*ENOTFOUND.*give the full version, e\.g\. --blender 4\.2\.0\./);
+      return true;
+    });
   });
 
   it("explainAwsError turns SDK configuration errors into one-line fixes and passes others through", () => {

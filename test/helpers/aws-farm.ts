@@ -16,7 +16,7 @@ import type { MotoServer } from "./moto-server.ts";
 export type TestFarm = {
   readonly batch: BatchClient;
   readonly cloudFormation: CloudFormationClient;
-  readonly arns: { readonly io: string; readonly spotCpu: string; readonly blender36: string; readonly blender42: string };
+  readonly arns: { readonly io: string; readonly spotCpu: string; readonly spotGpu: string; readonly blender36: string; readonly blender42: string };
   /** The farm's LogGroup output. */
   readonly logGroup: string;
 };
@@ -68,6 +68,7 @@ export async function createTestFarm(moto: MotoServer): Promise<TestFarm> {
     ).jobQueueArn!;
   const io = await queue("brender-test-io");
   const spotCpu = await queue("brender-test-spot-cpu");
+  const spotGpu = await queue("brender-test-spot-gpu");
   const definition = async (version: string) =>
     (
       await batch.send(
@@ -100,6 +101,7 @@ export async function createTestFarm(moto: MotoServer): Promise<TestFarm> {
           IoQueue: { Value: io },
           // A name works as well as an ARN.
           SpotCpuQueue: { Value: "brender-test-spot-cpu" },
+          SpotGpuQueue: { Value: spotGpu },
           JobDefinitions: { Value: JSON.stringify({ "3.6.0": blender36, "4.2.0": blender42 }) },
           LogGroup: { Value: TEST_FARM_LOG_GROUP },
           SenderEmail: { Value: "renders@example.com" },
@@ -107,5 +109,5 @@ export async function createTestFarm(moto: MotoServer): Promise<TestFarm> {
       }),
     }),
   );
-  return { batch, cloudFormation, arns: { io, spotCpu, blender36, blender42 }, logGroup: TEST_FARM_LOG_GROUP };
+  return { batch, cloudFormation, arns: { io, spotCpu, spotGpu, blender36, blender42 }, logGroup: TEST_FARM_LOG_GROUP };
 }

@@ -40,7 +40,7 @@ describe("farm stack: cfn-lint", () => {
     }),
     "private, region and account set": synthFarmTemplate({
       farmName: "Studio-2",
-      blenderVersions: ["4.2"],
+      blenderVersions: ["4.2.0"],
       private: true,
       region: "eu-west-1",
       account: "123456789012",

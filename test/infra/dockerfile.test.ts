@@ -79,10 +79,19 @@ describe("docker/Dockerfile", () => {
   it("starts from the CUDA runtime base, chosen by an ARG", () => {
     const from = indexOf((step) => step.keyword === "FROM");
     assert.equal(STEPS[from]?.args, "${BASE_IMAGE}");
-    assert.equal(argDefault("BASE_IMAGE"), "nvidia/cuda:12.4.1-runtime-ubuntu22.04");
+    assert.match(argDefault("BASE_IMAGE") ?? "", /^nvcr\.io\/nvidia\/cuda:12\.4\.1-runtime-ubuntu22\.04@sha256:[0-9a-f]{64}$/);
     assert.ok(indexOf((step) => step.keyword === "ARG" && step.args.startsWith("BASE_IMAGE=")) < from);
     assert.equal(STEPS.filter((step) => step.keyword === "FROM").length, 1);
     assert.deepEqual(STEPS.find((step) => step.keyword === "SHELL")?.args, '["/bin/bash", "-o", "pipefail", "-c"]');
+  });
+
+  it("pulls its base from NVIDIA's registry pinned by digest, never anonymously from Docker Hub", () => {
+    // Docker Hub is the default registry: a name without a registry host (nvidia/cuda:…, docker.io/…) pulls
+    // from it, anonymously on CodeBuild, whose shared addresses often exhaust the anonymous pull limit.
+    const base = argDefault("BASE_IMAGE") ?? "";
+    const host = base.split("/")[0] ?? "";
+    assert.ok(host.includes(".") && !/(^|\.)docker\.io$/.test(host), `base ${base} comes from Docker Hub`);
+    assert.match(base, /@sha256:[0-9a-f]{64}$/, "the base is not pinned by digest");
   });
 
   it("takes BLENDER_VERSION as a build ARG in the build stage, defaulting to a release like 4.2.0", () => {
@@ -215,7 +224,7 @@ describe("docker/buildspec.yml", () => {
 
   it("logs in to ECR, builds with the BLENDER_VERSION build-arg and pushes <repository>:blender-<version>", () => {
     const login = commandIndex(/^aws ecr get-login-password --region "\$AWS_DEFAULT_REGION" \| docker login --username AWS --password-stdin "\$\{REPOSITORY_URI%%\/\*\}"$/);
-    const build = commandIndex(/^docker build .*--build-arg BLENDER_VERSION="\$BLENDER_VERSION" .*--tag "\$REPOSITORY_URI:blender-\$BLENDER_VERSION" \.$/);
+    const build = commandIndex(/^docker build .*--build-arg BLENDER_VERSION="\$BLENDER_VERSION" .*--tag "\$REPOSITORY_URI:blender-\$BLENDER_VERSION" .*--tag "\$REPOSITORY_URI:blender-\$BLENDER_VERSION-\$CODEBUILD_BUILD_NUMBER" \.$/);
     const push = commandIndex(/^docker push "\$REPOSITORY_URI:blender-\$BLENDER_VERSION"$/);
     assert.ok(login >= 0, "no ECR login");
     assert.ok(build > login, "no docker build after the login");
@@ -249,7 +258,8 @@ describe("docker/buildspec.yml", () => {
 
   it("uses only the variables the CodeBuild project provides", () => {
     const used = new Set([...BUILDSPEC.matchAll(/\$\{?([A-Z_][A-Z0-9_]*)/g)].map((match) => match[1]));
-    assert.deepEqual([...used].sort(), ["AWS_DEFAULT_REGION", "BLENDER_VERSION", "REPOSITORY_URI"]);
+    // CODEBUILD_BUILD_NUMBER is one of the variables CodeBuild itself sets in every build.
+    assert.deepEqual([...used].sort(), ["AWS_DEFAULT_REGION", "BLENDER_VERSION", "CODEBUILD_BUILD_NUMBER", "REPOSITORY_URI"]);
   });
 });
 

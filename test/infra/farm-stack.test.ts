@@ -1,6 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import type { Stack as CfnStack } from "@aws-sdk/client-cloudformation";
 import { FARM_OUTPUTS, farmFromStack, type FarmResources } from "../../src/backends/aws/farm-resources.ts";
@@ -14,8 +18,23 @@ import { resolveFarmProps, type FarmStackProps } from "../../src/infra/farm-prop
 import { FARM_INFRA_OUTPUTS, FARM_TAG_KEY } from "../../src/infra/farm-stack.ts";
 import { synthFarmTemplate } from "../../src/infra/synth.ts";
 import { renderTemplateData } from "../../src/notify/ses.ts";
+import { survivingImages, type LifecycleRule, type PushedImage } from "../helpers/ecr-lifecycle.ts";
 
 type Json = Record<string, any>;
+
+const BUILDSPEC = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "..", "docker", "buildspec.yml"), "utf8");
+
+/** The tags docker/buildspec.yml pushes for one build (its `docker push` lines, run through bash's expansion). */
+function pushedTags(version: string, buildNumber: number): string[] {
+  const pushes = [...BUILDSPEC.matchAll(/^\s+- docker push (.*)$/gm)].map((match) => match[1]!);
+  assert.ok(pushes.length > 0, "the buildspec pushes nothing");
+  const script = pushes.map((argument) => `echo ${argument}`).join("; ");
+  const result = spawnSync("bash", ["-c", script], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH ?? "", REPOSITORY_URI: "r", BLENDER_VERSION: version, CODEBUILD_BUILD_NUMBER: String(buildNumber) },
+  });
+  return result.stdout.trim().split("\n").map((reference) => reference.slice(reference.indexOf(":") + 1));
+}
 
 // Two synths for the whole file: the public farm with e-mail, and a private one without.
 const PUBLIC_PROPS: FarmStackProps = {
@@ -30,7 +49,7 @@ const PUBLIC_PROPS: FarmStackProps = {
   renderRetentionDays: 45,
 };
 const publicFarm = synthFarmTemplate(PUBLIC_PROPS);
-const privateFarm = synthFarmTemplate({ farmName: "Studio-2", blenderVersions: ["4.2"], private: true });
+const privateFarm = synthFarmTemplate({ farmName: "Studio-2", blenderVersions: ["4.2.0"], private: true });
 const template = Template.fromJSON(publicFarm.template);
 const resources = publicFarm.template.Resources as Record<string, Json>;
 
@@ -224,6 +243,30 @@ describe("farm stack: network and storage", () => {
     assert.ok(rules.some((rule) => rule.selection.tagStatus === "untagged"));
   });
 
+  it("keeps the newest builds of each version retrievable by the tags the buildspec really pushes", () => {
+    const [, repository] = only(ofType("AWS::ECR::Repository"));
+    const rules = JSON.parse(repository.Properties.LifecyclePolicy.LifecyclePolicyText).rules as LifecycleRule[];
+    // Five builds of each version, as docker/buildspec.yml tags and pushes them: the version tag moves to the
+    // newest build (the older image loses it), the numbered tag stays.
+    const images: PushedImage[] = [];
+    let build = 0;
+    for (const version of PUBLIC_PROPS.blenderVersions) {
+      for (let round = 0; round < 5; round += 1) {
+        build += 1;
+        const tags = pushedTags(version, build);
+        for (const image of images) (image.tags as string[]).splice(0, Infinity, ...image.tags.filter((tag) => !tags.includes(tag)));
+        images.push({ digest: `sha256:${build}`, tags, pushedAt: build * 60_000 });
+      }
+    }
+    const left = survivingImages(rules, images, 10 * 86_400_000);
+    for (const version of PUBLIC_PROPS.blenderVersions) {
+      const kept = left.filter((image) => image.tags.some((tag) => tag.startsWith(`blender-${version}-`)));
+      assert.equal(kept.length, 3, `Blender ${version}: ${kept.length} builds kept, expected the newest 3`);
+      const newest = kept.toSorted((a, b) => b.pushedAt - a.pushedAt)[0]!;
+      assert.ok(newest.tags.includes(`blender-${version}`), "the image the job definitions run is kept");
+    }
+  });
+
   it("builds images with a privileged CodeBuild project from build/source.zip in the bucket", () => {
     const [, project] = only(ofType("AWS::CodeBuild::Project"));
     assert.equal(project.Properties.Environment.PrivilegedMode, true);
@@ -271,7 +314,13 @@ describe("farm stack: Batch", () => {
       if (gpu) assert.deepEqual(imageTypes, [GPU_IMAGE_TYPE], kind);
       else assert.ok(!imageTypes.some((image) => String(image).includes("NVIDIA")), kind);
     }
-    assert.equal(GPU_IMAGE_TYPE, "ECS_AL2_NVIDIA");
+    // Amazon Linux 2 (and its ECS_AL2_NVIDIA AMI) is out of support: every host runs Amazon Linux 2023.
+    assert.equal(GPU_IMAGE_TYPE, "ECS_AL2023_NVIDIA");
+    for (const [, environment] of ofType("AWS::Batch::ComputeEnvironment")) {
+      for (const configuration of environment.Properties.ComputeResources.Ec2Configuration as Json[]) {
+        assert.match(configuration.ImageType, /^ECS_AL2023(_NVIDIA)?$/);
+      }
+    }
   });
 
   it("runs copy and upload jobs on their own small on-demand CPU queue, outside fair share", () => {
@@ -308,7 +357,8 @@ describe("farm stack: Batch", () => {
 
   it("has one job definition per Blender version with the image tag, EFS at /mnt/efs, env, retries, timeout and logs", () => {
     const definitions = ofType("AWS::Batch::JobDefinition");
-    assert.equal(definitions.length, PUBLIC_PROPS.blenderVersions.length);
+    // One per version, plus the publisher of failed renders (test/infra/failed-render-publisher.test.ts).
+    assert.equal(definitions.length, PUBLIC_PROPS.blenderVersions.length + 1);
     const [repositoryId] = only(ofType("AWS::ECR::Repository"));
     const [fileSystemId] = only(ofType("AWS::EFS::FileSystem"));
     const [accessPointId] = only(ofType("AWS::EFS::AccessPoint"));
@@ -423,6 +473,9 @@ describe("farm stack: IAM", () => {
     const sesResources = resourcesOf(ses).map((resource) => JSON.stringify(resource));
     assert.ok(sesResources.some((resource) => resource.includes(":identity/renders@example.com")));
     assert.ok(sesResources.every((resource) => resource.includes(":identity/") || resource.includes(":template/")));
+    // In the SES sandbox the recipient's identity is checked too: any identity, but only from the farm's sender.
+    assert.ok(sesResources.some((resource) => resource.includes(":identity/*")));
+    assert.deepEqual(ses.Condition, { StringEquals: { "ses:FromAddress": "renders@example.com" } });
   });
 
   it("a farm without a notification e-mail gets no SES identity and no SES permission", () => {
@@ -555,6 +608,6 @@ describe("farm stack: outputs (the CLI contract)", () => {
     const farm = farmFromStack("Studio-2", REGION, describedStack(privateFarm.template.Outputs as Json));
     assert.equal(farm.notification.sender, undefined);
     assert.ok(farm.notification.successTemplate);
-    assert.deepEqual(farm.jobDefinitions.map((definition) => definition.blenderVersion), ["4.2"]);
+    assert.deepEqual(farm.jobDefinitions.map((definition) => definition.blenderVersion), ["4.2.0"]);
   });
 });

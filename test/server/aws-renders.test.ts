@@ -23,7 +23,6 @@ import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } fr
 import { AwsRenderRecord } from "../../src/backends/aws/render-record.ts";
 import { ApiError } from "../../src/server/http-errors.ts";
 import { explainAwsError } from "../../src/server/aws/errors.ts";
-import { awsRenderState } from "../../src/server/aws/render-state.ts";
 import { farmsSchema, renderDetailSchema, renderListItemSchema } from "../../src/server/schemas.ts";
 import { makeScene } from "../helpers/blender.ts";
 import { createTestFarm, TEST_FARM_LOG_GROUP, type TestFarm } from "../helpers/aws-farm.ts";
@@ -127,8 +126,8 @@ describe("renders on an AWS farm through the API (moto_server)", () => {
       [
         [copy!.name, farm.arns.io, null, null],
         [render!.name, "brender-test-spot-cpu", [{ jobId: copy!.jobId }], { size: 2 }],
-        // The upload waits for the others itself (BRENDER_AWAIT_JOBS), so it reports even when they fail.
-        [upload!.name, farm.arns.io, null, null],
+        // The upload starts after the render; a failed render is published by the farm's event rule instead.
+        [upload!.name, farm.arns.io, [{ jobId: render!.jobId }], null],
       ],
     );
     // The project went to the farm's bucket before anything was submitted.
@@ -397,24 +396,7 @@ describe("renders on an AWS farm through the API (moto_server)", () => {
   });
 });
 
-describe("AWS render state and errors (pure)", () => {
-  const job = (action: "copy_efs" | "render" | "upload_render_output", status: string, summary?: Record<string, number>) => ({
-    name: `r-${action}`, action, jobId: action, status: status as "SUBMITTED", arraySize: summary ? 4 : 1, attempts: [],
-    ...(summary ? { statusSummary: { SUBMITTED: 0, PENDING: 0, RUNNABLE: 0, STARTING: 0, RUNNING: 0, SUCCEEDED: 0, FAILED: 0, ...summary } } : {}),
-  });
-
-  it("shows the job in progress, an array job by its furthest child; final only with the manifest's word", () => {
-    const running = { status: "RUNNING" as const, jobs: [job("copy_efs", "SUCCEEDED"), job("render", "PENDING", { RUNNING: 1, RUNNABLE: 3 }), job("upload_render_output", "RUNNING")] };
-    assert.deepEqual(awsRenderState(running, undefined), { status: "RUNNING", stage: "render", terminal: false });
-    const waiting = { status: "RUNNING" as const, jobs: [job("copy_efs", "RUNNABLE"), job("render", "PENDING", { PENDING: 4 })] };
-    assert.deepEqual(awsRenderState(waiting, undefined), { status: "RUNNABLE", stage: "copy_efs", terminal: false });
-    const done = { status: "SUCCEEDED" as const, jobs: [job("copy_efs", "SUCCEEDED")] };
-    assert.deepEqual(awsRenderState(done, undefined), { status: "FAILED", reason: "the render did not finish", terminal: true });
-    const failed = { status: "FAILED" as const, reason: "r-render: Essential container in task exited", jobs: [job("render", "FAILED")] };
-    assert.deepEqual(awsRenderState(failed, undefined), { status: "FAILED", reason: "r-render: Essential container in task exited", terminal: true });
-    assert.deepEqual(awsRenderState(undefined, undefined), { status: "UNKNOWN", terminal: false });
-  });
-
+describe("AWS errors (pure)", () => {
   it("turns AWS failures into one-line 502s and leaves input errors alone", () => {
     const credentials = explainAwsError(Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" }));
     assert.ok(credentials instanceof ApiError);

@@ -2,12 +2,12 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import fc from "fast-check";
-import { applyEvent, emptyProgress } from "../../src/cli/render-watch.ts";
 import { renderManifestSchema, type RenderManifest } from "../../src/domain/render-manifest.ts";
 import type { ProgressEvent } from "../../src/domain/progress-events.ts";
 import { summarizeEvents } from "../../src/worker/render-summary.ts";
-import { progressView } from "../../src/server/render-view.ts";
-import { logFileId, tailFrom } from "../../src/server/routes/logs.ts";
+import { applyEvent, emptyProgress, progressView } from "../../src/domain/render-progress.ts";
+import { logFileId } from "../../src/renders/local.ts";
+import { tailFrom } from "../../src/server/routes/logs.ts";
 import { makeScene, REPO } from "../helpers/blender.ts";
 import { renderForm, startTestServer, waitForEnd, type TestServer } from "./harness.ts";
 

@@ -18,6 +18,8 @@ export type BatchFixture = {
   succeeded(name: string, arraySize?: number): Promise<string>;
   /** Submits a job that FAILS with `reason` about half a second later; returns at once. */
   failing(name: string, reason: string): Promise<string>;
+  /** Submits a job with this environment that waits for `dependsOn` (Batch fails it, unstarted, when one of them fails). */
+  dependent(name: string, dependsOn: readonly string[], environment: Record<string, string>): Promise<string>;
   /** Waits until the job is SUCCEEDED or FAILED in moto. */
   settled(jobId: string): Promise<void>;
 };
@@ -85,6 +87,24 @@ export async function batchFixture(moto: MotoServer): Promise<BatchFixture> {
         const jobId = await submit(name);
         await batch.send(new TerminateJobCommand({ jobId, reason }));
         return jobId;
+      } finally {
+        await moto.configure({ batch: { use_docker: false } });
+      }
+    },
+    async dependent(name, dependsOn, environment) {
+      await moto.configure({ batch: { use_docker: true } });
+      try {
+        return (
+          await batch.send(
+            new SubmitJobCommand({
+              jobName: name,
+              jobQueue: queue.jobQueueArn!,
+              jobDefinition: definition.jobDefinitionArn!,
+              dependsOn: dependsOn.map((jobId) => ({ jobId })),
+              containerOverrides: { environment: Object.entries(environment).map(([name, value]) => ({ name, value })) },
+            }),
+          )
+        ).jobId!;
       } finally {
         await moto.configure({ batch: { use_docker: false } });
       }

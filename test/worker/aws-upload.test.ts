@@ -1,9 +1,10 @@
 /**
  * The upload job as it runs on AWS, every AWS call going to moto's servers on
- * loopback: it waits for the copy and render jobs in moto's Batch
- * (BRENDER_AWAIT_JOBS), uploads to moto's S3, reads the host from a local
- * IMDS stand-in, and e-mails through moto's SES v2 (sent messages read back
- * from /moto-api/data.json).
+ * loopback: it uploads to moto's S3, reads the host from a local IMDS
+ * stand-in, and e-mails through moto's SES v2 (sent messages read back from
+ * /moto-api/data.json). A render that failed is published by the publisher
+ * job (`--after-failed-upload`), which reads the upload job Batch failed
+ * unstarted, and its upstream jobs, from moto's Batch.
  *
  * Batch runs in a second moto server (reached through AWS_ENDPOINT_URL_BATCH):
  * once Batch resources exist, moto's /moto-api/data.json answers 500, and
@@ -15,11 +16,13 @@ import { mkdir, readdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { DescribeJobsCommand, TerminateJobCommand } from "@aws-sdk/client-batch";
 import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateEmailIdentityCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import { pino } from "pino";
 import sharp from "sharp";
 import { outputLayout, workLayout } from "../../src/domain/layout.ts";
+import { NO_PUBLISH_REASON_PREFIX } from "../../src/worker/failed-upload.ts";
 import { runWorker } from "../../src/worker/main.ts";
 import { tempDir } from "../helpers/blender.ts";
 import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
@@ -121,15 +124,12 @@ function uploadEnv(home: string, renderId: string, extra: Record<string, string>
 const silent = pino({ level: "silent" });
 
 describe("upload_render_output on AWS (moto)", () => {
-  it("checks the upstream jobs, then uploads, records the host and e-mails through SES", async (t) => {
+  it("uploads, records the host and e-mails through SES", async (t) => {
     const renderId = "r-20261122-000000-000020";
-    const copy = await fixture.succeeded(`${renderId}-copy`);
-    const render = await fixture.succeeded(`${renderId}-render`, 2);
     const home = await renderedWork(t, renderId, [1, 2]);
     const endpoint = await listen(imds);
     const result = await runWorker({
       env: uploadEnv(home, renderId, {
-        BRENDER_AWAIT_JOBS: `${renderId}-copy=${copy},${renderId}-render=${render}`,
         BRENDER_IMDS_ENDPOINT: endpoint,
         ECS_CONTAINER_METADATA_URI_V4: `${endpoint}/ecs`,
       }),
@@ -151,14 +151,24 @@ describe("upload_render_output on AWS (moto)", () => {
     assert.equal((await readdir(join(home, "outbox"))).filter((name) => name.endsWith(".eml")).length, 1);
   });
 
-  it("reports a failed render job as the reason, uploads what exists and sends the failure e-mail", async (t) => {
+  it("publishes a render whose upload Batch failed unstarted (the event rule's publisher job): uploads what exists, reports the render's failure, e-mails", async (t) => {
     const renderId = "r-20261122-000000-000021";
     const copy = await fixture.succeeded(`${renderId}-copy`);
     const render = await fixture.failing(`${renderId}-render`, "Host EC2 (instance i-0abc) terminated.");
     await fixture.settled(render);
     const home = await renderedWork(t, renderId, [1]);
+    // The upload as the submission sent it: its environment lives in Batch, not in the publisher's.
+    const submitted = uploadEnv(home, renderId, {});
+    const uploadVariables = Object.fromEntries(
+      ["JOB_ACTION_TYPE", "BRENDER_JOB_PAYLOAD", "BRENDER_STORAGE", "BRENDER_SES_FROM"].map((name) => [name, submitted[name]!]),
+    );
+    const upload = await fixture.dependent(`${renderId}-upload`, [render], uploadVariables);
+    await fixture.settled(upload);
+    assert.equal(copy.length > 0, true);
+
+    const publisherEnv = Object.fromEntries(Object.entries(submitted).filter(([name]) => !(name in uploadVariables)));
     const result = await runWorker({
-      env: uploadEnv(home, renderId, { BRENDER_AWAIT_JOBS: `${renderId}-copy=${copy},${renderId}-render=${render}`, BRENDER_IMDS_ENDPOINT: await listen(missingImds) }),
+      env: { ...publisherEnv, BRENDER_AFTER_FAILED_UPLOAD: upload, BRENDER_IMDS_ENDPOINT: await listen(missingImds) },
       stdout: () => {},
       log: silent,
     });
@@ -168,12 +178,30 @@ describe("upload_render_output on AWS (moto)", () => {
     const manifest = await manifestOf(renderId);
     assert.equal(manifest.status, "failed");
     assert.equal(manifest.reason, reason);
-    assert.equal(manifest.host, undefined);
+    assert.equal((manifest.frames as { rendered: string }).rendered, "1");
     const mail = (await sentMessages()).find((message) => message.body.includes(renderId));
     assert.ok(mail);
     assert.match(mail.subject, /FAILED — 1 of 2 frames missing/);
     assert.ok(mail.body.includes("Host EC2 (instance i-0abc) terminated."));
     assert.ok(mail.body.includes(`#jobs/detail/${render}`), "the failure e-mail links to the failed job's page and logs");
+  });
+
+  it("the publisher does nothing for an upload that ran, or one stopped with 'cancel --include-upload'", async (t) => {
+    const renderId = "r-20261122-000000-000023";
+    const home = await renderedWork(t, renderId, [1, 2]);
+    const env = uploadEnv(home, renderId, {});
+    const ranItself = await fixture.succeeded(`${renderId}-upload`);
+    // Stopped while it waited for its dependency (a gate that never opens: moto does not check the id).
+    const cancelled = await fixture.dependent(`${renderId}-upload2`, ["never-submitted"], {});
+    await fixture.batch.send(new TerminateJobCommand({ jobId: cancelled, reason: `${NO_PUBLISH_REASON_PREFIX}Cancelled by user` }));
+    await fixture.settled(cancelled);
+    const stopped = (await fixture.batch.send(new DescribeJobsCommand({ jobs: [cancelled] }))).jobs![0]!;
+    assert.deepEqual([stopped.status, stopped.attempts?.length ?? 0], ["FAILED", 0], "it never started");
+    for (const upload of [ranItself, cancelled]) {
+      const result = await runWorker({ env: { ...env, JOB_ACTION_TYPE: "", BRENDER_AFTER_FAILED_UPLOAD: upload }, stdout: () => {}, log: silent });
+      assert.deepEqual(result, { exitCode: 0 });
+    }
+    await assert.rejects(manifestOf(renderId), "nothing was published");
   });
 
   it("goes on without host details when IMDS never answers", async (t) => {

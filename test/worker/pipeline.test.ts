@@ -76,6 +76,7 @@ describe("copy, upload and clean-up actions (real Blender)", () => {
     assert.equal(manifest.status, "succeeded");
     assert.deepEqual([manifest.frames.expected, manifest.frames.rendered, manifest.frames.missing], ["1-4", "1-4", []]);
     assert.ok(manifest.renderSeconds > 0);
+    assert.equal(manifest.device, "CPU", "the manifest says what rendered");
     const frameOne = manifest.files.find((file) => file.key.endsWith("frames/frame_0001.png"))!;
     assert.equal(frameOne.sha256, createHash("sha256").update(await store.getBytes(frameOne.key)).digest("hex"));
 

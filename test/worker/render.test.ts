@@ -94,6 +94,24 @@ describe("render action (real Blender)", () => {
     assert.match(result.stderr, /camera 'Nope' is not in this file \(cameras: 'MainCamera'\)/);
   });
 
+  it("fails loudly, before rendering, when the GPU is required (AWS GPU queue) and Blender finds none; without the requirement it warns and uses the CPU", async (t) => {
+    const { store, work, runJob } = await workerHarness(t);
+    const dir = await tempDir(t);
+    await store.putFile("proj/scene.blend", await makeScene(join(dir, "scene.blend"), { engine: "CYCLES" }));
+    const payload = payloadFor("gpu", { type: "still", frames: "1", gpu: true });
+    assert.equal((await runJob("copy_efs", payload, { BUCKET_KEY: "proj/scene.blend" })).code, 0);
+    const required = await runJob("render", payload, { BRENDER_REQUIRE_GPU: "1" });
+    assert.equal(required.code, 1);
+    assert.match(required.stderr, /a GPU was asked for on a GPU host, but Blender .* finds no usable OptiX or CUDA device/);
+    assert.deepEqual(await readdir(join(work, "gpu", "output", "frames")).catch(() => []), [], "nothing rendered on the CPU");
+
+    const fallback = await runJob("render", payload);
+    assert.equal(fallback.code, 0, fallback.stderr);
+    const settings = events(fallback.stdout).find((event) => event.type === "render_settings");
+    assert.equal(settings?.device, "CPU");
+    assert.ok(events(fallback.stdout).some((event) => event.type === "warning" && /rendered on the CPU/.test(String(event.message))));
+  });
+
   it("renders a denoise-on file without the missing denoiser and warns", async (t) => {
     const { store, work, runJob } = await workerHarness(t);
     const dir = await tempDir(t);

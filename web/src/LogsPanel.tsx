@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, type LogFile } from "./api.ts";
 import { formatBytes } from "./format.ts";
+import { readableLog } from "./log-lines.ts";
 
 /** The last 256 KiB of a log is what a person reads in a page; the download has it all. */
 const TAIL_BYTES = 256 * 1024;
@@ -12,7 +13,8 @@ function labelOf(log: LogFile): string {
 }
 
 /**
- * Logs one job child attempt at a time: the list comes from the render's log
+ * Logs one job child attempt at a time, as lines a person reads (time, level,
+ * message; progress events in words): the list comes from the render's log
  * files, a failed attempt (else the newest) is shown until the user picks one, and `version`
  * (bumped by the page on every event) reloads both while the render runs.
  */
@@ -66,7 +68,15 @@ export function LogsPanel({ renderId, version }: { renderId: string; version: nu
           {files.map((f) => <option key={f.id} value={f.id}>{labelOf(f)}</option>)}
         </select>
       </label>
-      <pre className="logs" tabIndex={0} aria-label="Logs">{text || "(empty)"}</pre>
+      <pre className="logs" tabIndex={0} aria-label="Logs">
+        {text ? readableLog(text).map((line, index) => (
+          <div key={index} className={`log-line${line.level ? ` log-${line.level}` : ""}`}>
+            {line.time ? <span className="log-time">{line.time} </span> : null}
+            {line.level ? <span className="log-level">{line.level.toUpperCase().padEnd(5)} </span> : null}
+            <span className="log-message">{line.message}</span>
+          </div>
+        )) : "(empty)"}
+      </pre>
     </div>
   );
 }

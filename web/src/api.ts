@@ -4,6 +4,7 @@
  * sent as a Bearer header on fetches and as ?token= on URLs the browser loads
  * by itself (images, video, downloads, EventSource), which cannot set headers.
  */
+import { parseFrameSet, type FrameSet } from "../../src/domain/frames.ts";
 
 import type { Upload } from "./types.ts";
 
@@ -80,16 +81,17 @@ export function isEnded(status: string): boolean {
   return status === "SUCCEEDED" || status === "FAILED";
 }
 
-/** Every frame of a frame set like "1-10", "1-250:5" or "1-3,7" (the API's syntax). */
+/** Every frame of a frame set like "1-10", "1-250:5" or "1-3,7", read by the domain's own parser (nothing for text it refuses). */
 export function framesOf(set: string): number[] {
+  let parsed: FrameSet;
+  try {
+    parsed = parseFrameSet(set);
+  } catch {
+    return [];
+  }
   const frames: number[] = [];
-  for (const part of set.split(",")) {
-    const match = /^\s*(-?\d+)(?:\s*-\s*(-?\d+)(?:\s*:\s*(\d+))?)?\s*$/.exec(part);
-    if (!match) continue;
-    const start = Number(match[1]);
-    const end = match[2] === undefined ? start : Number(match[2]);
-    const step = Math.max(1, Number(match[3] ?? 1));
-    // A runaway set would freeze the page; the grid is for humans anyway.
+  // A runaway set would freeze the page; the grid is for humans anyway.
+  for (const { start, end, step } of parsed.ranges) {
     for (let frame = start; frame <= end && frames.length < 100_000; frame += step) frames.push(frame);
   }
   return frames;

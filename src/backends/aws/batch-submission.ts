@@ -8,7 +8,9 @@
  */
 import type { SubmitJobCommandInput } from "@aws-sdk/client-batch";
 import { z } from "zod";
+import { MAX_ARRAY_SIZE } from "../../domain/frames.ts";
 import type { PlannedJob } from "../../domain/render-plan.ts";
+import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
 import { BLENDER_VERSION_PATTERN, isGpuQueue, renderQueue, type FarmResources, type QueueKind } from "./farm-resources.ts";
 import type { ServerResources } from "./server-sizes.ts";
@@ -23,7 +25,6 @@ export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 export const MAX_SUBMIT_JOB_BYTES = 30 * 1024;
 /** Maximum number of job dependencies for a job (Batch service quotas). */
 export const MAX_DEPENDENCIES = 20;
-export const MAX_ARRAY_SIZE = 10_000;
 const EXIT_GLOB = /^[0-9]*\*?$/;
 // Letters, numbers, periods, colons and white space, optionally ending with "*".
 const REASON_GLOB = /^[A-Za-z0-9.: \t]*\*?$/;
@@ -120,6 +121,39 @@ export const RETRY_RULES = [
   { onExitCode: "*", action: "EXIT" },
 ] as const;
 
+/**
+ * Tries per render child when the user gives no --attempts. A spot host can be
+ * reclaimed at any time (a two-minute notice, then "Host EC2 (instance …)
+ * terminated."), and only RETRY_RULES' host-loss and image-pull rules retry,
+ * so extra attempts never repeat a Blender error: they only give a reclaimed
+ * child another host. Frames already rendered are kept across attempts.
+ */
+export const DEFAULT_ATTEMPTS: Readonly<Record<QueueKind, number>> = {
+  "spot-cpu": 5,
+  "spot-gpu": 5,
+  "on-demand-cpu": 2,
+  "on-demand-gpu": 2,
+};
+
+/** The attempts a render child gets on `queue`: the user's, else the queue's default. */
+export function attemptsFor(queue: QueueKind, requested: number | undefined): number {
+  return requested ?? DEFAULT_ATTEMPTS[queue];
+}
+
+/**
+ * The payload as the queue renders it: the GPU follows the queue, so a GPU
+ * queue's paid GPU hosts never render on their CPU, and `--gpu` on a CPU
+ * queue (no GPU to use) is refused rather than quietly ignored.
+ */
+export function payloadForQueue(payload: RenderJobPayload, queue: QueueKind): RenderJobPayload {
+  if (isGpuQueue(queue)) return payload.gpu ? payload : { ...payload, gpu: true };
+  if (payload.gpu) {
+    const gpuQueue = queue.startsWith("spot") ? "spot-gpu" : "on-demand-gpu";
+    throw new UserInputError(`--gpu asks for a GPU, but the ${queue} queue has CPU hosts only: use --queue ${gpuQueue} (with --preset gpu-1), or drop --gpu.`);
+  }
+  return payload;
+}
+
 /** Tag keys on every job (and, propagated, on its ECS tasks) so renders can be found and costed. */
 export const TAG_KEYS = {
   renderId: "brender:render-id",
@@ -143,25 +177,27 @@ export type BatchSubmitOptions = {
   readonly priority?: number;
 };
 
-/** Jobs that must run whatever happened before them: they wait for the earlier jobs in the worker. */
-export function awaitsUpstream(job: PlannedJob): boolean {
-  return job.action === "upload_render_output";
-}
-
-/**
- * Variables only the cloud run needs. BRENDER_AWAIT_JOBS holds the names of the
- * jobs to wait for; submitToBatch turns each into `name=jobId`.
- */
-function cloudEnvironment(job: PlannedJob, farm: FarmResources, earlierJobs: readonly string[]): Record<string, string> {
+/** Variables only the cloud run needs. */
+function cloudEnvironment(job: PlannedJob, farm: FarmResources): Record<string, string> {
   const env: Record<string, string> = { AWS_REGION: farm.region };
   if (job.action === "render" || job.action === "custom_render_python") env.BRENDER_PUBLISH_EVENTS = "1";
-  if (awaitsUpstream(job)) {
-    env.BRENDER_AWAIT_JOBS = earlierJobs.join(",");
+  // On a GPU queue the host was paid for its GPU: a render that finds none usable fails instead of using the CPU.
+  if (job.action === "render" && gpuRequested(job)) env.BRENDER_REQUIRE_GPU = "1";
+  if (job.action === "upload_render_output") {
     if (farm.notification.sender) env.BRENDER_SES_FROM = farm.notification.sender;
     if (farm.notification.successTemplate) env.BRENDER_SES_SUCCESS_TEMPLATE = farm.notification.successTemplate;
     if (farm.notification.failureTemplate) env.BRENDER_SES_FAILURE_TEMPLATE = farm.notification.failureTemplate;
   }
   return env;
+}
+
+/** Whether the job's payload asks for the GPU (payloadForQueue set it for a GPU queue). */
+function gpuRequested(job: PlannedJob): boolean {
+  try {
+    return (JSON.parse(job.environment.BRENDER_JOB_PAYLOAD ?? "{}") as { gpu?: unknown }).gpu === true;
+  } catch {
+    return false;
+  }
 }
 
 /** One SubmitJob input as Brender builds it (SubmitJobCommandInput with the fields Brender sets). */
@@ -196,13 +232,15 @@ export function toSubmitJobInputs(plan: readonly PlannedJob[], farm: FarmResourc
       ...(fairShare ? { shareIdentifier: shareIdentifier(options.tags.project) } : {}),
       ...(fairShare && options.priority !== undefined ? { schedulingPriorityOverride: options.priority } : {}),
       ...(job.arraySize >= 2 ? { arrayProperties: { size: job.arraySize } } : {}),
-      // AWS Batch fails a job whose dependency failed; the upload job must still run to report
-      // the failure, so it waits for the earlier jobs itself (BRENDER_AWAIT_JOBS) instead.
-      ...(job.dependsOn.length > 0 && !awaitsUpstream(job) ? { dependsOn: job.dependsOn.map((name) => ({ jobId: name })) } : {}),
+      // Each job starts when the one before it succeeded: no container waits. The upload depends on the
+      // whole render array (no SEQUENTIAL/N_TO_N: those pair array children). When an earlier job fails or
+      // is cancelled, Batch fails the upload unstarted and the farm's event rule submits the publisher job,
+      // which publishes what exists and reports the failure (src/worker/failed-upload.ts).
+      ...(job.dependsOn.length > 0 ? { dependsOn: job.dependsOn.map((name) => ({ jobId: name })) } : {}),
       containerOverrides: {
         environment: [
           { name: "JOB_ACTION_TYPE", value: job.action },
-          ...Object.entries({ ...job.environment, ...cloudEnvironment(job, farm, [...earlier].filter((name) => name !== job.name)) })
+          ...Object.entries({ ...job.environment, ...cloudEnvironment(job, farm) })
             .filter(([name]) => name !== "JOB_ACTION_TYPE")
             .map(([name, value]) => ({ name, value })),
         ],

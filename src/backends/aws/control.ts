@@ -15,12 +15,16 @@
  * STARTING or RUNNING are also terminated one by one, because AWS documents
  * the parent cascading for cancellation but says nothing of running children.
  *
- * Like the local farm, the upload job is left to run by default: it waits
- * for the other jobs itself (BRENDER_AWAIT_JOBS), publishes the frames
- * rendered so far and reports the cancellation.
+ * Like the local farm, the frames rendered so far are still published by
+ * default: the upload job is left alone, Batch fails it unstarted when its
+ * dependency is stopped, and the farm's event rule then submits the
+ * publisher job, which uploads what exists and reports the cancellation.
+ * With includeUpload the upload is stopped first, with a reason that tells
+ * the publisher to publish nothing (NO_PUBLISH_REASON_PREFIX).
  */
 import { TerminateJobCommand, type BatchClient } from "@aws-sdk/client-batch";
-import { isInFlight, isTerminal } from "../local/job-state.ts";
+import { isInFlight, isTerminal } from "../../domain/job-status.ts";
+import { NO_PUBLISH_REASON_PREFIX } from "../../worker/failed-upload.ts";
 import { childStatuses, type BatchJobView, type RenderDescription } from "./monitor.ts";
 
 /** TerminateJob's reason: "This parameter has as limit of 1024 characters." */
@@ -93,7 +97,8 @@ export async function cancelRender(
   let childrenCancelled = 0;
   let childrenTerminated = 0;
   for (const step of steps) {
-    await batch.send(new TerminateJobCommand({ jobId: step.jobId, reason: why }));
+    const noPublish = described.jobs.find((job) => job.jobId === step.jobId)?.action === "upload_render_output";
+    await batch.send(new TerminateJobCommand({ jobId: step.jobId, reason: noPublish ? oneLine(NO_PUBLISH_REASON_PREFIX + why) : why }));
     if (step.children === undefined) continue;
     childrenCancelled += step.children.queued;
     if (step.children.inFlight === 0) continue;

@@ -17,8 +17,8 @@ import {
   type JobSummary,
 } from "@aws-sdk/client-batch";
 import { UserInputError } from "../../errors.ts";
-import type { JobActionType } from "../../worker/env.ts";
-import { emptySummary, isJobStatus, isTerminal, JOB_STATUSES, type JobStatus, type StatusSummary } from "../local/job-state.ts";
+import type { JobActionType } from "../../domain/job-actions.ts";
+import { emptySummary, isJobStatus, isTerminal, JOB_STATUSES, type JobStatus, type StatusSummary } from "../../domain/job-status.ts";
 import type { RecordedJob } from "./render-record.ts";
 
 /** DescribeJobs takes at most 100 job ids per call. */

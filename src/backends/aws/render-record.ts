@@ -11,13 +11,12 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { RENDER_ID_PATTERN } from "../../domain/ids.ts";
 import { renderJobPayloadSchema } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
-import { JOB_ACTION_TYPES } from "../../worker/env.ts";
+import { JOB_ACTION_TYPES } from "../../domain/job-actions.ts";
 import { QUEUE_KINDS } from "./farm-resources.ts";
 
-/** The same rule as a payload's renderId; checked before a renderId becomes part of a path. */
-const RENDER_ID = /^[a-z0-9][a-z0-9-]{2,62}$/;
 /** s3://bucket or s3://bucket/prefix (bucket naming rules: 3-63 lower-case letters, digits, dots, hyphens). */
 const S3_STORAGE = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
 
@@ -32,7 +31,7 @@ export type RecordedJob = z.output<typeof RecordedJob>;
 
 export const AwsRenderRecord = z
   .strictObject({
-    renderId: z.string().regex(RENDER_ID),
+    renderId: z.string().regex(RENDER_ID_PATTERN),
     farm: z.string().min(1),
     region: z.string().min(1),
     profile: z.string().min(1).optional(),
@@ -66,7 +65,7 @@ export function renderRecordsDir(home: string): string {
 
 /** Where the record of `renderId` lives. Throws UserInputError when the id could not be a render id (it must not escape the folder). */
 export function renderRecordPath(home: string, renderId: string): string {
-  if (!RENDER_ID.test(renderId)) {
+  if (!RENDER_ID_PATTERN.test(renderId)) {
     throw new UserInputError(
       `Render id ${JSON.stringify(renderId)} is not valid: use 3 to 63 lower-case letters, digits or -, as 'brender jobs' shows them.`,
     );

@@ -1,5 +1,6 @@
 import { BatchClient } from "@aws-sdk/client-batch";
 import { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { readBlendHeader } from "../../blender/blend-file.ts";
 import { arraySizeFor, expandFrames, parseFrameSet } from "../../domain/frames.ts";
 import { compileRenderPlan, type PlannedJob } from "../../domain/render-plan.ts";
@@ -9,9 +10,10 @@ import { uploadProject, type UploadProgress, type UploadSource } from "../../sto
 import { HashCache, hashCachePath } from "../../storage/hash-cache.ts";
 import { manifestKeyFor } from "../../storage/project-manifest.ts";
 import { checkBucketAccess, S3ObjectStore } from "../../storage/s3-store.ts";
-import { chooseBlenderVersion, type BatchSubmitOptions, type SubmitJobInput } from "./batch-submission.ts";
+import { attemptsFor, chooseBlenderVersion, payloadForQueue, type BatchSubmitOptions, type SubmitJobInput } from "./batch-submission.ts";
 import { findFarm, type FarmResources, type QueueKind } from "./farm-resources.ts";
 import { checkVcpuQuota } from "./quotas.ts";
+import { notificationDeliveryWarning } from "./ses-sandbox.ts";
 import type { ServerResources } from "./server-sizes.ts";
 import { dryRun, submitToBatch, type SubmittedJob } from "./submit.ts";
 
@@ -25,7 +27,8 @@ export type AwsRenderRequest = {
   readonly profile?: string;
   readonly queue: QueueKind;
   readonly resources: ServerResources;
-  readonly attempts: number;
+  /** Tries per render child; absent: the queue's default (attemptsFor). */
+  readonly attempts?: number;
   readonly timeoutSeconds: number;
   readonly blenderVersion?: string;
   readonly priority?: number;
@@ -39,6 +42,8 @@ export type AwsRenderHooks = {
 
 /** What was planned: the same plan the local farm runs, and its SubmitJob inputs for this farm. */
 export type AwsRenderPlan = {
+  /** The payload as submitted: the request's, with the GPU following the queue (payloadForQueue). */
+  readonly payload: RenderJobPayload;
   readonly farm: FarmResources;
   readonly plan: readonly PlannedJob[];
   readonly options: BatchSubmitOptions;
@@ -53,22 +58,23 @@ export type AwsRenderPlan = {
  * compiles the same plan as the local farm and turns it into SubmitJob inputs.
  */
 export async function planAwsRender(request: AwsRenderRequest, hooks: AwsRenderHooks = {}): Promise<AwsRenderPlan> {
+  const payload = payloadForQueue(request.payload, request.queue);
   const farm = await findFarm(request.farm, { region: request.region, profile: request.profile });
   const header = await readBlendHeader(request.blendPath);
   const choice = chooseBlenderVersion(header.version, farm.jobDefinitions.map((definition) => definition.blenderVersion), request.blenderVersion, farm.name);
   if (choice.warning) hooks.warn?.(choice.warning);
-  const bucketKey = manifestKeyFor(request.payload.project.name, request.payload.renderId);
-  const { plan, storage } = awsPlan(request.payload, farm, bucketKey);
+  const bucketKey = manifestKeyFor(payload.project.name, payload.renderId);
+  const { plan, storage } = awsPlan(payload, farm, bucketKey);
   const options: BatchSubmitOptions = {
     queue: request.queue,
     resources: request.resources,
-    attempts: request.attempts,
+    attempts: attemptsFor(request.queue, request.attempts),
     timeoutSeconds: request.timeoutSeconds,
     blenderVersion: choice.version,
     tags: { renderId: request.payload.renderId, project: request.payload.project.name },
     ...(request.priority !== undefined ? { priority: request.priority } : {}),
   };
-  return { farm, plan, options, inputs: dryRun(plan, farm, options), storage, bucketKey };
+  return { payload, farm, plan, options, inputs: dryRun(plan, farm, options), storage, bucketKey };
 }
 
 /** The plan both backends run, pointed at the farm's bucket. */
@@ -95,6 +101,17 @@ export async function submitAwsRender(request: AwsRenderRequest, hooks: AwsRende
   );
   if (quota.status === "blocked") throw new UserInputError(quota.message);
   if (quota.status === "short" || quota.status === "unknown") hooks.warn?.(quota.message);
+
+  const recipient = planned.payload.notify?.email;
+  if (recipient !== undefined && planned.farm.notification.sender !== undefined) {
+    const ses = new SESv2Client(clientConfig);
+    try {
+      const warning = await notificationDeliveryWarning(ses, recipient, planned.farm.region);
+      if (warning) hooks.warn?.(warning);
+    } finally {
+      ses.destroy();
+    }
+  }
 
   const store = new S3ObjectStore({ bucket: planned.farm.bucket, ...clientConfig });
   await checkBucketAccess(store);

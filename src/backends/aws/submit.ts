@@ -58,17 +58,8 @@ function withRealDependencies(input: SubmitJobInput, idsByName: ReadonlyMap<stri
     if (jobId === undefined) throw new Error(`Job "${input.jobName}" waits for "${name}", which was not submitted before it`);
     return jobId;
   };
-  const environment = input.containerOverrides?.environment?.map((variable) =>
-    variable.name === "BRENDER_AWAIT_JOBS" && variable.value
-      ? { ...variable, value: variable.value.split(",").map((name) => `${name}=${idOf(name)}`).join(",") }
-      : variable,
-  );
-  const withEnvironment = environment ? { ...input, containerOverrides: { ...input.containerOverrides, environment } } : input;
-  if (withEnvironment.dependsOn === undefined) return withEnvironment;
-  return {
-    ...withEnvironment,
-    dependsOn: withEnvironment.dependsOn.map((dependency) => ({ ...dependency, jobId: idOf(dependency.jobId ?? "") })),
-  };
+  if (input.dependsOn === undefined) return input;
+  return { ...input, dependsOn: input.dependsOn.map((dependency) => ({ ...dependency, jobId: idOf(dependency.jobId ?? "") })) };
 }
 
 async function terminateAll(batchClient: BatchClient, jobs: readonly SubmittedJob[], failed: string): Promise<void> {

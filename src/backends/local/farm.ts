@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { brenderPaths, type BrenderPaths } from "../../config.ts";
 import { compileRenderPlan } from "../../domain/render-plan.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
-import { UserInputError } from "../../errors.ts";
 import { uploadProject, type UploadProgress, type UploadSource } from "../../storage/content-upload.ts";
 import { HashCache, hashCachePath } from "../../storage/hash-cache.ts";
 import type { ObjectStore } from "../../storage/object-store.ts";
@@ -96,6 +95,7 @@ export function submitPlanFor(farm: LocalFarm, payload: RenderJobPayload, bucket
   const [copy, render, upload] = plan;
   return farm.jobs.submitPlan(plan, {
     renderId: payload.renderId,
+    render: { project: payload.project.name, settings: JSON.stringify(payload) },
     priority: options.priority,
     tags: { project: payload.project.name },
     jobs: {
@@ -111,21 +111,13 @@ async function uploadProjectOf(farm: LocalFarm, payload: RenderJobPayload, proje
   return uploadProject(farm.objects, project, manifestKeyFor(payload.project.name, payload.renderId), { hashCache, onProgress });
 }
 
-/** The jobs of a render's newest submission (a retry submits the plan again), in plan order. */
+/** The jobs of a render's newest submission (a retry submits the plan again), in plan order: from its record, else (jobs submitted without one) from its jobs. */
 export function renderJobs(farm: LocalFarm, renderId: string): JobView[] {
+  const record = farm.jobs.renders.get(renderId);
+  if (record) return record.jobIds.map((id) => farm.jobs.getJob(id)).filter((job): job is JobView => job !== undefined);
   const all = farm.jobs.listJobs({ renderId, limit: 1000 });
   if (all.length === 0) return [];
   const newest = Math.max(...all.filter((job) => job.action === "copy_efs").map((job) => job.createdAt));
   const order = ["copy_efs", "render", "custom_render_python", "upload_render_output"];
   return all.filter((job) => job.createdAt >= newest).sort((a, b) => order.indexOf(a.action) - order.indexOf(b.action));
-}
-
-/** Finds a render by its id or an unambiguous start of it. */
-export function resolveRenderId(farm: LocalFarm, idOrPrefix: string): string {
-  const ids = new Set(farm.jobs.listJobs({ limit: 100_000 }).map((job) => job.renderId).filter((id): id is string => id !== undefined));
-  if (ids.has(idOrPrefix)) return idOrPrefix;
-  const matches = [...ids].filter((id) => id.startsWith(idOrPrefix));
-  if (matches.length === 1) return matches[0]!;
-  if (matches.length === 0) throw new UserInputError(`No render "${idOrPrefix}" on this machine; 'brender jobs' lists them.`);
-  throw new UserInputError(`"${idOrPrefix}" matches ${matches.length} renders (${matches.slice(0, 3).join(", ")}…); give more of the id.`);
 }

@@ -6,14 +6,10 @@
  * store (job-store.ts) asks these functions and writes down the answers.
  */
 
-export const JOB_STATUSES = ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+import { isInFlight, isTerminal, JOB_STATUSES, type JobStatus, type StatusSummary } from "../../domain/job-status.ts";
 
 export const DEPENDENCY_TYPES = ["SEQUENTIAL", "N_TO_N"] as const;
 export type DependencyType = (typeof DEPENDENCY_TYPES)[number];
-
-/** How many children are in each status, like AWS's arrayProperties.statusSummary. */
-export type StatusSummary = Record<JobStatus, number>;
 
 export const CANCELLED_REASON = "Cancelled by user";
 export const TERMINATED_REASON = "Terminated by user";
@@ -55,29 +51,6 @@ export function assertTransition(from: JobStatus, to: JobStatus, what: string): 
   if (!canTransition(from, to)) throw new Error(`illegal status change ${from} -> ${to} for ${what}`);
 }
 
-export function isTerminal(status: JobStatus): boolean {
-  return status === "SUCCEEDED" || status === "FAILED";
-}
-
-/** Children that hold a slot of the compute environment. */
-export function isInFlight(status: JobStatus): boolean {
-  return status === "STARTING" || status === "RUNNING";
-}
-
-export function isJobStatus(value: unknown): value is JobStatus {
-  return typeof value === "string" && (JOB_STATUSES as readonly string[]).includes(value);
-}
-
-export function emptySummary(): StatusSummary {
-  return { SUBMITTED: 0, PENDING: 0, RUNNABLE: 0, STARTING: 0, RUNNING: 0, SUCCEEDED: 0, FAILED: 0 };
-}
-
-/** Counts the children per status. */
-export function summarize(statuses: Iterable<JobStatus>): StatusSummary {
-  const summary = emptySummary();
-  for (const status of statuses) summary[status] += 1;
-  return summary;
-}
 
 /**
  * The parent's status from its children's. A parent ends only when every

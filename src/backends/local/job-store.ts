@@ -14,6 +14,7 @@ import { Reader } from "./store/reading.ts";
 import { Recovery } from "./store/recovery.ts";
 import { Scheduler } from "./store/scheduling.ts";
 import { Submission } from "./store/submission.ts";
+import { RenderRecords } from "./store/renders.ts";
 import {
   DEFAULT_COMPUTE_ENVIRONMENT,
   type AttemptView,
@@ -36,6 +37,7 @@ import {
 } from "./store/types.ts";
 
 export { DEFAULT_COMPUTE_ENVIRONMENT, DEFAULT_JOB_DEFINITION, DEFAULT_JOB_QUEUE } from "./store/types.ts";
+export type { RenderRecord } from "./store/renders.ts";
 export type {
   AttemptView,
   ChildRef,
@@ -120,12 +122,15 @@ export class JobStore {
   readonly #scheduler: Scheduler;
   readonly #cancellation: Cancellation;
   readonly #reader: Reader;
+  /** One record per render (the renders table): its settings and its newest submission's jobs. */
+  readonly renders: RenderRecords;
 
   /** `snapshot`: a read-only database (see openSnapshot), where nothing is seeded. */
   constructor(db: DatabaseSync, options: JobStoreOptions, { snapshot = false } = {}) {
     this.#db = new StoreDatabase(db, options.now ?? Date.now);
     this.#catalog = new Catalog(this.#db);
-    this.#submission = new Submission(this.#db, this.#catalog, options.maxArraySize ?? MAX_ARRAY_SIZE);
+    this.renders = new RenderRecords(this.#db);
+    this.#submission = new Submission(this.#db, this.#catalog, options.maxArraySize ?? MAX_ARRAY_SIZE, this.renders);
     this.#recovery = new Recovery(this.#db);
     this.#scheduler = new Scheduler(this.#db, this.#recovery, options.logDir);
     this.#cancellation = new Cancellation(this.#db);

@@ -124,6 +124,34 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (job_id, idx, attempt)
   ) WITHOUT ROWID;
   `,
+  // 2: a record per render (as AWS renders have one), so renders are listed
+  // and found by id or prefix without scanning jobs. Existing homes get one
+  // for every render their jobs name, from its newest submission.
+  `
+  CREATE TABLE renders (
+    id TEXT PRIMARY KEY,
+    project TEXT NOT NULL,
+    -- the render job payload it was (last) submitted with, JSON
+    settings TEXT NOT NULL,
+    submitted_at INTEGER NOT NULL,
+    -- the newest submission's job ids, in plan order (JSON array)
+    job_ids TEXT NOT NULL,
+    -- SUCCEEDED or FAILED once that submission ended and was judged; NULL before
+    final_status TEXT CHECK (final_status IN ('SUCCEEDED', 'FAILED'))
+  );
+  CREATE INDEX renders_by_time ON renders (submitted_at);
+
+  INSERT INTO renders (id, project, settings, submitted_at, job_ids)
+  SELECT copy.render_id,
+         COALESCE(json_extract(copy.tags, '$.project'), ''),
+         json_extract(copy.environment, '$.BRENDER_JOB_PAYLOAD'),
+         (SELECT MAX(job.created_at) FROM jobs job WHERE job.render_id = copy.render_id AND job.seq >= copy.seq),
+         (SELECT json_group_array(id) FROM (SELECT job.id FROM jobs job WHERE job.render_id = copy.render_id AND job.seq >= copy.seq ORDER BY job.seq))
+  FROM jobs copy
+  WHERE copy.action = 'copy_efs' AND copy.render_id IS NOT NULL
+    AND json_extract(copy.environment, '$.BRENDER_JOB_PAYLOAD') IS NOT NULL
+    AND copy.seq = (SELECT MAX(other.seq) FROM jobs other WHERE other.render_id = copy.render_id AND other.action = 'copy_efs');
+  `,
 ];
 
 /** Brings the database up to the newest schema, each step in its own transaction. Refuses a database newer than this code. */

@@ -18,7 +18,7 @@ import { closeSync, fstatSync, mkdirSync, open, readSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { JobStatus } from "./job-state.ts";
+import type { JobStatus } from "../../domain/job-status.ts";
 import type { ChildRef, ClaimedChild, JobStore } from "./job-store.ts";
 
 /** The program run for every child; it gets the child's job through its environment. */

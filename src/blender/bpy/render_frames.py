@@ -166,13 +166,17 @@ def enable_gpu_devices():
     return None
 
 
-def choose_device(scene, want_gpu):
+def choose_device(scene, want_gpu, require_gpu=False):
     if scene.render.engine != "CYCLES":
         return None
     if not want_gpu:
         scene.cycles.device = "CPU"
         return None
     backend = enable_gpu_devices()
+    if backend is None and require_gpu:
+        # A GPU host (paid for its GPU) that Blender cannot use: rendering on its CPU would be slow and costly.
+        raise SettingsError("a GPU was asked for on a GPU host, but Blender %s finds no usable OptiX or CUDA device "
+                            "(check the host's NVIDIA driver and that the job asked for a GPU)" % blender_version())
     if backend is None:
         scene.cycles.device = "CPU"
         emit("warning", message="GPU rendering was asked for, but this machine has no CUDA/OptiX/HIP/oneAPI/Metal device; rendered on the CPU.")
@@ -242,7 +246,8 @@ def report_settings(scene, gpu_backend):
     emit("render_settings", scene=scene.name, engine=render.engine, fps=render.fps / render.fps_base,
          resolution={"x": render.resolution_x, "y": render.resolution_y, "percentage": render.resolution_percentage},
          format=render.image_settings.file_format, device="GPU" if gpu_backend else "CPU",
-         blender=bpy.app.version_string)
+         blender=bpy.app.version_string,
+         **({"gpuBackend": gpu_backend} if gpu_backend else {}))
 
 
 def peak_memory_mb():
@@ -291,7 +296,7 @@ def main():
         select_view_layer(scene, job.get("viewLayer"))
         select_camera(scene, job.get("camera"))
         apply_overrides(scene, job.get("overrides") or {})
-        backend = choose_device(scene, bool(job.get("gpu")))
+        backend = choose_device(scene, bool(job.get("gpu")), bool(job.get("requireGpu")))
         check_denoising(scene, backend)
         scene.render.use_file_extension = True
         redirect_file_outputs(scene, job["compositorFolder"])

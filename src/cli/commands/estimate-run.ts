@@ -8,7 +8,7 @@ import { newRenderId } from "../../domain/ids.ts";
 import { UserInputError } from "../../errors.ts";
 import { FARM_DEFAULTS } from "../../infra/farm-props.ts";
 import { locateProject } from "../render-input.ts";
-import { buildRenderPayload, type RenderCliOptions } from "../render-request.ts";
+import { buildRenderPayload, type RenderCliOptions } from "../../renders/render-request.ts";
 import { formatSeconds } from "../render-watch.ts";
 import { terminationSignal } from "../run-command.ts";
 

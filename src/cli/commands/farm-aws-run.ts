@@ -22,6 +22,7 @@ import {
   type FarmDeployRequest,
 } from "../../backends/aws/farm/settings.ts";
 import { farmStatus, type FarmStatus } from "../../backends/aws/farm/status.ts";
+import { resolveBlenderReleases, type FetchText } from "../../backends/aws/farm/blender-release.ts";
 import { resolveFarmProps } from "../../infra/farm-props.ts";
 
 export type AwsOptions = { readonly profile?: string; readonly region?: string };
@@ -37,14 +38,20 @@ export type FarmShapeOptions = {
 const PACKAGE_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
 /**
- * Turns the command's options into a deploy request (pure): numbers parsed,
- * versions split; every given value checked the way the stack will check it,
- * so a typo fails before any AWS call.
+ * Turns the command's options into a deploy request: numbers parsed,
+ * versions split, a series (4.2) resolved to its newest release; every given
+ * value checked the way the stack will check it, so a typo fails before any
+ * AWS call.
  */
-export function farmRequest(name: string, options: FarmShapeOptions): FarmDeployRequest {
+export async function farmRequest(name: string, options: FarmShapeOptions, fetchText?: FetchText): Promise<FarmDeployRequest> {
   checkFarmName(name);
-  const blenderVersions = options.blender === undefined ? undefined : splitList(options.blender);
-  if (blenderVersions) checkBlenderVersions(blenderVersions);
+  const listed = options.blender === undefined ? undefined : splitList(options.blender);
+  if (listed) checkBlenderVersions(listed);
+  const blenderVersions = listed && (await resolveBlenderReleases(listed, {
+    ...(fetchText ? { fetchText } : {}),
+    ...(process.env.BRENDER_BLENDER_DOWNLOADS ? { downloads: process.env.BRENDER_BLENDER_DOWNLOADS } : {}),
+    onResolved: (series, release) => process.stderr.write(`Blender ${series}: the newest release is ${release}; building that one.\n`),
+  }));
   const maxVcpus = wholeNumber(options.maxVcpus, "--max-vcpus", "--max-vcpus 256");
   const spotBidPercentage = wholeNumber(options.spotBid, "--spot-bid", "--spot-bid 70");
   const email = options.email?.trim() || undefined;
@@ -72,7 +79,7 @@ function wholeNumber(text: string | undefined, option: string, example: string):
 
 /** `farm synth NAME --out DIR`: the template, offline. */
 export async function synthFarm(name: string, options: FarmShapeOptions & { readonly out: string; readonly region?: string }): Promise<number> {
-  const request = farmRequest(name, options);
+  const request = await farmRequest(name, options);
   const synthesize = await loadSynthesizer();
   const settings = resolveFarmSettings(request, undefined);
   const synthesized = synthesize(templateProps(name, settings, options.region?.trim() || undefined));
@@ -86,7 +93,7 @@ export async function synthFarm(name: string, options: FarmShapeOptions & { read
 
 /** `farm deploy NAME`. */
 export async function deployFarmCommand(name: string, options: FarmShapeOptions & AwsOptions): Promise<number> {
-  const request = farmRequest(name, options);
+  const request = await farmRequest(name, options);
   const synthesize = await loadSynthesizer();
   const imageSource = await loadImageSource();
   await withAwsErrors(options, () =>

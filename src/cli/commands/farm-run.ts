@@ -1,22 +1,21 @@
-import { createReadStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { outputPrefix } from "../../domain/layout.ts";
-import { isTerminal } from "../../backends/local/job-state.ts";
-import { openLocalFarm, renderJobs, renderObjects, resolveRenderId, type LocalFarm } from "../../backends/local/farm.ts";
+import { openLocalFarm, type LocalFarm } from "../../backends/local/farm.ts";
 import { runLocalFarm } from "../../backends/local/runner.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
-import { formatSeconds, renderOutcome } from "../render-watch.ts";
-import { cancelLocalRender, listLocalRenders, renderLogFiles, type RenderListRow } from "../render-control.ts";
-import { printOutcome, runAndWatch, submittedPayload } from "../render-wait.ts";
-import { terminationSignal } from "../run-command.ts";
-import { brenderHome } from "../../config.ts";
-import { findRenderRecord, listRenderRecords } from "../../backends/aws/render-record.ts";
 import type { ObjectStore } from "../../storage/object-store.ts";
+import { withRenders } from "../open-renders.ts";
+import { watchAndSummarize } from "../render-follow.ts";
+import { formatSeconds } from "../render-watch.ts";
+import { terminationSignal } from "../run-command.ts";
 
-/** `reading`: the command changes nothing, so it keeps working on a full disk. */
-async function withFarm<T>(work: (farm: LocalFarm) => Promise<T>, { reading = false } = {}): Promise<T> {
-  const farm = openLocalFarm(process.env, { readOnlyWhenFull: reading });
+/*
+ * Commands that look at and steer renders, on whichever backend each runs:
+ * they find the render, then ask its RenderBackend.
+ */
+
+async function withFarm<T>(work: (farm: LocalFarm) => Promise<T>): Promise<T> {
+  const farm = openLocalFarm();
   try {
     return await work(farm);
   } finally {
@@ -24,121 +23,67 @@ async function withFarm<T>(work: (farm: LocalFarm) => Promise<T>, { reading = fa
   }
 }
 
-export async function listRenders(options: { limit: string; json?: boolean }): Promise<number> {
+export function listRenders(options: { limit: string; json?: boolean }): Promise<number> {
   const limit = Number(options.limit) || 20;
-  const local: Array<Omit<RenderListRow, "status"> & { status: string | (() => Promise<string>) }> = await withFarm(async (farm) => listLocalRenders(farm), { reading: true });
-  const aws = (await listRenderRecords(brenderHome())).map((record) => ({
-    renderId: record.renderId,
-    backend: `aws:${record.farm}`,
-    project: record.payload.project.name,
-    submittedAt: record.submittedAt,
-    status: async () => {
-      const { awsContext } = await import("./aws-renders.ts");
-      const { describeRender } = await import("../../backends/aws/monitor.ts");
-      return (await describeRender(awsContext(record).batch, record).catch(() => ({ status: "UNKNOWN" }))).status;
-    },
-  }));
-  const chosen = [...local, ...aws].sort((a, b) => (a.submittedAt < b.submittedAt ? 1 : -1)).slice(0, limit);
-  const rows = [];
-  // AWS statuses cost a DescribeJobs call each: only for the renders shown.
-  for (const { status, ...row } of chosen) rows.push({ ...row, status: typeof status === "string" ? status : await status() });
-  if (options.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-  else if (rows.length === 0) process.stdout.write("No renders yet: 'brender render FILE.blend' starts one.\n");
-  else for (const row of rows) process.stdout.write(`${row.renderId}  ${row.status.padEnd(9)}  ${row.backend.padEnd(10)}  ${row.project}  ${row.submittedAt}\n`);
-  return 0;
+  return withRenders(async (renders) => {
+    const rows = (await renders.list()).slice(0, limit).map(({ renderId, backend, project, submittedAt, status }) => ({ renderId, backend, project, submittedAt, status }));
+    if (options.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    else if (rows.length === 0) process.stdout.write("No renders yet: 'brender render FILE.blend' starts one.\n");
+    else for (const row of rows) process.stdout.write(`${row.renderId}  ${row.status.padEnd(9)}  ${row.backend.padEnd(10)}  ${row.project}  ${row.submittedAt}\n`);
+    return 0;
+  }, { reading: true });
 }
 
-/** A render submitted to AWS from this machine, if `id` names one. */
-async function awsRender(id: string) {
-  const record = await findRenderRecord(brenderHome(), id);
-  return record ? { record, commands: await import("./aws-renders.ts") } : undefined;
-}
-
-export async function showStatus(id: string, options: { watch?: boolean; json?: boolean }): Promise<number> {
-  const aws = await awsRender(id);
-  if (aws) return aws.commands.statusAws(aws.record, options);
-  return withFarm(async (farm) => {
-    const renderId = resolveRenderId(farm, id);
-    const payload = submittedPayload(farm, renderId);
-    if (options.watch) {
-      const started = performance.now();
-      const outcome = await runAndWatch(farm, payload, { quiet: options.json === true, runFarm: false });
-      return printOutcome(renderObjects(farm, payload.renderId), payload, outcome, (performance.now() - started) / 1000, options.json === true);
-    }
-    const outcome = await renderOutcome(farm, payload);
-    const jobs = outcome.jobs.map((job) => ({
-      name: job.name, action: job.action, status: job.status, ...(job.statusReason ? { reason: job.statusReason } : {}),
-      ...(job.arraySize > 1 ? { arraySize: job.arraySize, children: job.statusSummary } : {}),
-      ...(job.startedAt && job.stoppedAt ? { seconds: Math.round((job.stoppedAt - job.startedAt) / 100) / 10 } : {}),
-    }));
+export function showStatus(id: string, options: { watch?: boolean; json?: boolean }): Promise<number> {
+  return withRenders(async (renders) => {
+    const { backend, renderId } = await renders.find(id);
+    if (options.watch) return watchAndSummarize(backend, renderId, { json: options.json === true, started: performance.now(), runJobs: false });
+    const detail = await backend.get(renderId);
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ renderId, status: outcome.status, reason: outcome.reason, frames: payload.frames, jobs, manifest: outcome.manifest }, null, 2)}\n`);
+      const { backend: where, status, reason, statusError, frames, jobs, manifest } = detail;
+      // As before the backends were one: AWS renders say "aws" and their farm, local ones nothing.
+      const farm = where.startsWith("aws:") ? { backend: "aws", farm: where.slice("aws:".length) } : {};
+      process.stdout.write(`${JSON.stringify({ renderId, ...farm, status, reason, ...(statusError ? { statusError } : {}), frames, jobs, manifest }, null, 2)}\n`);
     } else {
-      process.stdout.write(`render ${renderId} (${payload.project.name}, frames ${payload.frames}): ${outcome.status}${outcome.reason ? ` — ${outcome.reason}` : ""}\n`);
-      for (const job of jobs) {
-        const children = "children" in job ? ` [${Object.entries(job.children!).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(", ")}]` : "";
-        process.stdout.write(`  ${job.action.padEnd(22)} ${job.status}${children}${"seconds" in job ? ` ${formatSeconds(job.seconds!)}` : ""}${job.reason ? ` — ${job.reason}` : ""}\n`);
+      const farm = detail.backend.startsWith("aws:") ? ` on AWS farm ${detail.backend.slice(4)}` : "";
+      const why = detail.reason ?? detail.statusError;
+      process.stdout.write(`render ${renderId}${farm} (${detail.project}, frames ${detail.frames}): ${detail.status}${why ? ` — ${why}` : ""}\n`);
+      for (const job of detail.jobs) {
+        const children = job.children ? ` [${Object.entries(job.children).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(", ")}]` : "";
+        process.stdout.write(`  ${job.action.padEnd(22)} ${job.status}${children}${job.seconds !== undefined ? ` ${formatSeconds(job.seconds)}` : ""}${job.reason ? ` — ${job.reason}` : ""}\n`);
       }
-      if (outcome.manifest) process.stdout.write(`  frames ${outcome.manifest.frames.renderedCount}/${outcome.manifest.frames.expectedCount}; outputs: ${renderObjects(farm, renderId).describe(outputPrefix(payload.project.name, renderId))}\n`);
+      if (detail.manifest) {
+        const { objects, prefix } = await backend.outputStore(renderId);
+        process.stdout.write(`  frames ${detail.manifest.frames.renderedCount}/${detail.manifest.frames.expectedCount}; outputs: ${objects.describe(prefix)}\n`);
+      }
     }
-    return outcome.status === "FAILED" ? 1 : 0;
+    return detail.status === "FAILED" ? 1 : 0;
   }, { reading: true });
 }
 
-export async function showLogs(id: string, options: { follow?: boolean }): Promise<number> {
-  const aws = await awsRender(id);
-  if (aws) return aws.commands.logsAws(aws.record, options);
-  return withFarm(async (farm) => {
-    const renderId = resolveRenderId(farm, id);
-    const printed = new Map<string, number>();
-    for (;;) {
-      // Read before printing, so a render that ends meanwhile still gets its last lines printed.
-      const ended = renderJobs(farm, renderId).every((job) => isTerminal(job.status));
-      for (const { heading, logFile } of renderLogFiles(farm, renderId)) {
-        const from = printed.get(logFile) ?? 0;
-        if (from === 0) process.stdout.write(`${heading}\n`);
-        printed.set(logFile, from + (await copyFrom(logFile, from)));
-      }
-      if (!options.follow || ended) return 0;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+export function showLogs(id: string, options: { follow?: boolean }): Promise<number> {
+  return withRenders(async (renders) => {
+    const { backend, renderId } = await renders.find(id);
+    for await (const text of backend.logs(renderId, { follow: options.follow === true })) process.stdout.write(text);
+    return 0;
   }, { reading: true });
 }
 
-async function copyFrom(file: string, start: number): Promise<number> {
-  let bytes = 0;
-  try {
-    for await (const chunk of createReadStream(file, { start })) {
-      process.stdout.write(chunk as Buffer);
-      bytes += (chunk as Buffer).length;
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  return bytes;
-}
-
-export async function cancelRender(id: string): Promise<number> {
-  const aws = await awsRender(id);
-  if (aws) return aws.commands.cancelAws(aws.record);
-  return withFarm(async (farm) => {
-    const renderId = resolveRenderId(farm, id);
-    const { cancelled, terminating } = cancelLocalRender(farm, renderId);
+export function cancelRender(id: string): Promise<number> {
+  return withRenders(async (renders) => {
+    const { backend, renderId } = await renders.find(id);
+    const { cancelled, terminating } = await backend.cancel(renderId);
     process.stdout.write(`render ${renderId}: ${cancelled} queued job(s) cancelled, ${terminating} running job(s) terminating\n`);
     return 0;
   });
 }
 
 /** Where a render's outputs are, on whichever backend it ran. */
-async function withOutputs<T>(id: string, work: (renderId: string, objects: ObjectStore, prefix: string) => Promise<T>): Promise<T> {
-  const record = await findRenderRecord(brenderHome(), id);
-  if (record) {
-    const { awsContext } = await import("./aws-renders.ts");
-    return work(record.renderId, awsContext(record).objects, outputPrefix(record.payload.project.name, record.renderId));
-  }
-  return withFarm(async (farm) => {
-    const renderId = resolveRenderId(farm, id);
-    return work(renderId, renderObjects(farm, renderId), outputPrefix(submittedPayload(farm, renderId).project.name, renderId));
+function withOutputs<T>(id: string, work: (renderId: string, objects: ObjectStore, prefix: string) => Promise<T>): Promise<T> {
+  return withRenders(async (renders) => {
+    const { backend, renderId } = await renders.find(id);
+    const { objects, prefix } = await backend.outputStore(renderId);
+    return work(renderId, objects, prefix);
   }, { reading: true });
 }
 

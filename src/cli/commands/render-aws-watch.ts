@@ -18,7 +18,7 @@ export function finishAwsSubmission(
       region: submitted.farm.region,
       ...(request.profile ? { profile: request.profile } : {}),
       storage: submitted.storage,
-      payload: request.payload,
+      payload: submitted.payload,
       bucketKey: submitted.bucketKey,
       submittedAt: new Date().toISOString(),
       jobs,

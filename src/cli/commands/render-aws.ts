@@ -15,7 +15,7 @@ type AwsRun = {
   readonly source: UploadSource;
   readonly blendPath: string;
   readonly options: RenderOptions;
-  readonly attempts: number;
+  readonly attempts: number | undefined;
   readonly priority: number;
   readonly timeoutSeconds: number | undefined;
   readonly started: number;
@@ -58,7 +58,7 @@ function awsRequest(run: AwsRun): AwsRenderRequest {
     farm: options.farm,
     queue: options.queue as QueueKind,
     resources: resolveResources(resources),
-    attempts: run.attempts,
+    ...(run.attempts !== undefined ? { attempts: run.attempts } : {}),
     timeoutSeconds: run.timeoutSeconds ?? DEFAULT_AWS_TIMEOUT_SECONDS,
     priority: run.priority,
     brenderHome: brenderHome(),

@@ -2,21 +2,18 @@ import { inspectBlendFile } from "../../blender/inspect.ts";
 import { newRenderId } from "../../domain/ids.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
-import {
-  openLocalFarm, renderObjects, resolveRenderId, submitRender,
-  type LocalFarm, type ProjectSource, type ProjectUploadSummary,
-} from "../../backends/local/farm.ts";
+import { openLocalFarm, submitRender, type ProjectSource, type ProjectUploadSummary } from "../../backends/local/farm.ts";
+import type { RenderBackend } from "../../renders/backend.ts";
+import { LocalRenderBackend } from "../../renders/local.ts";
 import type { UploadProgress } from "../../storage/content-upload.ts";
 import { checkBucketAccess } from "../../storage/s3-store.ts";
 import { formatPackingReport, packDependencies, type PackingReport } from "../../packing/pack.ts";
 import { formatBytes, formatSeconds } from "../render-watch.ts";
 import { checkPythonScript, inputWarnings, locateProject, parseJobOptions } from "../render-input.ts";
-import { buildRenderPayload, type RenderCliOptions } from "../render-request.ts";
-import { printOutcome, runAndWatch, startBackgroundRunner } from "../render-wait.ts";
-import { retryLocalRender } from "../render-control.ts";
+import { buildRenderPayload, type RenderCliOptions } from "../../renders/render-request.ts";
+import { startBackgroundRunner, watchAndSummarize } from "../render-follow.ts";
+import { withRenders } from "../open-renders.ts";
 import { terminationSignal } from "../run-command.ts";
-import { brenderHome } from "../../config.ts";
-import { findRenderRecord } from "../../backends/aws/render-record.ts";
 
 export type RenderOptions = RenderCliOptions & {
   blend?: string;
@@ -35,7 +32,7 @@ export type RenderOptions = RenderCliOptions & {
   maxCost?: string;
   allowMissing?: boolean;
   pathMap?: string[];
-  attempts: string;
+  attempts?: string;
   timeout?: string;
   priority: string;
   detach?: boolean;
@@ -75,7 +72,7 @@ async function submitAndFollow(
   payload: RenderJobPayload,
   blendPath: string,
   options: RenderOptions,
-  run: { attempts: number; priority: number; timeoutSeconds: number | undefined; started: number; warnings: readonly string[] },
+  run: { attempts: number | undefined; priority: number; timeoutSeconds: number | undefined; started: number; warnings: readonly string[] },
 ): Promise<number> {
   const { attempts, priority, timeoutSeconds, started, warnings } = run;
   if (options.backend === "aws") {
@@ -95,9 +92,9 @@ async function submitAndFollow(
     // A store we cannot write to fails here, before anything is uploaded or submitted.
     await checkBucketAccess(farm.objects);
     const progress = uploadProgressPrinter(options.json === true);
-    const { upload } = await submitRender(farm, payload, source, { attempts, timeoutSeconds, priority, onUploadProgress: progress.update });
+    const { upload } = await submitRender(farm, payload, source, { attempts: attempts ?? 1, timeoutSeconds, priority, onUploadProgress: progress.update });
     progress.done(upload);
-    return await follow(farm, payload, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) }, warnings);
+    return await follow(new LocalRenderBackend(farm), payload, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) }, warnings);
   } finally {
     farm.close();
   }
@@ -128,21 +125,19 @@ function uploadProgressPrinter(quiet: boolean) {
 }
 
 /** `brender retry ID`: submits the render again; frames already uploaded are kept, only the rest are rendered. */
-export async function runRetry(id: string, options: { detach?: boolean; json?: boolean }): Promise<number> {
-  const record = await findRenderRecord(brenderHome(), id);
-  if (record) return (await import("./aws-renders.ts")).retryAws(record, options);
+export function runRetry(id: string, options: { detach?: boolean; json?: boolean }): Promise<number> {
   const started = performance.now();
-  const farm = openLocalFarm();
-  try {
-    const payload = retryLocalRender(farm, resolveRenderId(farm, id));
-    return await follow(farm, payload, started, options);
-  } finally {
-    farm.close();
-  }
+  return withRenders(async (renders) => {
+    const { backend, renderId } = await renders.find(id);
+    await backend.retry(renderId);
+    const payload = await backend.payload(renderId);
+    return follow(backend, payload, started, options);
+  });
 }
 
+/** After submitting: return at once (--detach; a background runner works for the local farm) or follow the render to its end. */
 async function follow(
-  farm: LocalFarm,
+  backend: RenderBackend,
   payload: RenderJobPayload,
   started: number,
   options: { detach?: boolean; json?: boolean },
@@ -150,13 +145,14 @@ async function follow(
   warnings: readonly string[] = [],
 ): Promise<number> {
   if (options.detach) {
-    startBackgroundRunner();
-    process.stdout.write(options.json ? `${JSON.stringify({ renderId: payload.renderId, status: "SUBMITTED", ...(upload ? { upload } : {}), ...(warnings.length ? { warnings } : {}) })}\n` : `${payload.renderId}\n`);
+    if (backend.runJobs) startBackgroundRunner();
+    const where = await backend.where(payload.renderId);
+    const farm = where.backend.startsWith("aws:") ? { farm: where.backend.slice("aws:".length) } : {};
+    process.stdout.write(options.json ? `${JSON.stringify({ renderId: payload.renderId, status: "SUBMITTED", ...farm, ...(upload ? { upload } : {}), ...(warnings.length ? { warnings } : {}) })}\n` : `${payload.renderId}\n`);
     return 0;
   }
-  if (!options.json) process.stderr.write(`render ${payload.renderId}: ${payload.project.name}, frames ${payload.frames}\n`);
-  const outcome = await runAndWatch(farm, payload, { quiet: options.json === true, runFarm: true });
-  return printOutcome(renderObjects(farm, payload.renderId), payload, outcome, (performance.now() - started) / 1000, options.json === true, upload, warnings);
+  if (!options.json) process.stderr.write(`render ${payload.renderId}${(await backend.where(payload.renderId)).words}: ${payload.project.name}, frames ${payload.frames}\n`);
+  return watchAndSummarize(backend, payload.renderId, { json: options.json === true, started, runJobs: true, ...(upload ? { upload } : {}), warnings });
 }
 
 /** `--path-map FROM=TO` pairs. */

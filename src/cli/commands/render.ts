@@ -21,7 +21,7 @@ export function registerRender(program: Command): void {
     .option("--gpu", "render on the GPU when there is one")
     .option("--array-size <n>", "split the frames across N render children")
     .option("--chunk-size <n>", "N frames per render child")
-    .option("--attempts <n>", "tries per render child (1-10)", "1")
+    .option("--attempts <n>", "tries per render child (1-10; default 1 here, on AWS 5 on spot queues and 2 on on-demand, retried only when the host is lost or the image cannot be pulled)")
     .option("--timeout <duration>", "limit per attempt, e.g. 900, 15m, 2h")
     .option("--python <script>", "run this bpy script (path inside the project) instead of a plain render")
     .option("--env <NAME=value>", "a variable for the --python script (repeatable)", collect)

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { JOB_ACTION_TYPES } from "../../worker/env.ts";
+import { JOB_ACTION_TYPES } from "../../domain/job-actions.ts";
 import { runCommand, terminationSignal } from "../run-command.ts";
 
 export function registerWorker(program: Command): void {
@@ -8,9 +8,11 @@ export function registerWorker(program: Command): void {
     .description(`run one job, chosen by JOB_ACTION_TYPE (${JOB_ACTION_TYPES.join(", ")}); the container's entry point`)
     .option("--action <type>", "the job type (overrides JOB_ACTION_TYPE)")
     .option("--payload <file>", "the render job payload JSON file (overrides BRENDER_JOB_PAYLOAD_FILE)")
-    .action((options: { action?: string; payload?: string }) =>
+    .option("--after-failed-upload <jobId>", "publish and report the render whose upload job AWS Batch failed (the farm's event rule passes it)")
+    .action((options: { action?: string; payload?: string; afterFailedUpload?: string }) =>
       runCommand(async () => {
         const env = { ...process.env };
+        if (options.afterFailedUpload) env.BRENDER_AFTER_FAILED_UPLOAD = options.afterFailedUpload;
         if (options.action) env.JOB_ACTION_TYPE = options.action;
         if (options.payload) {
           env.BRENDER_JOB_PAYLOAD_FILE = options.payload;

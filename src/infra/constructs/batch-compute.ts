@@ -11,6 +11,8 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import { Construct } from "constructs";
 import type { QueueKind } from "../../backends/aws/farm-resources.ts";
+import { IO_INSTANCE_TYPES } from "../farm-props.ts";
+import { GPU_AMI_IMAGE_TYPE } from "./gpu-driver.ts";
 
 /** How a render compute environment buys capacity. */
 export type RenderEnvironment = {
@@ -26,9 +28,12 @@ export const RENDER_ENVIRONMENTS: readonly RenderEnvironment[] = [
   { kind: "on-demand-gpu", spot: false, gpu: true },
 ];
 
-/** Amazon Linux ECS AMIs Batch picks for the hosts: the GPU one carries the NVIDIA driver and container toolkit. */
+/**
+ * Amazon Linux 2023 ECS AMIs Batch picks for the hosts: the GPU one carries the NVIDIA driver and container
+ * toolkit (gpu-driver.ts checks that driver against the image's CUDA). Amazon Linux 2 is out of support.
+ */
 export const CPU_IMAGE_TYPE = "ECS_AL2023";
-export const GPU_IMAGE_TYPE = "ECS_AL2_NVIDIA";
+export const GPU_IMAGE_TYPE = GPU_AMI_IMAGE_TYPE;
 export const SPOT_ALLOCATION_STRATEGY = "SPOT_PRICE_CAPACITY_OPTIMIZED";
 export const ON_DEMAND_ALLOCATION_STRATEGY = "BEST_FIT_PROGRESSIVE";
 
@@ -132,7 +137,7 @@ export class BatchCompute extends Construct {
     const ioEnvironment = environment(
       "IoEnvironment",
       { kind: "on-demand-cpu", spot: false, gpu: false },
-      props.ioInstanceTypes ?? ["c6i.large", "m6i.large", "c7i.large", "m7i.large"],
+      props.ioInstanceTypes ?? IO_INSTANCE_TYPES,
       props.ioMaxVcpus ?? 16,
     );
     // Plain FIFO: copy and upload jobs are short and must not wait behind another project's share.

@@ -1,8 +1,9 @@
 /**
  * The role every Brender job runs as, kept apart from the hosts' instance
  * role and limited to what the worker does: read and write the farm's
- * bucket, mount the work folder through its access point, wait for the
- * render's other jobs (DescribeJobs) and send the notification e-mail.
+ * bucket, mount the work folder through its access point, read a failed
+ * render's jobs (DescribeJobs, for the publisher job) and send the
+ * notification e-mail.
  * Every action is named; none is a wildcard.
  */
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -31,6 +32,8 @@ export type FarmJobRoleProps = {
   readonly accessPoint: efs.IAccessPoint;
   /** SES identity and template ARNs the jobs may send with. @default none (no SES permission) */
   readonly sesResources?: readonly string[];
+  /** Condition on sending (Notifications' sendCondition: the farm's sender only). @default none */
+  readonly sesCondition?: Record<string, Record<string, string>>;
 };
 
 export class FarmJobRole extends Construct {
@@ -52,10 +55,15 @@ export class FarmJobRole extends Construct {
       resources: [props.fileSystem.fileSystemArn],
       conditions: { StringEquals: { "elasticfilesystem:AccessPointArn": props.accessPoint.accessPointArn } },
     });
-    // DescribeJobs supports no resource-level permissions: "*" is the only resource it accepts.
-    allow({ sid: "AwaitRenderJobs", actions: ["batch:DescribeJobs"], resources: ["*"] });
+    // The publisher job reads the failed upload and its upstream jobs. DescribeJobs supports no resource-level permissions: "*" is the only resource it accepts.
+    allow({ sid: "ReadRenderJobs", actions: ["batch:DescribeJobs"], resources: ["*"] });
     if (props.sesResources !== undefined && props.sesResources.length > 0) {
-      allow({ sid: "SendNotifications", actions: ["ses:SendEmail", "ses:SendTemplatedEmail"], resources: [...props.sesResources] });
+      allow({
+        sid: "SendNotifications",
+        actions: ["ses:SendEmail", "ses:SendTemplatedEmail"],
+        resources: [...props.sesResources],
+        ...(props.sesCondition ? { conditions: props.sesCondition } : {}),
+      });
     }
   }
 }

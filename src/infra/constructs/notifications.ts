@@ -36,16 +36,28 @@ export class Notifications extends Construct {
         : undefined;
   }
 
-  /** ARNs that sending a templated notification is checked against: the sender identity and both templates. */
+  /**
+   * ARNs that sending a templated notification is checked against: the
+   * sender identity, both templates and, while the account is in the SES
+   * sandbox, the recipient's identity too ("in the sandbox IAM is also
+   * checked against the recipient"), hence every identity of the account in
+   * this region. sendCondition() keeps the sender fixed.
+   */
   sendResources(): string[] {
     if (this.senderEmail === undefined) return [];
     const stack = Stack.of(this);
     return [
       stack.formatArn({ service: "ses", resource: "identity", resourceName: this.senderEmail }),
+      stack.formatArn({ service: "ses", resource: "identity", resourceName: "*" }),
       stack.formatArn({ service: "ses", resource: "template", resourceName: this.successTemplate.ref }),
       stack.formatArn({ service: "ses", resource: "template", resourceName: this.failureTemplate.ref }),
     ];
   }
+}
+
+/** The condition on sending: only from the farm's sender address (SES's ses:FromAddress condition key). */
+export function sendCondition(senderEmail: string): Record<string, Record<string, string>> {
+  return { StringEquals: { "ses:FromAddress": senderEmail } };
 }
 
 function toCfn(parts: EmailTemplateParts): ses.CfnTemplate.TemplateProperty {

@@ -1,6 +1,6 @@
 /** AWS failures as the API answers them: one-line 502s, and 409s for renders in the wrong state. */
 import { UserInputError } from "../../errors.ts";
-import { RenderConflictError } from "../../cli/render-control.ts";
+import { RenderConflictError } from "../../renders/errors.ts";
 import { ApiError } from "../http-errors.ts";
 
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "EPROTO"]);

@@ -2,10 +2,10 @@ import { availableParallelism } from "node:os";
 import type { FastifyInstance } from "fastify";
 import { QUEUE_KINDS, type QueueKind } from "../../backends/aws/farm-resources.ts";
 import { listRenderRecords } from "../../backends/aws/render-record.ts";
-import { isTerminal } from "../../backends/local/job-state.ts";
+import { isTerminal } from "../../domain/job-status.ts";
 import type { ServerContext } from "../context.ts";
 import { awsConfigured, FarmDiscovery } from "../farm-discovery.ts";
-import { newestSubmissions } from "../render-view.ts";
+import { newestSubmissions } from "../../renders/local.ts";
 
 type AwsFarmEntry = { farm: string; region: string; renders: number; lastSubmittedAt?: string; stackStatus?: string; queues: QueueKind[] };
 

@@ -1,21 +1,15 @@
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
-import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { renderJobs } from "../../backends/local/farm.ts";
-import { findRenderRecord, listRenderRecords, type AwsRenderRecord } from "../../backends/aws/render-record.ts";
-import { cancelLocalRender, listLocalRenders, renderLogFiles, retryLocalRender, type RenderListRow } from "../../cli/render-control.ts";
-import { submittedPayload } from "../../cli/render-wait.ts";
+import type { FoundOutput } from "../../renders/backend.ts";
+import type { FoundRender } from "../../renders/renders.ts";
 import { FsObjectStore } from "../../storage/fs-store.ts";
 import type { ServerContext } from "../context.ts";
 import { FramePreviews, hasPreview, parsePreviewSize, type PreviewSource } from "../frame-previews.ts";
 import { ApiError } from "../http-errors.ts";
-import { EndedFrameCounts, listOutputs, locateOutput, renderDetail } from "../render-view.ts";
 import { describeZodError, renderIdParamsSchema, renderSettingsSchema, submitUploadedSchema, type RenderSettings } from "../schemas.ts";
 import { submitUploadedRender } from "../submit.ts";
 import { loadUpload, recordRenderOf, removeUpload, saveUpload, type StoredUpload } from "../uploads.ts";
-import { isTerminal } from "../../backends/local/job-state.ts";
 
 const CONTENT_TYPES: Record<string, string> = {
   ".png": "image/png",
@@ -62,20 +56,17 @@ export function outputSegments(path: string): string[] | undefined {
 
 /** Render, list, steer and download routes: /api/renders… */
 export function registerJobRoutes(app: FastifyInstance, context: ServerContext): void {
-  const { farm, aws } = context;
+  const { renders } = context;
   const previews = new FramePreviews(join(context.home, "cache", "previews"));
-  const endedFrames = new EndedFrameCounts();
 
-  /** The render a request names: a local render's id, or the record of one on AWS (404 when neither). */
-  const renderOf = async (request: FastifyRequest): Promise<{ renderId: string; aws?: AwsRenderRecord }> => {
-    const parsed = renderIdParamsSchema.safeParse(request.params);
+  /** The render a request names, exactly, and the backend it runs on (404 when none). */
+  const renderOf = async (request: FastifyRequest): Promise<FoundRender> => {
     const id = (request.params as { id?: string }).id ?? "";
-    if (!parsed.success) throw new ApiError(404, `No render "${id}"; GET /api/renders lists them.`);
-    if (renderJobs(farm, parsed.data.id).length > 0) return { renderId: parsed.data.id };
-    const record = await findRenderRecord(context.home, parsed.data.id).catch(() => undefined);
-    // findRenderRecord also takes an id's start; URLs name renders exactly.
-    if (record?.renderId === parsed.data.id) return { renderId: record.renderId, aws: record };
-    throw new ApiError(404, `No render "${id}"; GET /api/renders lists them.`);
+    const missing = () => new ApiError(404, `No render "${id}"; GET /api/renders lists them.`);
+    if (!renderIdParamsSchema.safeParse(request.params).success) throw missing();
+    return renders.find(id, { exact: true }).catch(() => {
+      throw missing();
+    });
   };
 
   app.post("/api/renders", async (request, reply) => {
@@ -124,59 +115,39 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
     }
   });
 
-  app.get("/api/renders", async () => {
-    const records = await listRenderRecords(context.home).catch(() => []);
-    const statuses = await aws.listStatuses(records);
-    const awsRows: (RenderListRow & { statusError?: string })[] = records.map((record) => ({
-      renderId: record.renderId,
-      backend: `aws:${record.farm}`,
-      project: record.payload.project.name,
-      submittedAt: record.submittedAt,
-      ...statuses.get(record.renderId)!,
-    }));
-    const localRows = await Promise.all(
-      listLocalRenders(farm).map(async (row) => ({ ...row, ...(await endedFrames.of(farm, row.renderId).catch(() => undefined)) })),
-    );
-    return [...localRows, ...awsRows].sort((a, b) => (a.submittedAt < b.submittedAt ? 1 : a.submittedAt > b.submittedAt ? -1 : 0));
-  });
+  app.get("/api/renders", async () => renders.list());
 
   app.get("/api/renders/:id", async (request) => {
-    const render = await renderOf(request);
-    return render.aws ? aws.detail(render.aws) : renderDetail(farm, render.renderId);
+    const { backend, renderId } = await renderOf(request);
+    return backend.get(renderId);
   });
 
   app.post("/api/renders/:id/cancel", async (request, reply) => {
-    const { renderId, aws: record } = await renderOf(request);
-    const result = record ? await aws.cancel(record) : cancelLocalRender(farm, renderId);
+    const { backend, renderId } = await renderOf(request);
+    const result = await backend.cancel(renderId);
     return reply.code(202).send({ renderId, ...result });
   });
 
   app.post("/api/renders/:id/retry", async (request, reply) => {
-    const { renderId, aws: record } = await renderOf(request);
-    if (record) await aws.retry(record, context.home);
-    else retryLocalRender(farm, renderId);
+    const { backend, renderId } = await renderOf(request);
+    await backend.retry(renderId);
     return reply.code(202).send({ renderId });
   });
 
   app.get("/api/renders/:id/logs", async (request, reply) => {
-    const { renderId, aws: record } = await renderOf(request);
-    if (record) return reply.type("text/plain; charset=utf-8").send(await aws.logs(record));
+    const { backend, renderId } = await renderOf(request);
     const parts: string[] = [];
-    for (const { heading, logFile } of renderLogFiles(farm, renderId)) {
-      parts.push(`${heading}\n`, await readFile(logFile, "utf8").catch(() => ""));
-    }
+    for await (const part of backend.logs(renderId)) parts.push(part);
     return reply.type("text/plain; charset=utf-8").send(parts.join(""));
   });
 
   app.get("/api/renders/:id/outputs", async (request) => {
-    const { renderId, aws: record } = await renderOf(request);
-    if (record) return aws.outputs(record);
-    const running = renderJobs(farm, renderId).some((job) => !isTerminal(job.status));
-    return listOutputs(farm, submittedPayload(farm, renderId), running);
+    const { backend, renderId } = await renderOf(request);
+    return backend.outputs(renderId);
   });
 
   app.get("/api/renders/:id/outputs/*", async (request, reply) => {
-    const { renderId, aws: record } = await renderOf(request);
+    const { backend, renderId } = await renderOf(request);
     const path = (request.params as { "*"?: string })["*"] ?? "";
     const segments = outputSegments(path);
     if (!segments) throw new ApiError(400, `output path "${path}" is not a path inside the render's outputs; use a name GET /api/renders/${renderId}/outputs lists.`);
@@ -187,13 +158,13 @@ export function registerJobRoutes(app: FastifyInstance, context: ServerContext):
     const missing = () => new ApiError(404, `Render ${renderId} has no output "${name}"; GET /api/renders/${renderId}/outputs lists them.`);
     if (size !== undefined) {
       // A preview needs the source's size (part of the cache key) and, only when not cached yet, its bytes.
-      const source = record ? await aws.outputForPreview(record, segments) : await locateOutput(farm, submittedPayload(farm, renderId), segments);
+      const source = await backend.previewSource(renderId, segments);
       if (!source) throw missing();
-      const open = (): PreviewSource => ("download" in source ? { kind: "download", to: source.download } : previewSourceOf(source));
+      const open = (): PreviewSource => (source.kind === "download" ? { kind: "download", to: source.download } : { kind: "file", path: source.path });
       const jpeg = await previews.preview(renderId, name, size, open, source.size);
       return reply.type("image/jpeg").header("cache-control", "no-cache").send(createReadStream(jpeg));
     }
-    const found = record ? await aws.openOutput(record, segments).then((object) => object && { kind: "stream" as const, ...object }) : await locateOutput(farm, submittedPayload(farm, renderId), segments);
+    const found = await backend.openOutput(renderId, segments);
     if (!found) throw missing();
     return sendOutput(request, reply, found, segments.at(-1)!);
   });
@@ -214,15 +185,6 @@ function parseSettings(text: string | undefined): RenderSettings {
     throw new ApiError(400, message, field);
   }
   return parsed.data;
-}
-
-type LocalOutput = NonNullable<Awaited<ReturnType<typeof locateOutput>>>;
-type FoundOutput = LocalOutput | { kind: "stream"; body: Readable; size: number };
-
-function previewSourceOf(found: LocalOutput): PreviewSource {
-  if (found.kind === "file") return { kind: "file", path: found.path };
-  if (found.objects instanceof FsObjectStore) return { kind: "file", path: found.objects.describe(found.key) };
-  return { kind: "download", to: (destination) => found.objects.getFile(found.key, destination) };
 }
 
 async function sendOutput(

@@ -1,70 +1,12 @@
 import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { isInFlight } from "../../backends/local/job-state.ts";
-import type { AttemptView, ChildView, JobView } from "../../backends/local/job-store.ts";
-import { renderJobs, type LocalFarm } from "../../backends/local/farm.ts";
-import { renderLogFiles } from "../../cli/render-control.ts";
-import { findRenderRecord } from "../../backends/aws/render-record.ts";
+import type { RenderBackend } from "../../renders/backend.ts";
 import type { ServerContext } from "../context.ts";
 import { ApiError } from "../http-errors.ts";
 import { renderIdParamsSchema } from "../schemas.ts";
 
-/** One attempt's log of a render's newest submission, as GET /api/renders/:id/log-files lists it. */
-export type LogFileView = {
-  id: string;
-  action: string;
-  /** The array child, or null for a job that is not an array. */
-  child: number | null;
-  attempt: number;
-  status?: string;
-  reason?: string;
-  size: number;
-  url: string;
-};
-
-/** A log's id: "render-3-a1" (child 3 of an array job, attempt 1) or "copy_efs-a1"; stable for a submission. */
-export function logFileId(action: string, child: number | null, attempt: number): string {
-  return child === null ? `${action}-a${attempt}` : `${action}-${child}-a${attempt}`;
-}
-
 const LOG_FILE_ID = /^[a-z_]{1,40}(?:-\d{1,6})?-a\d{1,3}$/;
-
-/**
- * How one attempt went: ended (SUCCEEDED, or FAILED with a reason), the
- * child's state while it is the child's current attempt, else unknown.
- */
-export function attemptStatus(attempt: AttemptView, child: ChildView): { status?: string; reason?: string } {
-  if (attempt.stoppedAt !== undefined) {
-    const failed = attempt.reason !== undefined || (attempt.exitCode !== undefined && attempt.exitCode !== 0);
-    return failed ? { status: "FAILED", ...(attempt.reason ? { reason: attempt.reason } : {}) } : { status: "SUCCEEDED" };
-  }
-  if (child.attempt === attempt.attempt && isInFlight(child.status)) return { status: child.status };
-  return {};
-}
-
-/** Every attempt that has a log file, in job order (copy, render children by index, upload), children and attempts ascending. */
-export async function listLogFiles(farm: LocalFarm, renderId: string): Promise<(LogFileView & { path: string })[]> {
-  return Promise.all(
-    renderLogFiles(farm, renderId).map(async ({ job, child, attempt, logFile }) => {
-      const id = logFileId(job.action, childOf(job, child), attempt.attempt);
-      return {
-        id,
-        action: job.action,
-        child: childOf(job, child),
-        attempt: attempt.attempt,
-        ...attemptStatus(attempt, child),
-        size: (await stat(logFile).catch(() => undefined))?.size ?? 0,
-        url: `/api/renders/${renderId}/log-files/${id}`,
-        path: logFile,
-      };
-    }),
-  );
-}
-
-function childOf(job: JobView, child: ChildView): number | null {
-  return job.arraySize > 1 ? child.index : null;
-}
 
 /**
  * The end of a file from a line start, at most `tail` bytes: `end` is the
@@ -96,25 +38,23 @@ async function readTail(path: string, tail: number): Promise<string> {
  * last N bytes from a line start). GET /api/renders/:id/logs still has them all in one.
  */
 export function registerLogRoutes(app: FastifyInstance, context: ServerContext): void {
-  const { farm } = context;
-
-  const localRender = async (request: FastifyRequest): Promise<string> => {
+  /** A render whose backend keeps one log file per attempt (the local farm; AWS keeps its logs in CloudWatch). */
+  const withLogFiles = async (request: FastifyRequest): Promise<{ renderId: string; logFiles: NonNullable<RenderBackend["logFiles"]> }> => {
     const id = (request.params as { id?: string }).id ?? "";
-    const parsed = renderIdParamsSchema.safeParse({ id });
-    if (parsed.success && renderJobs(farm, id).length > 0) return id;
-    if (parsed.success && (await findRenderRecord(context.home, id).catch(() => undefined))) {
-      throw new ApiError(404, `Render "${id}" runs on AWS; this API shows local renders only, use 'brender logs ${id}'.`);
-    }
-    throw new ApiError(404, `No render "${id}"; GET /api/renders lists them.`);
+    const found = renderIdParamsSchema.safeParse({ id }).success ? await context.renders.find(id, { exact: true }).catch(() => undefined) : undefined;
+    if (!found) throw new ApiError(404, `No render "${id}"; GET /api/renders lists them.`);
+    const { backend, renderId } = found;
+    if (!backend.logFiles) throw new ApiError(404, `Render "${id}" runs on AWS; this API shows local renders only, use 'brender logs ${id}'.`);
+    return { renderId, logFiles: (renderId) => backend.logFiles!(renderId) };
   };
 
   app.get("/api/renders/:id/log-files", async (request) => {
-    const renderId = await localRender(request);
-    return (await listLogFiles(farm, renderId)).map(({ path: _path, ...view }) => view);
+    const { renderId, logFiles } = await withLogFiles(request);
+    return (await logFiles(renderId)).map(({ path: _path, ...view }) => view);
   });
 
   app.get("/api/renders/:id/log-files/:logId", async (request, reply) => {
-    const renderId = await localRender(request);
+    const { renderId, logFiles } = await withLogFiles(request);
     const { logId } = request.params as { logId: string };
     const tailText = (request.query as Record<string, unknown>).tail;
     let tail: number | undefined;
@@ -122,7 +62,7 @@ export function registerLogRoutes(app: FastifyInstance, context: ServerContext):
       tail = typeof tailText === "string" && /^\d{1,15}$/.test(tailText) ? Number(tailText) : NaN;
       if (!(tail >= 1)) throw new ApiError(400, `tail "${String(tailText)}" must be a whole number of bytes, 1 or more; e.g. ?tail=65536.`, "tail");
     }
-    const found = LOG_FILE_ID.test(logId) ? (await listLogFiles(farm, renderId)).find((file) => file.id === logId) : undefined;
+    const found = LOG_FILE_ID.test(logId) ? (await logFiles(renderId)).find((file) => file.id === logId) : undefined;
     if (!found) throw new ApiError(404, `Render ${renderId} has no log "${logId}"; GET /api/renders/${renderId}/log-files lists them.`);
     reply.type("text/plain; charset=utf-8").header("cache-control", "no-cache");
     // A log not written yet (the attempt is starting) reads as empty.

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { BPY_SCRIPTS, runBlender, describeExit } from "../../blender/runner.ts";
 import { dependencyMapOf } from "./dependency-map.ts";
 import { compressFrames, formatFrameSet } from "../../domain/frames.ts";
-import { outputLayout } from "../../domain/layout.ts";
+import { eventFileName, outputLayout } from "../../domain/layout.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
 import { eventSink } from "../events.ts";
 import { arrayIndex, renderFolders, requirePayload, type ActionContext } from "../context.ts";
@@ -34,7 +34,7 @@ type PythonJob = NonNullable<RenderJobPayload["python"]>;
 async function runScript(context: ActionContext, payload: RenderJobPayload, python: PythonJob, index: number): Promise<void> {
   const { layout, blendFile, output } = renderFolders(context, payload);
   const script = join(layout.project, ...python.script.split("/"));
-  const emit = eventSink(join(layout.events, `render-${index}.jsonl`), context.stdout);
+  const emit = eventSink(join(layout.events, eventFileName(index)), context.stdout);
   const share = childShare(payload, index, context.env.AWS_BATCH_JOB_ARRAY_SIZE);
   const frames = share.length ? formatFrameSet(compressFrames(share)) : "";
   emit({ type: "child_started", child: index, frames, frameCount: share.length });

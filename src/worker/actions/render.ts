@@ -6,7 +6,7 @@ import {
   arraySizeFor, compressFrames, expandFrames, formatFrameSet, framesForChild, parseFrameSet,
 } from "../../domain/frames.ts";
 import { newerFileWarning } from "../../domain/blender-release.ts";
-import { frameFileStem, frameOfFileName, outputLayout } from "../../domain/layout.ts";
+import { eventFileName, frameFileStem, frameOfFileName, outputLayout } from "../../domain/layout.ts";
 import { progressEventSchema, type ProgressEventBody } from "../../domain/progress-events.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
@@ -22,6 +22,8 @@ type BpyRenderJob = {
   viewLayer?: string;
   camera?: string;
   gpu: boolean;
+  /** Fail rather than fall back to the CPU when no GPU is usable. */
+  requireGpu: boolean;
   overrides: RenderJobPayload["render"] | null;
   compositorFolder: string;
   /** The packing map uploaded with the project, when there is one (see dependency-map.ts). */
@@ -54,7 +56,7 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
   const share = childShare(payload, index, context.env.AWS_BATCH_JOB_ARRAY_SIZE);
   const { layout, blendFile, output } = renderFolders(context, payload);
   const folders = outputLayout(output);
-  const emit = eventSink(join(layout.events, `render-${index}.jsonl`), context.stdout);
+  const emit = eventSink(join(layout.events, eventFileName(index)), context.stdout);
   const started = performance.now();
   const seconds = () => Math.round((performance.now() - started) / 10) / 100;
 
@@ -80,6 +82,7 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
     viewLayer: payload.viewLayer,
     camera: payload.camera,
     gpu: payload.gpu,
+    requireGpu: payload.gpu && context.env.BRENDER_REQUIRE_GPU,
     overrides: payload.render ?? null,
     compositorFolder: folders.compositor,
     ...(await dependencyMapOf(layout.project)),
@@ -87,7 +90,13 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
   };
   await writeFile(jobFile, JSON.stringify(job));
 
-  const tracker = blenderOutputTracker(emit, (blender) => {
+  const tracker = blenderOutputTracker((event) => {
+    if (event.type === "render_settings") {
+      const device = event.device === "GPU" ? `GPU (${event.gpuBackend ?? "unknown backend"})` : "CPU";
+      context.log.info({ device, engine: event.engine }, `rendering on the ${device}`);
+    }
+    emit(event);
+  }, (blender) => {
     const warning = newerFileWarning(header.version, blender);
     if (warning) emit({ type: "warning", message: warning });
   });

@@ -12,7 +12,6 @@ import { makePreviewVideo } from "../../media/preview-video.ts";
 import { makeThumbnail } from "../../media/thumbnail.ts";
 import { mailerConfigFromEnv, sendRenderNotification } from "../../notify/mailer.ts";
 import type { RenderReport } from "../../notify/render-report.ts";
-import { awaitUpstreamJobs, batchClientFromEnv, type AwaitResult } from "../await-jobs.ts";
 import { renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { hostInfo } from "../host-info.ts";
 import { alreadyPublished, publishedManifest, restoreFromStore } from "../published-outputs.ts";
@@ -36,7 +35,6 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
   const payload = await requirePayload(context.env, "upload_render_output");
   // Asked now, read at the end: the metadata services answer while the files upload.
   const host = hostInfo(context.processEnv);
-  const awaited = await awaitUpstream(context);
   const { layout, output } = renderFolders(context, payload);
   const prefix = outputPrefix(payload.project.name, payload.renderId);
   const earlier = await publishedManifest(context.store, prefix);
@@ -86,7 +84,7 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     });
   }
 
-  const upstream = context.env.BRENDER_UPSTREAM_FAILURE ?? awaited.failed;
+  const upstream = context.env.BRENDER_UPSTREAM_FAILURE;
   const failed = frames.missing.length > 0 || (payload.type === "python" && upstream !== undefined);
   const reason = failed
     ? upstream ?? summary.failureReason ?? `${frames.missing.length} of ${frames.expected.length} frames were not rendered: ${formatFrames(frames.missing)}`
@@ -115,6 +113,7 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     finishedAt,
     renderSeconds: summary.renderSeconds,
     peakMemoryMb: summary.peakMemoryMb,
+    ...(summary.device !== undefined ? { device: summary.device } : {}),
     frameTimes: mergeFrameTimes(earlier?.frameTimes, summary.frameTimes, frames.rendered),
     ...(Object.keys(hostDescription).length > 0 ? { host: hostDescription } : {}),
   };
@@ -124,7 +123,7 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
   // The e-mail goes out before the manifest (still written last, marking the upload complete), so a
   // notification that could not be sent is recorded there as a warning instead of failing a good render.
   try {
-    await notify(context, payload, manifest, summary, batchJobLink(context.processEnv, awaited.failedJobIds?.[0]));
+    await notify(context, payload, manifest, summary, batchJobLink(context.processEnv, context.processEnv.BRENDER_UPSTREAM_FAILED_JOB_ID));
   } catch (error) {
     const message = `The e-mail notification could not be sent: ${(error as Error).message}`;
     context.log.error(message);
@@ -135,27 +134,6 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
   // Everything is in the object store now; the work folder only held copies.
   await rm(layout.root, { recursive: true, force: true });
   if (failed) throw new JobFailedError(`Render ${payload.renderId} is incomplete: ${reason}`);
-}
-
-/**
- * On AWS the upload job has no dependsOn (Batch would fail it with its
- * dependency) and waits itself for the jobs in BRENDER_AWAIT_JOBS; a failure
- * there counts like BRENDER_UPSTREAM_FAILURE from the local farm.
- */
-async function awaitUpstream(context: ActionContext): Promise<AwaitResult> {
-  if (!context.env.BRENDER_AWAIT_JOBS) return {};
-  const batchClient = batchClientFromEnv(context.processEnv);
-  try {
-    const result = await awaitUpstreamJobs(context.env, {
-      batchClient,
-      signal: context.signal,
-      onWaiting: (pending) => context.log.info({ pending }, "waiting for upstream jobs"),
-    });
-    if (result.failed) context.log.warn({ failed: result.failed }, "an upstream job failed");
-    return result;
-  } finally {
-    batchClient.destroy();
-  }
 }
 
 type FrameAccounting = { expected: number[]; rendered: number[]; missing: number[]; renderedFiles: string[] };

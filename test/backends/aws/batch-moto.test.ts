@@ -32,7 +32,7 @@ let moto: MotoServer;
 let batch: BatchClient;
 let cloudFormation: CloudFormationClient;
 let workDir: string;
-const arns = { io: "", spotCpu: "", blender36: "", blender42: "" };
+const arns = { io: "", spotCpu: "", spotGpu: "", blender36: "", blender42: "" };
 
 before(async () => {
   moto = await startMotoServer();
@@ -83,7 +83,7 @@ describe("findFarm (CloudFormation on moto)", () => {
       name: "test",
       region: "us-east-1",
       bucket: "brender-test-bucket",
-      queues: { io: arns.io, spotCpu: "brender-test-spot-cpu" },
+      queues: { io: arns.io, spotCpu: "brender-test-spot-cpu", spotGpu: arns.spotGpu },
       fairShareQueues: [],
       jobDefinitions: [
         { blenderVersion: "3.6.0", arn: arns.blender36 },
@@ -108,7 +108,7 @@ describe("findFarm (CloudFormation on moto)", () => {
 });
 
 describe("submitToBatch (Batch on moto)", () => {
-  it("submits copy -> render array -> upload, chained, as the plan says (the upload waits for both in the worker)", async () => {
+  it("submits copy -> render array -> upload, each depending on the one before, as the plan says", async () => {
     const farm = await findFarm("test", { client: cloudFormation });
     // The version comes from the file's header: a Blender 3.4 file renders on the nearest deployed version, 3.6.0.
     const blend = join(workDir, "scene.blend");
@@ -136,9 +136,9 @@ describe("submitToBatch (Batch on moto)", () => {
 
     assert.deepEqual(copy.dependsOn, []);
     assert.deepEqual(render.dependsOn, [{ jobId: copyId }]);
-    // Batch would fail the upload with the render; it waits for both itself so it can report a failure.
-    assert.deepEqual(upload.dependsOn, []);
-    assert.equal(envOf(upload)["BRENDER_AWAIT_JOBS"], `r-20261122-000000-000001-copy=${copyId},r-20261122-000000-000001-render=${renderId}`);
+    // The upload starts after the render; nothing waits in a container.
+    assert.deepEqual(upload.dependsOn, [{ jobId: renderId }]);
+    assert.equal(envOf(upload)["BRENDER_AWAIT_JOBS"], undefined);
     assert.equal(envOf(render)["BRENDER_PUBLISH_EVENTS"], "1");
     assert.equal(render.arrayProperties?.size, 4);
     assert.equal(copy.arrayProperties, undefined);
@@ -186,10 +186,7 @@ describe("submitToBatch (Batch on moto)", () => {
     // The dry run is exactly what was sent, less the real ids.
     const dry = dryRun(plan(), farm, options(farm, choice.version));
     const placeholders = new Map(submitted.map((job) => [job.jobId, job.name]));
-    const withoutIds = (variable: { name: string; value: string }) =>
-      variable.name === "BRENDER_AWAIT_JOBS" ? { ...variable, value: variable.value.replace(/=[^,]+/g, "") } : variable;
     const sentWithPlaceholders = bodies
-      .map((body): Record<string, any> => ({ ...body, containerOverrides: { ...body["containerOverrides"], environment: body["containerOverrides"]["environment"].map(withoutIds) } }))
       .map((body) =>
         body["dependsOn"] ? { ...body, dependsOn: body["dependsOn"].map((d: { jobId: string }) => ({ jobId: placeholders.get(d.jobId) })) } : body,
       );

@@ -74,10 +74,12 @@ describe("toSubmitJobInputs", () => {
       [
         ["r-20261122-013347-767351-copy", farm.queues.io, undefined],
         ["r-20261122-013347-767351-render", farm.queues.spotCpu, [{ jobId: "r-20261122-013347-767351-copy" }]],
-        ["r-20261122-013347-767351-upload", farm.queues.io, undefined],
+        // The upload starts only after the whole render array: no container waits (a failed render is
+        // published by the farm's event rule and publisher job instead).
+        ["r-20261122-013347-767351-upload", farm.queues.io, [{ jobId: "r-20261122-013347-767351-render" }]],
       ],
     );
-    assert.equal(env(inputs[2]!)["BRENDER_AWAIT_JOBS"], "r-20261122-013347-767351-copy,r-20261122-013347-767351-render");
+    for (const input of inputs) assert.equal(env(input)["BRENDER_AWAIT_JOBS"], undefined, "nothing polls Batch from a container");
     const [copy, render, upload] = inputs;
     assert.deepEqual(render!.arrayProperties, { size: 10 });
     assert.equal(copy!.arrayProperties, undefined);

@@ -11,7 +11,7 @@ import type { JobDetail } from "@aws-sdk/client-batch";
 import { planCancel } from "../../../src/backends/aws/control.ts";
 import { logSources } from "../../../src/backends/aws/logs.ts";
 import { attemptsOf, renderStatusOf, toJobView, toStatusSummary, type BatchJobView, type RenderDescription } from "../../../src/backends/aws/monitor.ts";
-import { JOB_STATUSES, type JobStatus } from "../../../src/backends/local/job-state.ts";
+import { JOB_STATUSES, type JobStatus } from "../../../src/domain/job-status.ts";
 
 const job = (name: string, status: JobStatus, extra: Partial<BatchJobView> = {}): BatchJobView => ({
   name,

@@ -18,6 +18,7 @@
  *   that never finishes. moto never fails an array parent (AWS does once its
  *   children ended), so the test reads the children's summary instead.
  */
+import { NO_PUBLISH_REASON_PREFIX } from "../../../src/worker/failed-upload.ts";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -288,7 +289,7 @@ describe("cancelRender and followLogs on jobs that wait (Batch on moto with Dock
     const copy = await submit(0, gate);
     const render = await submit(1, copy);
     await until(() => states([copy, render]), (jobs) => jobs.every((job) => job.status === "RUNNING") && jobs[1]?.arrayProperties?.statusSummary?.["RUNNING"] === 3, "copy and render running");
-    // Back to moto's default "manual": the upload waits PENDING (for the gate, standing in for BRENDER_AWAIT_JOBS).
+    // Back to moto's default "manual": the upload waits PENDING (for the gate, standing in for the render it depends on).
     await moto.setBatchJobTransition(undefined);
     const upload = await submit(2, gate);
     await until(() => states([upload]), (jobs) => jobs[0]?.status === "PENDING", "upload pending");
@@ -351,7 +352,8 @@ describe("cancelRender and followLogs on jobs that wait (Batch on moto with Dock
     const whole = await cancelRender(farm.batch, again, reason, { includeUpload: true });
     assert.equal(whole.cancelled, 1);
     const upload = await until(() => describeRender(farm.batch, saved), (value) => value.jobs[2]!.status === "FAILED", "upload to fail");
-    assert.equal(upload.jobs[2]!.statusReason, reason);
+    // The reason tells the farm's publisher job not to publish this render.
+    assert.equal(upload.jobs[2]!.statusReason, NO_PUBLISH_REASON_PREFIX + reason);
   });
 
   it("follows logs round by round, reading each line once, until aborted", async () => {

@@ -1,19 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  JOB_STATUSES,
-  attemptOutcome,
-  canTransition,
-  dependencyVerdict,
-  deriveParentStatus,
-  isTerminal,
-  nextChildState,
-  summarize,
-  type ChildEvent,
-  type ChildState,
-  type JobStatus,
-} from "../../../src/backends/local/job-state.ts";
+import { attemptOutcome, canTransition, dependencyVerdict, deriveParentStatus, nextChildState, type ChildEvent, type ChildState } from "../../../src/backends/local/job-state.ts";
+import { JOB_STATUSES, isTerminal, summarize, type JobStatus } from "../../../src/domain/job-status.ts";
 
 const status = fc.constantFrom(...JOB_STATUSES);
 

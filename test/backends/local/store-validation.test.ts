@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { UserInputError } from "../../../src/errors.ts";
-import { JOB_ACTION_TYPES } from "../../../src/worker/env.ts";
+import { JOB_ACTION_TYPES } from "../../../src/domain/job-actions.ts";
 import {
   checkAction,
   checkEnvironment,

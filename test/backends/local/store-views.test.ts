@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { emptySummary } from "../../../src/backends/local/job-state.ts";
+import { emptySummary } from "../../../src/domain/job-status.ts";
 import type { ChildRow, JobRow } from "../../../src/backends/local/store/rows.ts";
 import {
   attemptFromRow,

@@ -11,6 +11,7 @@ import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
 import type { STSClient } from "@aws-sdk/client-sts";
 import type { BatchClient } from "@aws-sdk/client-batch";
+import type { EC2Client } from "@aws-sdk/client-ec2";
 
 /** The SDK clients a farm command talks to, all in the farm's region. */
 export type FarmClients = {
@@ -21,6 +22,7 @@ export type FarmClients = {
   readonly ses: SESv2Client;
   readonly sts: STSClient;
   readonly batch: BatchClient;
+  readonly ec2: EC2Client;
 };
 
 /** How often to poll and how to wait; tests pass a sleep that returns at once. */

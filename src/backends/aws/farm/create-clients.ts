@@ -1,6 +1,7 @@
 import { BatchClient } from "@aws-sdk/client-batch";
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { CodeBuildClient } from "@aws-sdk/client-codebuild";
+import { EC2Client } from "@aws-sdk/client-ec2";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
@@ -28,5 +29,6 @@ export function createFarmClients(config: FarmClientConfig): FarmClients {
     ses: new SESv2Client(config),
     sts: new STSClient(config),
     batch: new BatchClient(config),
+    ec2: new EC2Client(config),
   };
 }

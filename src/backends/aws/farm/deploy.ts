@@ -7,7 +7,9 @@
  * cost.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { JobFailedError } from "../../../errors.ts";
+import { JobFailedError, UserInputError } from "../../../errors.ts";
+import { IO_INSTANCE_TYPES, resolveFarmProps } from "../../../infra/farm-props.ts";
+import { unofferedInstanceTypes } from "./instance-offerings.ts";
 import { FARM_OUTPUTS, farmStackName } from "../farm-resources.ts";
 import { estimateFixedMonthlyCost, formatUsd, type FarmCostEstimate } from "../farm-cost.ts";
 import { isNotFound } from "./aws-errors.ts";
@@ -18,7 +20,7 @@ import {
   BUILD_OUTPUTS,
   DEFAULT_SOURCE_KEY,
   FARM_SETTINGS_KEY,
-  checkBlenderVersions,
+  checkBlenderReleases,
   checkFarmName,
   resolveFarmSettings,
   templateProps,
@@ -73,7 +75,7 @@ export async function deployFarm(request: FarmDeployRequest, deps: DeployDeps): 
   const pacing = deps.pacing ?? DEFAULT_PACING;
   const cfn = clients.cloudFormation;
   checkFarmName(request.name);
-  if (request.blenderVersions) checkBlenderVersions(request.blenderVersions);
+  if (request.blenderVersions) checkBlenderReleases(request.blenderVersions);
   const region = await clients.cloudFormation.config.region();
   const stackName = farmStackName(request.name);
 
@@ -81,6 +83,15 @@ export async function deployFarm(request: FarmDeployRequest, deps: DeployDeps): 
   if (existing) existing = await clearFailedCreate(existing, request.name, cfn, report, pacing);
   const previous = existing ? await readSettings(clients.s3, stackOutputs(existing)) : undefined;
   const settings = resolveFarmSettings(request, previous);
+
+  // A family the region does not sell fails its compute environment and rolls the whole stack back.
+  const props = resolveFarmProps(templateProps(request.name, settings, region));
+  const unoffered = await unofferedInstanceTypes(clients.ec2, [...new Set([...props.cpuInstanceTypes, ...props.gpuInstanceTypes, ...IO_INSTANCE_TYPES])]);
+  if (unoffered.length > 0) {
+    throw new UserInputError(
+      `EC2 in ${region} does not offer ${unoffered.join(", ")}: the farm's compute environments would fail and the stack roll back. Deploy in another region (--region), or ask for farms without these families.`,
+    );
+  }
 
   report(`==> Synthesizing ${stackName} (${describeSettings(settings)})`);
   const synthesized = deps.synthesize(templateProps(request.name, settings, region));

@@ -2,12 +2,23 @@
  * The farm's worker images: the source zip uploaded to the farm's bucket
  * (only when its digest changed), CodeBuild builds of the Blender versions
  * whose tag ECR lacks, and each build followed phase by phase.
+ *
+ * Builds run one at a time: new accounts may run 0 or 1 CodeBuild builds at
+ * once, and a StartBuild over the limit fails with
+ * AccountLimitExceededException. A build an earlier deploy left running is
+ * followed, never started twice, so an interrupted deploy resumes cleanly.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { BatchGetBuildsCommand, StartBuildCommand, type Build, type CodeBuildClient } from "@aws-sdk/client-codebuild";
+import {
+  BatchGetBuildsCommand,
+  ListBuildsForProjectCommand,
+  StartBuildCommand,
+  type Build,
+  type CodeBuildClient,
+} from "@aws-sdk/client-codebuild";
 import { DescribeImagesCommand, type ECRClient } from "@aws-sdk/client-ecr";
 import { JobFailedError } from "../../../errors.ts";
 import { isMissingRepository, isNotFound } from "./aws-errors.ts";
@@ -106,20 +117,66 @@ export async function buildMissingImages(
   const missing = versions.filter((version) => !tags.has(imageTag(version)));
   if (missing.length === 0) return { present, builds: [] };
 
-  const started = new Map<string, string>();
-  for (const version of missing) {
-    const answer = await clients.codeBuild.send(
-      new StartBuildCommand({
-        projectName: project,
-        environmentVariablesOverride: [{ name: "BLENDER_VERSION", value: version, type: "PLAINTEXT" }],
-      }),
-    );
-    const id = answer.build?.id;
-    if (!id) throw new JobFailedError(`CodeBuild did not start the image build for Blender ${version} (project ${project}): run 'brender farm deploy ${name}' again.`);
-    started.set(id, version);
-    report(`  ${imageTag(version)}: build ${id} started`);
+  // A build an earlier (interrupted) deploy started is followed first: it holds the account's build slot.
+  const running = await buildsInProgress(clients.codeBuild, project, missing);
+  const builds: BuildResult[] = [];
+  for (const [version, id] of running) {
+    report(`  ${imageTag(version)}: build ${id} is already running (started by an earlier deploy): following it`);
+    builds.push(...(await watchBuilds(clients.codeBuild, new Map([[id, version]]), report, pacing)));
   }
-  return { present, builds: await watchBuilds(clients.codeBuild, started, report, pacing) };
+  for (const version of missing.filter((candidate) => !running.has(candidate))) {
+    const id = await startBuild(clients.codeBuild, project, version, name, report, pacing);
+    report(`  ${imageTag(version)}: build ${id} started`);
+    builds.push(...(await watchBuilds(clients.codeBuild, new Map([[id, version]]), report, pacing)));
+  }
+  return { present, builds: missing.map((version) => builds.find((build) => build.blenderVersion === version)!) };
+}
+
+/** How many of the project's newest builds are searched for ones still running (one ListBuildsForProject page). */
+const RECENT_BUILDS = 100;
+/** StartBuild refusals for the account's build limit before giving up: about 10 minutes at the default pacing. */
+export const BUILD_LIMIT_RETRIES = 60;
+
+/** Blender version -> id of the project's builds still IN_PROGRESS, for the versions in `versions`. */
+async function buildsInProgress(codeBuild: CodeBuildClient, project: string, versions: readonly string[]): Promise<Map<string, string>> {
+  const listed = await codeBuild.send(new ListBuildsForProjectCommand({ projectName: project, sortOrder: "DESCENDING" }));
+  const ids = (listed?.ids ?? []).slice(0, RECENT_BUILDS);
+  const running = new Map<string, string>();
+  if (ids.length === 0) return running;
+  const answer = await codeBuild.send(new BatchGetBuildsCommand({ ids }));
+  for (const build of answer?.builds ?? []) {
+    if (build.buildStatus !== "IN_PROGRESS" || !build.id) continue;
+    const version = build.environment?.environmentVariables?.find((variable) => variable.name === "BLENDER_VERSION")?.value;
+    if (version !== undefined && versions.includes(version) && !running.has(version)) running.set(version, build.id);
+  }
+  return running;
+}
+
+/** Starts the build of one version, waiting while the account's concurrent-build limit refuses it. */
+async function startBuild(codeBuild: CodeBuildClient, project: string, version: string, name: string, report: Report, pacing: Pacing): Promise<string> {
+  for (let refusals = 0; ; refusals += 1) {
+    try {
+      const answer = await codeBuild.send(
+        new StartBuildCommand({
+          projectName: project,
+          environmentVariablesOverride: [{ name: "BLENDER_VERSION", value: version, type: "PLAINTEXT" }],
+        }),
+      );
+      const id = answer.build?.id;
+      if (!id) throw new JobFailedError(`CodeBuild did not start the image build for Blender ${version} (project ${project}): run 'brender farm deploy ${name}' again.`);
+      return id;
+    } catch (error) {
+      if (!(error instanceof Error) || error.name !== "AccountLimitExceededException") throw error;
+      if (refusals + 1 >= BUILD_LIMIT_RETRIES) {
+        throw new JobFailedError(
+          `CodeBuild keeps refusing to start the image build for Blender ${version} (AccountLimitExceededException: ${error.message.replace(/\s+/g, " ").trim()}): new accounts may run 0 or 1 builds at once. Wait for the account's other builds, or ask for more in Service Quotas (AWS CodeBuild, "Concurrently running builds"), then run 'brender farm deploy ${name}' again; it builds only the missing images.`,
+          { cause: error },
+        );
+      }
+      if (refusals === 0) report(`  ${imageTag(version)}: CodeBuild runs no more builds at once in this account; waiting for a free slot`);
+      await pacing.sleep(pacing.buildPollMs);
+    }
+  }
 }
 
 /** Prints each build's phases as they end, until every build is complete. */

@@ -116,12 +116,21 @@ export function checkFarmName(name: string): void {
   }
 }
 
-/** Throws UserInputError for a version that is not like 4.2.0. */
+/** Throws UserInputError for a version that is not like 4.2.0 or 4.2 (a series, which farm synth/deploy resolve). */
 export function checkBlenderVersions(versions: readonly string[]): void {
   if (versions.length === 0) throw new UserInputError("--blender lists no version: give at least one, e.g. --blender 4.2.0.");
   for (const version of versions) {
     if (!BLENDER_VERSION_PATTERN.test(version)) {
       throw new UserInputError(`Blender version "${version}" is invalid: use versions like 3.6.0 or 4.2.0, comma-separated.`);
     }
+  }
+}
+
+/** Throws UserInputError unless every version is a full release like 4.2.0 (what an image can be built from). */
+export function checkBlenderReleases(versions: readonly string[]): void {
+  checkBlenderVersions(versions);
+  const series = versions.find((version) => !/^\d+\.\d+\.\d+$/.test(version));
+  if (series !== undefined) {
+    throw new UserInputError(`Blender version "${series}" is a series, not a release the image can be built from: give the full version, e.g. ${series}.0.`);
   }
 }

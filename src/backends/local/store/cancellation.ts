@@ -1,4 +1,4 @@
-import { isTerminal, type JobStatus } from "../job-state.ts";
+import { isTerminal, type JobStatus } from "../../../domain/job-status.ts";
 import { IN_FLIGHT_STATUSES_SQL, QUEUED_STATUSES_SQL, type StoreDatabase } from "./database.ts";
 import { childrenEndedInBulk, refreshJob } from "./propagation.ts";
 import { requireJob, statusSummary, type JobRow } from "./rows.ts";

@@ -4,17 +4,8 @@
  * may move on. Every writer calls in here after changing children, inside
  * its own transaction.
  */
-import {
-  dependencyVerdict,
-  deriveParentStatus,
-  isInFlight,
-  isTerminal,
-  type DependencyState,
-  type DependencyType,
-  type DependencyVerdict,
-  type JobStatus,
-  type StatusSummary,
-} from "../job-state.ts";
+import { dependencyVerdict, deriveParentStatus, type DependencyState, type DependencyType, type DependencyVerdict } from "../job-state.ts";
+import { isInFlight, isTerminal, type JobStatus, type StatusSummary } from "../../../domain/job-status.ts";
 import type { StoreDatabase } from "./database.ts";
 import { findJob, statusSummary, type JobRow } from "./rows.ts";
 

@@ -1,4 +1,5 @@
-import { TERMINATED_REASON, WORKER_LOST_REASON, assertTransition, lostLeaseOutcome, type JobStatus } from "../job-state.ts";
+import { TERMINATED_REASON, WORKER_LOST_REASON, assertTransition, lostLeaseOutcome } from "../job-state.ts";
+import { type JobStatus } from "../../../domain/job-status.ts";
 import { IN_FLIGHT_STATUSES_SQL, type StoreDatabase } from "./database.ts";
 import { childEnded, refreshJob } from "./propagation.ts";
 import type { ChildRef, ExpiredAttempt } from "./types.ts";

@@ -1,5 +1,5 @@
 import { UserInputError } from "../../../errors.ts";
-import { emptySummary, isJobStatus, type StatusSummary } from "../job-state.ts";
+import { emptySummary, isJobStatus, type StatusSummary } from "../../../domain/job-status.ts";
 import type { StoreDatabase } from "./database.ts";
 
 /** A row as node:sqlite returns it, before it is read column by column. */

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { UserInputError } from "../../../errors.ts";
-import { assertTransition, attemptOutcome, isInFlight, isTerminal, type AttemptEnd, type JobStatus } from "../job-state.ts";
+import { assertTransition, attemptOutcome, type AttemptEnd } from "../job-state.ts";
+import { isInFlight, isTerminal, type JobStatus } from "../../../domain/job-status.ts";
 import { IN_FLIGHT_STATUSES_SQL, type StoreDatabase } from "./database.ts";
 import { childEnded, refreshJob } from "./propagation.ts";
 import type { Recovery } from "./recovery.ts";

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { UserInputError } from "../../../errors.ts";
 import type { PlannedJob } from "../../../domain/render-plan.ts";
-import { JOB_STATUSES, type JobStatus } from "../job-state.ts";
+import { JOB_STATUSES, type JobStatus } from "../../../domain/job-status.ts";
 import type { Catalog } from "./catalog.ts";
 import type { StoreDatabase } from "./database.ts";
 import { evaluateDependencies } from "./propagation.ts";
 import { findJob } from "./rows.ts";
+import type { RenderRecords } from "./renders.ts";
 import { DEFAULT_JOB_DEFINITION, DEFAULT_JOB_QUEUE, type JobDependency, type SubmitJobInput, type SubmitPlanOptions } from "./types.ts";
 import { MAX_ATTEMPTS, MAX_PRIORITY, MAX_TIMEOUT_SECONDS, checkAction, checkEnvironment, checkName, checkWhole } from "./validation.ts";
 
@@ -18,11 +19,13 @@ export class Submission {
   readonly #db: StoreDatabase;
   readonly #catalog: Catalog;
   readonly #maxArraySize: number;
+  readonly #renders: RenderRecords;
 
-  constructor(db: StoreDatabase, catalog: Catalog, maxArraySize: number) {
+  constructor(db: StoreDatabase, catalog: Catalog, maxArraySize: number, renders: RenderRecords) {
     this.#db = db;
     this.#catalog = catalog;
     this.#maxArraySize = maxArraySize;
+    this.#renders = renders;
   }
 
   submitJob(input: SubmitJobInput): string {
@@ -31,8 +34,8 @@ export class Submission {
 
   submitPlan(plan: readonly PlannedJob[], options: SubmitPlanOptions): string[] {
     const ids = new Map<string, string>();
-    return this.#db.transaction(() =>
-      plan.map((job) => {
+    return this.#db.transaction(() => {
+      const jobIds = plan.map((job) => {
         if (ids.has(job.name)) throw new UserInputError(`plan has two jobs named "${job.name}"; give every job of a plan its own name`);
         const own = options.jobs?.[job.name] ?? {};
         const nToN = new Set(own.nToN ?? []);
@@ -60,8 +63,10 @@ export class Submission {
         });
         ids.set(job.name, id);
         return id;
-      }),
-    );
+      });
+      if (options.render && options.renderId) this.#renders.recordSubmission({ id: options.renderId, ...options.render, jobIds });
+      return jobIds;
+    });
   }
 
   #insertJob(input: SubmitJobInput): string {

@@ -1,6 +1,7 @@
 /** The job store's public vocabulary: what callers pass in, what they get back, and the defaults seeded on open. */
-import type { JobActionType } from "../../../worker/env.ts";
-import type { DependencyType, JobStatus, StatusSummary } from "../job-state.ts";
+import type { JobActionType } from "../../../domain/job-actions.ts";
+import type { DependencyType } from "../job-state.ts";
+import type { JobStatus, StatusSummary } from "../../../domain/job-status.ts";
 
 export const DEFAULT_COMPUTE_ENVIRONMENT = "local";
 export const DEFAULT_JOB_QUEUE = "default";
@@ -65,6 +66,8 @@ export type PlanJobOptions = JobTuning & {
 
 export type SubmitPlanOptions = JobPlacement & {
   readonly jobs?: Readonly<Record<string, PlanJobOptions>>;
+  /** The render this plan is a submission of: its record (renders table) is written in the same transaction. Needs `renderId`. */
+  readonly render?: { readonly project: string; readonly settings: string };
 };
 
 /** A child handed to a runner by claimNext. `attempt` identifies this try in every later call. */

@@ -3,7 +3,7 @@
  * Each throws a UserInputError naming the bad value and the allowed range.
  */
 import { UserInputError } from "../../../errors.ts";
-import { JOB_ACTION_TYPES, type JobActionType } from "../../../worker/env.ts";
+import { JOB_ACTION_TYPES, type JobActionType } from "../../../domain/job-actions.ts";
 import { MAX_ATTEMPTS, MAX_TIMEOUT_SECONDS } from "./limits.ts";
 import { DEFAULT_COMPUTE_ENVIRONMENT, type JobDefinitionInput, type JobQueueInput, type QueueState } from "./types.ts";
 

@@ -2,8 +2,9 @@
  * Rows of the job database turned into what the store hands out. Pure: the
  * caller reads the rows, these only map them.
  */
-import type { JobActionType } from "../../../worker/env.ts";
-import type { DependencyType, JobStatus, StatusSummary } from "../job-state.ts";
+import type { JobActionType } from "../../../domain/job-actions.ts";
+import type { DependencyType } from "../job-state.ts";
+import type { JobStatus, StatusSummary } from "../../../domain/job-status.ts";
 import type { ChildRow, JobRow, Row } from "./rows.ts";
 import type { AttemptView, ChildView, ClaimedChild, ComputeEnvironmentView, JobDefinitionView, JobQueueView, JobView, QueueState } from "./types.ts";
 

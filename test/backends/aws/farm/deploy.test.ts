@@ -16,7 +16,8 @@ import {
   type FarmTemplateProps,
 } from "../../../../src/backends/aws/farm/settings.ts";
 import { estimateFixedMonthlyCost, HOURS_PER_MONTH, NAT_GATEWAY_USD_PER_HOUR } from "../../../../src/backends/aws/farm-cost.ts";
-import { REGION, milestones, reports, withCloud } from "./fake-cloud.ts";
+import { BUILD_LIMIT_RETRIES } from "../../../../src/backends/aws/farm/image-build.ts";
+import { REGION, fakeCloud, milestones, reports, withCloud } from "./fake-cloud.ts";
 
 describe("deployFarm", () => {
   it("first deploy: CreateStack, waits for it, uploads the source, builds one image per version, waits, then summarizes", withCloud(async (cloud) => {
@@ -30,8 +31,9 @@ describe("deployFarm", () => {
         "DescribeStacks", // polled until CREATE_COMPLETE
         "PutObject:build/source.zip",
         "StartBuild:3.6.0",
+        "BatchGetBuilds", // polled until it completes: one build at a time (new accounts allow 0-1 at once)
         "StartBuild:4.2.0",
-        "BatchGetBuilds", // polled until both builds complete
+        "BatchGetBuilds",
         "CreateEmailIdentity",
         `PutObject:${FARM_SETTINGS_KEY}`,
         'report: ==> Farm "demo" created in eu-west-1',
@@ -175,9 +177,53 @@ describe("deployFarm", () => {
     assert.deepEqual([...cloud.images.values()].flat(), ["blender-3.6.0"]);
   }));
 
+  it("a rerun follows the build an interrupted deploy left running instead of starting a duplicate", withCloud(async (cloud) => {
+    await cloud.deploy({ blenderVersions: ["3.6.0"] });
+    // The user asked for 4.2.0, then pressed Ctrl-C while its build ran.
+    const running = cloud.startBuild("4.2.0");
+    cloud.log.length = 0;
+    const result = await cloud.deploy({ blenderVersions: ["3.6.0", "4.2.0"] });
+    assert.deepEqual(cloud.log.filter((entry) => entry.startsWith("StartBuild")), [], "no second build of 4.2.0");
+    assert.deepEqual(result.builds.map((build) => [build.blenderVersion, build.buildId, build.status]), [["4.2.0", running, "SUCCEEDED"]]);
+    assert.match(reports(cloud.log).join("\n"), new RegExp(`blender-4\\.2\\.0: build ${running} is already running \\(started by an earlier deploy\\): following it`));
+  }));
+
+  it("waits while the account's build limit refuses StartBuild, then builds; gives up with the quota to raise when it never frees", withCloud(async (cloud) => {
+    cloud.state.slotsHeldElsewhere = 2;
+    const result = await cloud.deploy({ blenderVersions: ["3.6.0", "4.2.0"] });
+    assert.deepEqual(result.builds.map((build) => build.status), ["SUCCEEDED", "SUCCEEDED"]);
+    assert.deepEqual(cloud.log.filter((entry) => entry.startsWith("StartBuild")), ["StartBuild:3.6.0:refused", "StartBuild:3.6.0:refused", "StartBuild:3.6.0", "StartBuild:4.2.0"]);
+    assert.match(reports(cloud.log).join("\n"), /blender-3\.6\.0: CodeBuild runs no more builds at once in this account; waiting for a free slot/);
+
+    const fresh = fakeCloud();
+    try {
+      fresh.state.concurrentBuilds = 0; // a new account whose quota is 0
+      const failure = await fresh.deploy({ blenderVersions: ["4.2.0"] }).then(() => assert.fail("the deploy should fail"), (error: unknown) => error);
+      assert.ok(failure instanceof JobFailedError);
+      assert.match(failure.message, /AccountLimitExceededException.*Service Quotas \(AWS CodeBuild, "Concurrently running builds"\).*brender farm deploy demo' again/);
+      assert.equal(fresh.log.filter((entry) => entry === "StartBuild:4.2.0:refused").length, BUILD_LIMIT_RETRIES);
+    } finally {
+      fresh.restore();
+    }
+  }));
+
+  it("refuses, before creating anything, instance families EC2 does not offer in the region (the stack would roll back)", withCloud(async (cloud) => {
+    cloud.state.unoffered = ["g6"];
+    await assert.rejects(cloud.deploy({ blenderVersions: ["4.2.0"] }), (error: unknown) => {
+      assert.ok(error instanceof UserInputError);
+      assert.match(error.message, /EC2 in eu-west-1 does not offer g6: the farm's compute environments would fail and the stack roll back/);
+      return true;
+    });
+    assert.ok(cloud.log.includes("DescribeInstanceTypeOfferings:g6.*"), "families are asked with the size wildcard");
+    assert.ok(cloud.log.includes("DescribeInstanceTypeOfferings:c6i.large"), "exact types as they are");
+    assert.ok(!cloud.log.some((entry) => /^(CreateStack|UpdateStack|PutObject|StartBuild)/.test(entry)), "nothing created");
+  }));
+
   it("rejects a bad farm name or Blender version before any AWS call", withCloud(async (cloud) => {
     await assert.rejects(cloud.deploy({ name: "no_underscores" }), (error: unknown) => error instanceof UserInputError && /"no_underscores" is invalid/.test(error.message));
     await assert.rejects(cloud.deploy({ blenderVersions: ["4.x"] }), (error: unknown) => error instanceof UserInputError && /"4\.x" is invalid/.test(error.message));
+    // A series reaches deploy only resolved (the CLI does it): the image build needs one exact release.
+    await assert.rejects(cloud.deploy({ blenderVersions: ["4.2"] }), (error: unknown) => error instanceof UserInputError && /"4\.2" is a series, not a release.*e\.g\. 4\.2\.0/.test(error.message));
     assert.deepEqual(cloud.log, []);
   }));
 

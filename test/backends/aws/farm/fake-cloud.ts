@@ -28,10 +28,11 @@ import {
   ListObjectVersionsCommand,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
-import { BatchGetBuildsCommand, StartBuildCommand, type Build } from "@aws-sdk/client-codebuild";
+import { BatchGetBuildsCommand, ListBuildsForProjectCommand, StartBuildCommand, type Build } from "@aws-sdk/client-codebuild";
 import { BatchDeleteImageCommand, DescribeImagesCommand, ListImagesCommand } from "@aws-sdk/client-ecr";
 import { CreateEmailIdentityCommand, DeleteEmailIdentityCommand, GetEmailIdentityCommand } from "@aws-sdk/client-sesv2";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { DescribeInstanceTypeOfferingsCommand } from "@aws-sdk/client-ec2";
 import { FARM_OUTPUTS } from "../../../../src/backends/aws/farm-resources.ts";
 import type { FarmClients } from "../../../../src/backends/aws/farm/clients.ts";
 import { createFarmClients } from "../../../../src/backends/aws/farm/create-clients.ts";
@@ -75,14 +76,25 @@ export function fakeCloud() {
     ses: mockClient(clients.ses),
     sts: mockClient(clients.sts),
     batch: mockClient(clients.batch),
+    ec2: mockClient(clients.ec2),
   };
   const log: string[] = [];
   const stacks = new Map<string, FakeStack>();
   const buckets = new Map<string, Map<string, FakeObject[]>>();
   const images = new Map<string, string[]>(); // digest -> tags
-  const builds = new Map<string, { version: string; polls: number; fail?: string }>();
+  const builds = new Map<string, { version: string; polls: number; fail?: string; done?: boolean }>();
   const identities = new Map<string, { tags: { Key: string; Value: string }[]; verified: boolean }>();
-  const state = { createFailure: undefined as string | undefined, buildFailure: undefined as string | undefined, eventSerial: 0 };
+  const state = {
+    createFailure: undefined as string | undefined,
+    buildFailure: undefined as string | undefined,
+    eventSerial: 0,
+    /** Builds the account runs at once (new accounts: 0 or 1); StartBuild over it throws AccountLimitExceededException. */
+    concurrentBuilds: 1,
+    /** StartBuild refusals still to come from builds outside this project holding the account's slots. */
+    slotsHeldElsewhere: 0,
+    /** Instance families or types EC2 does not offer in the region. */
+    unoffered: [] as string[],
+  };
   const bucketName = "brender-farm-demo-bucket";
 
   const stackByNameOrId = (key: string) => stacks.get(key) ?? [...stacks.values()].find((stack) => stack.StackId === key);
@@ -323,22 +335,35 @@ export function fakeCloud() {
   });
 
   // CodeBuild --------------------------------------------------------------
-  mocks.codeBuild.on(StartBuildCommand).callsFake((input: { environmentVariablesOverride: { name: string; value: string }[] }) => {
-    const version = input.environmentVariablesOverride.find((variable) => variable.name === "BLENDER_VERSION")!.value;
-    log.push(`StartBuild:${version}`);
+  const startBuild = (version: string) => {
     const id = `brender-demo-image:${builds.size + 1}`;
     builds.set(id, { version, polls: 0, ...(state.buildFailure === version ? { fail: version } : {}) });
-    return { build: { id, buildStatus: "IN_PROGRESS" } };
+    return id;
+  };
+  mocks.codeBuild.on(StartBuildCommand).callsFake((input: { environmentVariablesOverride: { name: string; value: string }[] }) => {
+    const version = input.environmentVariablesOverride.find((variable) => variable.name === "BLENDER_VERSION")!.value;
+    const running = [...builds.values()].filter((build) => !build.done).length;
+    if (state.slotsHeldElsewhere > 0 || running >= state.concurrentBuilds) {
+      state.slotsHeldElsewhere = Math.max(0, state.slotsHeldElsewhere - 1);
+      log.push(`StartBuild:${version}:refused`);
+      throw named("AccountLimitExceededException", "Cannot have more than 1 builds in queue for the account");
+    }
+    log.push(`StartBuild:${version}`);
+    return { build: { id: startBuild(version), buildStatus: "IN_PROGRESS" } };
   });
+  mocks.codeBuild.on(ListBuildsForProjectCommand).callsFake(() => track("ListBuildsForProject", { ids: [...builds.keys()].reverse() }));
   mocks.codeBuild.on(BatchGetBuildsCommand).callsFake((input: { ids: string[] }) => {
     log.push("BatchGetBuilds");
     return {
       builds: input.ids.map((id): Build => {
         const build = builds.get(id)!;
+        const environment = { type: "LINUX_CONTAINER" as const, image: "aws/codebuild/standard:7.0", computeType: "BUILD_GENERAL1_MEDIUM" as const, environmentVariables: [{ name: "BLENDER_VERSION", value: build.version }] };
+        if (build.done) return { id, buildStatus: build.fail ? "FAILED" : "SUCCEEDED", buildComplete: true, environment };
         build.polls += 1;
         if (build.polls === 1) {
-          return { id, buildStatus: "IN_PROGRESS", buildComplete: false, phases: [{ phaseType: "SUBMITTED", phaseStatus: "SUCCEEDED", durationInSeconds: 0 }, { phaseType: "PROVISIONING" }] };
+          return { id, buildStatus: "IN_PROGRESS", buildComplete: false, environment, phases: [{ phaseType: "SUBMITTED", phaseStatus: "SUCCEEDED", durationInSeconds: 0 }, { phaseType: "PROVISIONING" }] };
         }
+        build.done = true;
         if (build.fail) {
           return {
             id,
@@ -366,6 +391,15 @@ export function fakeCloud() {
         };
       }),
     };
+  });
+
+  // EC2 --------------------------------------------------------------------
+  mocks.ec2.on(DescribeInstanceTypeOfferingsCommand).callsFake((input: { Filters: { Values: string[] }[] }) => {
+    const value = input.Filters[0]!.Values[0]!;
+    log.push(`DescribeInstanceTypeOfferings:${value}`);
+    const family = value.replace(/\.\*$/, "");
+    if (state.unoffered.includes(family)) return { InstanceTypeOfferings: [] };
+    return { InstanceTypeOfferings: [{ InstanceType: value.replace("*", "xlarge"), LocationType: "region", Location: REGION }] };
   });
 
   // SES and STS ------------------------------------------------------------
@@ -412,7 +446,7 @@ export function fakeCloud() {
   const restore = () => {
     for (const mock of Object.values(mocks)) mock.restore();
   };
-  return { clients, mocks, log, stacks, buckets, images, builds, identities, state, source, synthesized, deps, deploy, restore, bucketName };
+  return { clients, mocks, log, stacks, buckets, images, builds, startBuild, identities, state, source, synthesized, deps, deploy, restore, bucketName };
 }
 
 export type Cloud = ReturnType<typeof fakeCloud>;

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { buildRenderPayload, parseDuration, projectNameFrom, withRenderOverrides } from "../../src/cli/render-request.ts";
+import { buildPayload, buildRenderPayload, parseDuration, projectNameFrom, settingsFromFlags, withRenderOverrides } from "../../src/renders/render-request.ts";
+import { apiField, cliFlag, type SettingError } from "../../src/renders/render-settings.ts";
 import type { SceneInspection, SceneInfo } from "../../src/domain/scene-inspection.ts";
 import { UserInputError } from "../../src/errors.ts";
 
@@ -98,5 +99,30 @@ describe("withRenderOverrides", () => {
       () => withRenderOverrides(built, { cycles: { noiseThreshold: 2 } } as never),
       (error: unknown) => error instanceof UserInputError && /render\.cycles\.noiseThreshold/.test(error.message),
     );
+  });
+});
+
+describe("one settings schema for the CLI and the API", () => {
+  it("the CLI's flags parse into the settings the API takes as they are, and both build the same payload", () => {
+    const flags = { engine: "eevee", samples: "32", resolution: "640x360", arraySize: "2", python: "job.py", env: ["A=1"], camera: "Side" };
+    const settings = settingsFromFlags(flags);
+    assert.deepEqual(settings, { engine: "eevee", samples: 32, resolution: "640x360", arraySize: 2, python: "job.py", env: { A: "1" }, camera: "Side" });
+    assert.deepEqual(buildPayload(settings, inspection, context, apiField), buildRenderPayload(flags, inspection, context));
+  });
+
+  it("names a refused setting in each front end's words, and says which setting it is", () => {
+    const refused = (name: typeof cliFlag) => {
+      try {
+        buildPayload({ scene: "Nope" }, inspection, context, name);
+      } catch (error) {
+        return error as SettingError;
+      }
+      assert.fail("not refused");
+    };
+    assert.match(refused(apiField).message, /^settings\.scene "Nope" is not in/);
+    assert.match(refused(cliFlag).message, /^--scene "Nope" is not in/);
+    assert.equal(refused(apiField).setting, "scene");
+    assert.equal(cliFlag("arraySize"), "--array-size");
+    assert.throws(() => buildPayload({ arraySize: 2, chunkSize: 3 }, inspection, context, apiField), /^SettingError: Give settings\.arraySize or settings\.chunkSize, not both\.$/);
   });
 });
