@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
+import { registerBlenders } from "./commands/blenders.ts";
 import { registerAddon } from "./commands/addon.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerEstimate } from "./commands/estimate.ts";
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerInspect(program);
   registerEstimate(program);
+  registerBlenders(program);
   registerWorker(program);
   registerServe(program);
   registerAddon(program);

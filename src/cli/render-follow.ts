@@ -90,6 +90,8 @@ export function printOutcome(
   upload?: ProjectUploadSummary,
   /** Warnings found before the render started (missing external files, an odd frame range), kept in the JSON summary. */
   inputWarnings: readonly string[] = [],
+  /** The Blender that rendered (local renders). */
+  blender?: { readonly path: string; readonly version: string },
 ): number {
   const manifest = outcome.manifest;
   const prefix = outputPrefix(payload.project.name, payload.renderId);
@@ -111,6 +113,7 @@ export function printOutcome(
     ...(outcome.reason ? { reason: outcome.reason } : {}),
     frames: { total, done: manifest?.frames.renderedCount ?? 0, failed: manifest?.frames.missing ?? [] },
     warnings: [...(json ? inputWarnings : []), ...(manifest?.warnings ?? [])],
+    ...(blender ? { blender } : {}),
     seconds: Math.round(seconds * 10) / 10,
     ...(upload ? { upload } : {}),
     ...(outputs ? { outputs } : {}),
@@ -124,6 +127,7 @@ export function printOutcome(
       ...(summary.frames.failed.length ? [`  frames not rendered: ${summary.frames.failed.join(",")} (brender retry ${payload.renderId} renders only those)`] : []),
       ...summary.warnings.map((warning) => `  warning: ${warning}`),
       ...(outputs ? [`  outputs: ${outputs.location}`, ...[outputs.zip, outputs.thumbnail, outputs.preview].filter(Boolean).map((path) => `    ${path}`)] : []),
+      ...(blender ? [`  rendered with Blender ${blender.version} (${blender.path})`] : []),
     ];
     process.stdout.write(`${lines.join("\n")}\n`);
   }
@@ -134,9 +138,12 @@ export function printOutcome(
 export async function watchAndSummarize(
   backend: RenderBackend,
   renderId: string,
-  options: { json: boolean; started: number; runJobs: boolean; upload?: ProjectUploadSummary; warnings?: readonly string[] },
+  options: {
+    json: boolean; started: number; runJobs: boolean; upload?: ProjectUploadSummary; warnings?: readonly string[];
+    blender?: { readonly path: string; readonly version: string };
+  },
 ): Promise<number> {
   const outcome = await watchRender(backend, renderId, { quiet: options.json, started: options.started, runJobs: options.runJobs });
   const { objects } = await backend.outputStore(renderId);
-  return printOutcome(objects, await backend.payload(renderId), outcome, (performance.now() - options.started) / 1000, options.json, options.upload, options.warnings);
+  return printOutcome(objects, await backend.payload(renderId), outcome, (performance.now() - options.started) / 1000, options.json, options.upload, options.warnings, options.blender);
 }

@@ -84,6 +84,8 @@ export const sceneInspectionSchema = blenderInspectionSchema.extend({
   missingFiles: z.array(externalFileSchema),
   /** What may go wrong when this file is rendered (a newer Blender saved it, File Output nodes writing outside). */
   warnings: z.array(z.string()).default([]),
+  /** The Blender that read the file and will render it on this machine, and why when it is not the file's own release. */
+  renderBlender: z.object({ path: z.string(), version: z.string(), warning: z.string().optional() }),
 });
 
 export type SceneInfo = z.infer<typeof sceneInfoSchema>;

@@ -246,7 +246,11 @@ export class LocalRenderBackend implements RenderBackend {
     const payload = submittedPayload(this.farm, renderId);
     const copy = jobs.find((job) => job.action === "copy_efs")!;
     const render = jobs.find((job) => job.action === "render" || job.action === "custom_render_python");
-    submitPlanFor(this.farm, payload, copy.environment.BUCKET_KEY!, { attempts: render?.attempts, timeoutSeconds: render?.timeoutSeconds, priority: copy.priority });
+    // A render that named its Blender keeps it on retry.
+    const blenderExecutable = render?.environment.BLENDER_EXECUTABLE;
+    submitPlanFor(this.farm, payload, copy.environment.BUCKET_KEY!, {
+      attempts: render?.attempts, timeoutSeconds: render?.timeoutSeconds, priority: copy.priority, ...(blenderExecutable ? { blenderExecutable } : {}),
+    });
   }
 
   async *logs(renderId: string, options: { follow?: boolean } = {}): AsyncIterable<string> {

@@ -39,7 +39,7 @@ export const renderSettingsSchema = z
     vcpus: z.int().min(1).max(LIMITS.vcpus).optional().describe("vCPUs per render child (overrides the preset's)"),
     memory: z.int().min(LIMITS.minMemoryMiB).max(LIMITS.memoryMiB).optional().describe("MiB per render child (overrides the preset's)"),
     gpus: z.int().min(0).max(LIMITS.gpus).optional().describe("GPUs per render child (overrides the preset's)"),
-    blender: z.string().regex(BLENDER_VERSION_PATTERN, 'must be a version like "4.2.0"').optional().describe("a Blender version deployed on the farm; default: the nearest at or above the one that saved the file"),
+    blender: z.string().regex(BLENDER_VERSION_PATTERN, 'must be a version like "4.2.0"').optional().describe("a Blender version deployed on the AWS farm, or installed on the server for the local farm; default: the nearest at or above the one that saved the file"),
     region: z.string().min(1).optional().describe("the farm's AWS region; default: the server's AWS_REGION"),
   })
   .refine((settings) => settings.arraySize === undefined || settings.chunkSize === undefined, {

@@ -1,6 +1,7 @@
 import { basename } from "node:path";
 import { submitRender } from "../backends/local/farm.ts";
 import { inspectBlendFile } from "../blender/inspect.ts";
+import { jobBlender } from "../blender/installations.ts";
 import { newRenderId } from "../domain/ids.ts";
 import { UserInputError } from "../errors.ts";
 import { buildPayload, parseDuration } from "../renders/render-request.ts";
@@ -24,7 +25,8 @@ export async function submitUploadedRender(context: ServerContext, upload: Store
   checkFarmSettings(settings);
   const { source, blendPath, blendFile } = await projectOf(upload, settings.blend, context.uploadLimits);
   try {
-    const inspection = await inspectBlendFile(blendPath, { env: context.env });
+    const local = settings.farm === LOCAL_FARM;
+    const inspection = await inspectBlendFile(blendPath, { env: context.env, ...(local && settings.blender ? { blender: settings.blender } : {}) });
     // The body's settings are the render settings as they are: no flags in between, errors name settings.<field>.
     const payload = buildPayload(settings, inspection, {
       renderId: newRenderId(),
@@ -35,8 +37,13 @@ export async function submitUploadedRender(context: ServerContext, upload: Store
     if (settings.farm !== LOCAL_FARM) return await submitToAwsFarm(settings, { payload, source, blendPath, timeoutSeconds }, context.home);
     // A store we cannot write to fails here, before anything is uploaded or submitted.
     await checkBucketAccess(context.farm.objects);
-    await submitRender(context.farm, payload, source, { attempts: settings.attempts ?? 1, priority: settings.priority, timeoutSeconds });
-    return { renderId: payload.renderId, warnings: describeNotInUpload(notInUpload(inspection.dependencies ?? [], projectRootOf(source))) };
+    const blender = inspection.renderBlender;
+    const blenderExecutable = await jobBlender(blender.path, context.env);
+    await submitRender(context.farm, payload, source, { attempts: settings.attempts ?? 1, priority: settings.priority, timeoutSeconds, ...(blenderExecutable ? { blenderExecutable } : {}) });
+    return {
+      renderId: payload.renderId,
+      warnings: [...(blender.warning ? [blender.warning] : []), ...describeNotInUpload(notInUpload(inspection.dependencies ?? [], projectRootOf(source)))],
+    };
   } catch (error) {
     if (error instanceof UserInputError) {
       // Name the file as the client knows it, not by where the server keeps it; the server's AWS profile is not a setting.

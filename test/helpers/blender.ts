@@ -26,10 +26,29 @@ export type SceneOptions = {
   nested_file_output?: string;
 };
 
-export async function makeScene(output: string, options: SceneOptions = {}): Promise<string> {
+/** Makes a test scene with `blender` (a path; default the host's): the file is saved by that Blender. */
+export async function makeScene(output: string, options: SceneOptions = {}, blender = "blender"): Promise<string> {
   const settings = { output, resolution: [64, 36], samples: 4, frames: [1, 6], ...options };
-  await run("blender", ["-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python", MAKE_SCENE, "--", JSON.stringify(settings)]);
+  await run(blender, ["-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python", MAKE_SCENE, "--", JSON.stringify(settings)]);
   return output;
+}
+
+export type TestBlender = { readonly path: string; readonly version: string };
+
+/**
+ * The Blenders the Blender-facing tests run against: the host's (`blender` on PATH) and each one
+ * listed in BRENDER_TEST_BLENDERS (paths separated by ':'; scripts/test-blenders.sh sets it up).
+ */
+export async function testBlenders(): Promise<TestBlender[]> {
+  const paths = ["blender", ...(process.env.BRENDER_TEST_BLENDERS ?? "").split(":").map((path) => path.trim()).filter(Boolean)];
+  return Promise.all(
+    paths.map(async (path) => {
+      const { stdout } = await run(path, ["--version"]);
+      const version = /Blender (\d+\.\d+\.\d+)/.exec(stdout)?.[1];
+      if (!version) throw new Error(`${path} (from BRENDER_TEST_BLENDERS) does not answer --version like Blender: fix the list`);
+      return { path, version };
+    }),
+  );
 }
 
 export async function tempDir(t: { after: (fn: () => Promise<void>) => void }, name = "brender-test-"): Promise<string> {

@@ -112,9 +112,22 @@ describe("docker/Dockerfile", () => {
       ["4.2.0", "https://download.blender.org/release/Blender4.2/blender-4.2.0-linux-x64.tar.xz"],
       ["3.6.14", "https://download.blender.org/release/Blender3.6/blender-3.6.14-linux-x64.tar.xz"],
       ["10.11.1", "https://download.blender.org/release/Blender10.11/blender-10.11.1-linux-x64.tar.xz"],
+      // The LTS and current releases artists use: the same layout on the download site.
+      ["4.5.3", "https://download.blender.org/release/Blender4.5/blender-4.5.3-linux-x64.tar.xz"],
+      ["5.2.2", "https://download.blender.org/release/Blender5.2/blender-5.2.2-linux-x64.tar.xz"],
     ] as const) {
       assert.equal(bash(`BLENDER_VERSION=${version}; ${assignment}; echo "${url}"`).stdout, expected);
     }
+    // No checksum is pinned per version: each build checks the tarball against the release's published .sha256 list.
+    const manifest = /"(https:\/\/download\.blender\.org\/release\/Blender\$\{\w+\}\/blender-\$\{BLENDER_VERSION\}\.sha256)"/.exec(run)?.[1];
+    assert.ok(manifest, "the release's .sha256 list is not fetched");
+    for (const [version, expected] of [
+      ["4.5.3", "https://download.blender.org/release/Blender4.5/blender-4.5.3.sha256"],
+      ["5.2.2", "https://download.blender.org/release/Blender5.2/blender-5.2.2.sha256"],
+    ] as const) {
+      assert.equal(bash(`BLENDER_VERSION=${version}; ${assignment}; echo "${manifest}"`).stdout, expected);
+    }
+    assert.match(run, /grep -F " \$\{archive\}" \| sha256sum -c -/, "only the tarball's line of the list is checked");
     assert.match(run, /sha256sum -c -/);
     assert.match(run, /tar -xJf "\$\{archive\}" -C \/opt\/blender --strip-components=1/);
     assert.match(run, /\/opt\/blender\/blender --version/);

@@ -17,12 +17,29 @@ describe("HTTP API without rendering", () => {
     const blend = await makeScene(join(server.home, "shot.blend"), { frames: [3, 7], resolution: [16, 16], samples: 1, extra_scene: "Small" });
     const response = await server.api("/api/inspect", { method: "POST", body: await renderForm(blend, "shot.blend") });
     assert.equal(response.status, 200);
-    const inspection = (await response.json()) as { uploadId: string; activeScene: string; scenes: { name: string; frameStart: number; frameEnd: number }[] };
+    const inspection = (await response.json()) as {
+      uploadId: string; activeScene: string; blenderVersion: string; scenes: { name: string; frameStart: number; frameEnd: number }[];
+      renderBlender: { path: string; version: string; warning?: string };
+    };
     assert.match(inspection.uploadId, /^u-[0-9a-f]{16}$/);
+    // Which Blender will render it here: the one that read it, its version, no warning (the file's own release).
+    assert.equal(inspection.renderBlender.version, inspection.blenderVersion.split(" ")[0]);
+    assert.match(inspection.renderBlender.path, /blender$/);
+    assert.equal(inspection.renderBlender.warning, undefined);
     assert.deepEqual(inspection.scenes.map((scene) => scene.name).sort(), ["Demo", "Small"]);
     const scene = inspection.scenes.find((candidate) => candidate.name === inspection.activeScene)!;
     assert.deepEqual([scene.frameStart, scene.frameEnd], [3, 7]);
     assert.deepEqual(await readdir(join(server.home, "uploads", inspection.uploadId)), ["shot.blend", "upload.json"].sort());
+  });
+
+  it("takes settings.blender for the local farm too: a version not installed is a 400 naming settings.blender", async (t) => {
+    const server = await startTestServer(t, { runFarm: false });
+    const blend = await makeScene(join(server.home, "shot.blend"), { frames: [1, 1], resolution: [16, 16], samples: 1 });
+    const response = await server.api("/api/renders", { method: "POST", body: await renderForm(blend, "shot.blend", { blender: "7.0" }) });
+    assert.equal(response.status, 400);
+    const body = (await response.json()) as { error: string; field: string };
+    assert.equal(body.field, "settings.blender");
+    assert.match(body.error, /Blender 7\.0 is not installed here \(found /);
   });
 
   it("refuses a file that is not a .blend, and a damaged .blend, with 400 naming the file", async (t) => {

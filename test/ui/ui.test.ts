@@ -63,6 +63,8 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
     assert.equal(await page.locator("input[name=frames]").inputValue(), "1-2");
     assert.equal(await page.locator("input[name=resolution]").inputValue(), "16x16");
     assert.equal(await page.locator("input[name=samples]").inputValue(), "1");
+    // Which Blender renders it on this machine (the file's own release here).
+    assert.match(await page.locator(".blender-choice").innerText(), /^Saved with Blender (\d+\.\d+); renders here with Blender \1\.\d+ \S*blender$/);
     // The file's Cycles options, folded away until asked for.
     assert.equal(await page.locator('input[name="cycles.maxBounces"]').isVisible(), false);
     await page.locator("summary", { hasText: "Cycles options" }).click();

@@ -19,6 +19,7 @@ const inspection: SceneInspection = {
   file: "/p/shot.blend", savedWith: "3.4", compression: "none", blenderVersion: "3.4.1", fileVersion: "3.4.1",
   activeScene: "Main", scenes: [scene("Main"), scene("Eevee", { engine: "BLENDER_EEVEE", camera: null })],
   cameras: ["Cam", "Side"], externalFiles: [], missingFiles: [], warnings: [],
+  renderBlender: { path: "/usr/bin/blender", version: "3.4.1" },
 };
 const context = { renderId: "r-test-1", blendFile: "shot.blend", defaultProject: "/p/My Shot 01.blend" };
 

@@ -234,6 +234,12 @@ export function NewRender() {
               </select>
             </label>
             {farms?.discoveryError && <p className="hint">{farms.discoveryError}</p>}
+            <p className="hint blender-choice">
+              {form.farm === "local"
+                ? <>Saved with Blender {inspection.savedWith}; renders here with Blender {inspection.renderBlender.version} <code>{inspection.renderBlender.path}</code></>
+                : <>Saved with Blender {inspection.savedWith}; the farm renders with its deployed Blender nearest at or above {inspection.savedWith}</>}
+            </p>
+            {form.farm === "local" && inspection.renderBlender.warning && <p className="warning" role="note">{inspection.renderBlender.warning}</p>}
             {awsFarm && (
               <label>Queue
                 <select name="queue" value={form.queue} onChange={set("queue")}>

@@ -9,10 +9,11 @@
 import type { SubmitJobCommandInput } from "@aws-sdk/client-batch";
 import { z } from "zod";
 import { MAX_ARRAY_SIZE } from "../../domain/frames.ts";
+import { pickBlender } from "../../domain/blender-version.ts";
 import type { PlannedJob } from "../../domain/render-plan.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
-import { BLENDER_VERSION_PATTERN, isGpuQueue, renderQueue, type FarmResources, type QueueKind } from "./farm-resources.ts";
+import { isGpuQueue, renderQueue, type FarmResources, type QueueKind } from "./farm-resources.ts";
 import type { ServerResources } from "./server-sizes.ts";
 
 // ---------------------------------------------------------------------------
@@ -355,15 +356,14 @@ function fixHint(problems: string): string {
 
 export type BlenderChoice = { readonly version: string; readonly warning?: string };
 
-type Version = readonly [major: number, minor: number, patch: number];
-
 /**
  * Picks the deployed Blender to render a file saved by `fileVersion` ("3.4",
- * from the .blend header). `requested` (--blender, "4.2.0" or "4.2") must be
- * deployed. By default: the nearest deployed version at or above the file's
- * (newest patch of that release), with a warning when its release differs
- * from the file's. Throws UserInputError when the request is not deployed or
- * the file is newer than every deployed version.
+ * from the .blend header), by the shared rule (src/domain/blender-version.ts):
+ * `requested` (--blender, "4.2.0" or "4.2") must be deployed; by default the
+ * nearest deployed version at or above the file's (newest patch of that
+ * release), with a warning when its release differs from the file's. Throws
+ * UserInputError when the request is not deployed or the file is newer than
+ * every deployed version (a farm can deploy it; forcing an older one is --blender).
  */
 export function chooseBlenderVersion(
   fileVersion: string,
@@ -371,68 +371,33 @@ export function chooseBlenderVersion(
   requested?: string,
   farmName = "NAME",
 ): BlenderChoice {
-  const file = parseVersion(fileVersion, "the file's Blender version");
-  const available = deployed.map((version) => ({ text: version, version: parseVersion(version, "a deployed Blender version") }));
-  if (available.length === 0) {
-    throw new UserInputError(`Farm "${farmName}" has no Blender version deployed: deploy one with 'brender farm deploy ${farmName} --blender 4.2.0'.`);
-  }
-  const list = available.map((entry) => entry.text).join(", ");
-
-  if (requested !== undefined) {
-    const wanted = parseVersion(requested, "--blender");
-    const matches = available.filter(
-      (entry) =>
-        sameRelease(entry.version, wanted) && (requested.split(".").length === 2 || entry.version[2] === wanted[2]),
-    );
-    const chosen = newest(matches);
-    if (chosen === undefined) {
+  const pick = pickBlender(fileVersion, deployed.map((version) => ({ version })), requested);
+  const list = deployed.join(", ");
+  const [major, minor] = fileVersion.split(".");
+  switch (pick.kind) {
+    case "none":
+      throw new UserInputError(`Farm "${farmName}" has no Blender version deployed: deploy one with 'brender farm deploy ${farmName} --blender 4.2.0'.`);
+    case "missing":
       throw new UserInputError(
         `Blender ${requested} is not deployed on farm "${farmName}": use --blender with one of ${list}, or deploy it with 'brender farm deploy ${farmName} --blender ${requested}'.`,
       );
-    }
-    return compare(release(chosen.version), release(file)) < 0
-      ? {
-          version: chosen.text,
-          warning: `The file was saved with Blender ${fileVersion}, newer than the requested ${chosen.text}: features added since may be lost or the file may not open.`,
-        }
-      : { version: chosen.text };
+    case "requested":
+      return pick.older
+        ? {
+            version: pick.chosen.version,
+            warning: `The file was saved with Blender ${fileVersion}, newer than the requested ${pick.chosen.version}: features added since may be lost or the file may not open.`,
+          }
+        : { version: pick.chosen.version };
+    case "older":
+      throw new UserInputError(
+        `The file was saved with Blender ${fileVersion}, newer than every version on farm "${farmName}" (${list}): deploy Blender ${fileVersion} or newer with 'brender farm deploy ${farmName} --blender ${major}.${minor}.0', or pass --blender to force an older one.`,
+      );
+    case "same":
+      return { version: pick.chosen.version };
+    case "newer":
+      return {
+        version: pick.chosen.version,
+        warning: `The file was saved with Blender ${fileVersion}; rendering with ${pick.chosen.version}, the nearest deployed version above it (deploy ${major}.${minor} with 'brender farm deploy ${farmName} --blender ${major}.${minor}.0' to match it).`,
+      };
   }
-
-  const atOrAbove = available.filter((entry) => compare(release(entry.version), release(file)) >= 0);
-  if (atOrAbove.length === 0) {
-    throw new UserInputError(
-      `The file was saved with Blender ${fileVersion}, newer than every version on farm "${farmName}" (${list}): deploy Blender ${fileVersion} or newer with 'brender farm deploy ${farmName} --blender ${file[0]}.${file[1]}.0', or pass --blender to force an older one.`,
-    );
-  }
-  const nearestRelease = atOrAbove.map((entry) => release(entry.version)).sort(compare)[0]!;
-  const chosen = newest(atOrAbove.filter((entry) => sameRelease(entry.version, nearestRelease)))!;
-  if (sameRelease(chosen.version, file)) return { version: chosen.text };
-  return {
-    version: chosen.text,
-    warning: `The file was saved with Blender ${fileVersion}; rendering with ${chosen.text}, the nearest deployed version above it (deploy ${file[0]}.${file[1]} with 'brender farm deploy ${farmName} --blender ${file[0]}.${file[1]}.0' to match it).`,
-  };
-}
-
-function parseVersion(text: string, what: string): Version {
-  if (!BLENDER_VERSION_PATTERN.test(text)) {
-    throw new UserInputError(`${what} ${JSON.stringify(text)} is not a Blender version: write it like 4.2 or 4.2.0.`);
-  }
-  const [major = 0, minor = 0, patch = 0] = text.split(".").map(Number);
-  return [major, minor, patch];
-}
-
-function release(version: Version): Version {
-  return [version[0], version[1], 0];
-}
-
-function sameRelease(a: Version, b: Version): boolean {
-  return a[0] === b[0] && a[1] === b[1];
-}
-
-function compare(a: Version, b: Version): number {
-  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
-}
-
-function newest<T extends { version: Version }>(entries: readonly T[]): T | undefined {
-  return [...entries].sort((a, b) => compare(b.version, a.version))[0];
 }

@@ -27,6 +27,7 @@ import {
 } from "@aws-sdk/client-cloudformation";
 import { z } from "zod";
 import { UserInputError } from "../../errors.ts";
+import { BLENDER_VERSION_PATTERN } from "../../domain/blender-version.ts";
 
 /** Output keys of the farm stack (see the table above). */
 export const FARM_OUTPUTS = {
@@ -46,7 +47,7 @@ export const FARM_OUTPUTS = {
 
 const FARM_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/;
 /** "4.2.0", "3.6" — what `farm deploy --blender` takes and job definitions are keyed by. */
-export const BLENDER_VERSION_PATTERN = /^\d+\.\d+(\.\d+)?$/;
+export { BLENDER_VERSION_PATTERN };
 
 const nonEmpty = z.string().trim().min(1);
 

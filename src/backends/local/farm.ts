@@ -58,6 +58,8 @@ export type RenderJobOptions = {
   readonly attempts?: number;
   readonly timeoutSeconds?: number;
   readonly priority?: number;
+  /** The Blender the render job runs (its BLENDER_EXECUTABLE); default: the runner's. */
+  readonly blenderExecutable?: string;
   /** Progress of the project upload (bytes of unchanged files count as done at once). */
   readonly onUploadProgress?: (progress: UploadProgress) => void;
 };
@@ -93,7 +95,11 @@ export function submitPlanFor(farm: LocalFarm, payload: RenderJobPayload, bucket
   const bucketName = farm.storage?.startsWith("s3://") ? farm.storage.slice(5).split("/")[0] : undefined;
   const plan = compileRenderPlan(payload, { bucketKey, storage: farm.storage, ...(bucketName ? { bucketName } : {}) });
   const [copy, render, upload] = plan;
-  return farm.jobs.submitPlan(plan, {
+  // The Blender chosen for the file travels with the render job, as a job definition's image does on AWS.
+  const jobs = options.blenderExecutable
+    ? plan.map((job) => (job === render ? { ...job, environment: { ...job.environment, BLENDER_EXECUTABLE: options.blenderExecutable! } } : job))
+    : plan;
+  return farm.jobs.submitPlan(jobs, {
     renderId: payload.renderId,
     render: { project: payload.project.name, settings: JSON.stringify(payload) },
     priority: options.priority,

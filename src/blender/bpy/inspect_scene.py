@@ -16,6 +16,7 @@ import brender_deps  # noqa: E402  (beside this script)
 from compositor_outputs import (  # noqa: E402 (found next to this script)
     climbs_out, compositor_tree, file_output_nodes, folder_attribute, input_fields, path_fields,
 )
+import blender_compat as compat  # noqa: E402 (API differences between Blender versions)
 
 
 def output_path():
@@ -82,7 +83,7 @@ def scene_info(scene):
         "cameras": sorted(obj.name for obj in scene.objects if obj.type == "CAMERA"),
         "viewLayers": [{"name": layer.name, "use": layer.use} for layer in scene.view_layers],
         "compositor": {"enabled": bool(render.use_compositing and tree is not None), "fileOutputs": file_outputs},
-        "sequencer": bool(render.use_sequencer and scene.sequence_editor and len(scene.sequence_editor.sequences_all) > 0),
+        "sequencer": bool(render.use_sequencer and compat.sequencer_strip_count(scene) > 0),
         "cycles": None if cycles is None else {
             "samples": cycles.samples,
             "adaptiveSampling": cycles.use_adaptive_sampling,

@@ -11,9 +11,14 @@ File Output node inside a node group inside another node group).
 """
 import json
 import math
+import os
 import sys
 
 import bpy
+
+# Our helpers for API differences between Blender versions live beside this script.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import blender_compat as compat  # noqa: E402
 
 
 def options():
@@ -28,8 +33,7 @@ def clear_scene():
 
 def material(name, color, roughness=0.4, metallic=0.0):
     mat = bpy.data.materials.new(name)
-    mat.use_nodes = True
-    bsdf = mat.node_tree.nodes["Principled BSDF"]
+    bsdf = compat.ensure_nodes(mat).nodes["Principled BSDF"]
     bsdf.inputs["Base Color"].default_value = (*color, 1.0)
     bsdf.inputs["Roughness"].default_value = roughness
     bsdf.inputs["Metallic"].default_value = metallic
@@ -83,7 +87,7 @@ def animate(monkey, start, end):
     monkey.keyframe_insert("rotation_euler", frame=start)
     monkey.rotation_euler = (0, 0, 2 * math.pi)
     monkey.keyframe_insert("rotation_euler", frame=end + 1)
-    for fcurve in monkey.animation_data.action.fcurves:
+    for fcurve in compat.action_fcurves(monkey.animation_data.action):
         for point in fcurve.keyframe_points:
             point.interpolation = "LINEAR"
 
@@ -94,7 +98,9 @@ def configure_render(scene, opts):
     scene.render.resolution_x, scene.render.resolution_y = opts.get("resolution", [320, 180])
     scene.render.resolution_percentage = 100
     scene.render.image_settings.file_format = "PNG"
-    scene.render.engine = opts.get("engine", "CYCLES")
+    engine = opts.get("engine", "CYCLES")
+    if not compat.set_engine(scene, engine):
+        raise SystemExit("make_demo_scene.py: Blender %s has no render engine %r" % (compat.blender_version(), engine))
     scene.cycles.device = "CPU"
     scene.cycles.samples = opts.get("samples", 16)
     scene.cycles.use_adaptive_sampling = False
@@ -102,17 +108,16 @@ def configure_render(scene, opts):
     scene.eevee.taa_render_samples = opts.get("samples", 16)
     scene.world = scene.world or bpy.data.worlds.new("World")
     scene.world.color = (0.05, 0.06, 0.08)
+    # Worlds render through their nodes when they have them (always on 5.x): the same color there.
+    background = scene.world.node_tree.nodes.get("Background") if scene.world.node_tree else None
+    if background is not None:
+        background.inputs["Color"].default_value = (0.05, 0.06, 0.08, 1.0)
 
 
 def add_file_output(scene, output_dir, slot_path=None):
-    scene.use_nodes = True
-    tree = scene.node_tree
-    file_output = tree.nodes.new("CompositorNodeOutputFile")
-    file_output.name = "Beauty Copy"
-    file_output.base_path = output_dir
-    if slot_path is not None:
-        file_output.file_slots[0].path = slot_path
-    tree.links.new(tree.nodes["Render Layers"].outputs["Image"], file_output.inputs[0])
+    tree = compat.ensure_compositor_tree(scene)
+    source = compat.render_layers_node(tree).outputs["Image"]
+    compat.new_file_output(tree, "Beauty Copy", output_dir, source, slot_path or "Image")
 
 
 def add_group_input(group, name):
@@ -131,20 +136,16 @@ def group_node(tree, group):
 
 def add_nested_file_output(scene, base_path):
     """Render Layers -> group "Outer" -> group "Inner" -> File Output "Nested Copy"."""
-    scene.use_nodes = True
-    tree = scene.node_tree
+    tree = compat.ensure_compositor_tree(scene)
     outer = bpy.data.node_groups.new("Outer", "CompositorNodeTree")
     inner = bpy.data.node_groups.new("Inner", "CompositorNodeTree")
     for group in (outer, inner):
         add_group_input(group, "Image")
     outer_node, outer_input = group_node(tree, outer)
-    tree.links.new(tree.nodes["Render Layers"].outputs["Image"], outer_node.inputs[0])
+    tree.links.new(compat.render_layers_node(tree).outputs["Image"], outer_node.inputs[0])
     inner_node, inner_input = group_node(outer, inner)
     outer.links.new(outer_input.outputs[0], inner_node.inputs[0])
-    file_output = inner.nodes.new("CompositorNodeOutputFile")
-    file_output.name = "Nested Copy"
-    file_output.base_path = base_path
-    inner.links.new(inner_input.outputs[0], file_output.inputs[0])
+    compat.new_file_output(inner, "Nested Copy", base_path, inner_input.outputs[0], "Image")
 
 
 def main():

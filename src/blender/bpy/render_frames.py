@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compositor_outputs import (  # noqa: E402 (found next to this script)
     climbs_out, compositor_tree, contained, file_output_nodes, folder_attribute, path_fields,
 )
+import blender_compat as compat  # noqa: E402 (API differences between Blender versions)
 
 MARKER = "@@BRENDER "
 
@@ -88,15 +89,8 @@ def assign(target, attribute, value, field):
 
 def set_engine(scene, engine):
     # Blender 4.2-4.4 call Eevee "BLENDER_EEVEE_NEXT"; earlier and later versions "BLENDER_EEVEE".
-    candidates = [engine]
-    if engine in ("BLENDER_EEVEE", "BLENDER_EEVEE_NEXT"):
-        candidates.append("BLENDER_EEVEE_NEXT" if engine == "BLENDER_EEVEE" else "BLENDER_EEVEE")
-    for candidate in candidates:
-        try:
-            scene.render.engine = candidate
-            return
-        except TypeError:
-            continue
+    if compat.set_engine(scene, engine):
+        return
     raise SettingsError("render.engine=%r is not available in Blender %s" % (engine, blender_version()))
 
 
@@ -259,17 +253,23 @@ def render_frame(scene, item):
     emit("frame_started", frame=frame)
     started = time.monotonic()
     scene.frame_set(frame)
+    # Each frame renders as a one-frame animation, as `blender -b FILE -a` renders it: Blender 5.x
+    # File Output nodes number their files only in animations (a still would overwrite one file).
+    scene.frame_end = max(scene.frame_end, frame)
+    scene.frame_start = frame
+    scene.frame_end = frame
     scene.render.filepath = item["partialBase"]
+    scene.render.use_overwrite = True
     try:
-        bpy.ops.render.render(write_still=True, scene=scene.name)
+        bpy.ops.render.render(animation=True, scene=scene.name)
     except RuntimeError as error:
         emit("frame_failed", frame=frame, reason=str(error).strip())
         return False
-    produced = item["partialBase"] + scene.render.file_extension
+    produced = scene.render.frame_path(frame=frame)
     if not os.path.isfile(produced):
         emit("frame_failed", frame=frame, reason="Blender finished frame %d but wrote no image" % frame)
         return False
-    final = os.path.join(item["finalFolder"], os.path.basename(produced))
+    final = os.path.join(item["finalFolder"], os.path.basename(item["partialBase"]) + scene.render.file_extension)
     os.replace(produced, final)
     emit("frame_finished", frame=frame, file=final, seconds=round(time.monotonic() - started, 3), peakMemoryMb=peak_memory_mb())
     return True

@@ -9,6 +9,7 @@ export function registerInspect(program: Command): void {
     .command("inspect")
     .description("describe a .blend file: scenes, frame ranges, cameras, output settings, missing files")
     .argument("<file>", "the .blend file")
+    .option("--blender <version>", "read it with this installed Blender version (default: the nearest at or above the file's, as a render)")
     .option("--json", "print JSON for machines")
     .option("--deps", "list every file the render needs (kind, path as written, where it resolves, size, inside the project?); exit 2 when one is missing")
     .option("--project-folder <dir>", "with --deps: the project folder (default: the .blend's folder)")
@@ -18,14 +19,14 @@ export function registerInspect(program: Command): void {
       runCommand(async () => {
         const { inspectBlendFile } = await import("../../blender/inspect.ts");
         const pathMaps = (options.pathMap ?? []).map(parsePathMap);
-        const inspection = await inspectBlendFile(file, { signal: terminationSignal(), pathMaps });
+        const inspection = await inspectBlendFile(file, { signal: terminationSignal(), pathMaps, ...(options.blender ? { blender: options.blender } : {}) });
         if (options.deps) return printDependencies(inspection, options);
         process.stdout.write(options.json ? `${JSON.stringify(inspection, null, 2)}\n` : formatInspection(inspection));
       }),
     );
 }
 
-type InspectOptions = { json?: boolean; deps?: boolean; projectFolder?: string; allowMissing?: boolean; pathMap?: string[] };
+type InspectOptions = { json?: boolean; blender?: string; deps?: boolean; projectFolder?: string; allowMissing?: boolean; pathMap?: string[] };
 
 /** `inspect --deps`: the dependency list; exit 2 naming the missing ones unless --allow-missing. */
 async function printDependencies(inspection: SceneInspection, options: InspectOptions): Promise<number> {
@@ -58,6 +59,8 @@ export function formatInspection(inspection: SceneInspection): string {
   const lines = [
     `${inspection.file}`,
     `  saved with Blender ${inspection.savedWith}${inspection.compression === "none" ? "" : ` (${inspection.compression}-compressed)`}; read with Blender ${inspection.blenderVersion}`,
+    `  renders here with Blender ${inspection.renderBlender.version} (${inspection.renderBlender.path})`,
+    ...(inspection.renderBlender.warning ? [`  warning: ${inspection.renderBlender.warning}`] : []),
     `  active scene: ${inspection.activeScene}`,
     ...inspection.warnings.map((warning) => `  warning: ${warning}`),
     "",

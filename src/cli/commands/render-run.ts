@@ -1,6 +1,8 @@
 import { inspectBlendFile } from "../../blender/inspect.ts";
+import { jobBlender } from "../../blender/installations.ts";
 import { newRenderId } from "../../domain/ids.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
+import type { SceneInspection } from "../../domain/scene-inspection.ts";
 import { UserInputError } from "../../errors.ts";
 import { openLocalFarm, submitRender, type ProjectSource, type ProjectUploadSummary } from "../../backends/local/farm.ts";
 import type { RenderBackend } from "../../renders/backend.ts";
@@ -47,7 +49,9 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
   const { source, blendPath, blendFile } = await locateProject(path, options.blend);
   const python = await checkPythonScript(source, options.python);
   const signal = terminationSignal();
-  const inspection = await inspectBlendFile(blendPath, { signal, pathMaps: parsePathMaps(options.pathMap ?? []) });
+  // Locally, --blender picks the installed Blender that inspects and renders; on AWS it names a deployed one.
+  const localBlender = options.backend === "aws" ? undefined : options.blender;
+  const inspection = await inspectBlendFile(blendPath, { signal, pathMaps: parsePathMaps(options.pathMap ?? []), ...(localBlender ? { blender: localBlender } : {}) });
   const payload = buildRenderPayload({ ...options, python }, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
   // Every file the .blend needs travels with it; a missing one stops here (exit 2) unless --allow-missing.
   const packed = await packDependencies(inspection.dependencies ?? [], source, { allowMissing: options.allowMissing });
@@ -57,10 +61,11 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
     const warnings = [
       ...(missing.length ? [`${missing.length} external file(s) are missing and will render pink or empty: ${missing.join("; ")}`] : []),
       ...inputWarnings({ ...inspection, missingFiles: [] }, options.frames, options.scene),
+      ...(options.backend !== "aws" && inspection.renderBlender.warning ? [inspection.renderBlender.warning] : []),
     ];
     if (!options.json) for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
     if (!options.json && packed.report.traced > 0) process.stderr.write(`${formatPackingReport(packed.report, formatBytes)}\n`);
-    return await submitAndFollow(packed.source, packed.report, payload, blendPath, options, { attempts, priority, timeoutSeconds, started, warnings });
+    return await submitAndFollow(packed.source, packed.report, payload, blendPath, options, { attempts, priority, timeoutSeconds, started, warnings, blender: inspection.renderBlender });
   } finally {
     await packed.dispose();
   }
@@ -72,7 +77,11 @@ async function submitAndFollow(
   payload: RenderJobPayload,
   blendPath: string,
   options: RenderOptions,
-  run: { attempts: number | undefined; priority: number; timeoutSeconds: number | undefined; started: number; warnings: readonly string[] },
+  run: {
+    attempts: number | undefined; priority: number; timeoutSeconds: number | undefined; started: number; warnings: readonly string[];
+    /** The installed Blender that inspected the file and renders it (local renders). */
+    blender: SceneInspection["renderBlender"];
+  },
 ): Promise<number> {
   const { attempts, priority, timeoutSeconds, started, warnings } = run;
   if (options.backend === "aws") {
@@ -81,7 +90,7 @@ async function submitAndFollow(
   }
   if (options.backend !== "local") throw new UserInputError(`--backend "${options.backend}" is not a backend; use local or aws.`);
   const awsOnly = [
-    ["--farm", options.farm], ["--dry-run", options.dryRun], ["--preset", options.preset], ["--blender", options.blender],
+    ["--farm", options.farm], ["--dry-run", options.dryRun], ["--preset", options.preset],
     ["--vcpus", options.vcpus], ["--memory", options.memory], ["--gpus", options.gpus], ["--profile", options.profile], ["--region", options.region], ["--max-cost", options.maxCost],
   ] as const;
   for (const [flag, value] of awsOnly) {
@@ -91,10 +100,13 @@ async function submitAndFollow(
   try {
     // A store we cannot write to fails here, before anything is uploaded or submitted.
     await checkBucketAccess(farm.objects);
+    const blender = run.blender;
+    if (!options.json) process.stderr.write(`Blender ${blender.version} (${blender.path}) renders this file\n`);
     const progress = uploadProgressPrinter(options.json === true);
-    const { upload } = await submitRender(farm, payload, source, { attempts: attempts ?? 1, timeoutSeconds, priority, onUploadProgress: progress.update });
+    const blenderExecutable = await jobBlender(blender.path, process.env);
+    const { upload } = await submitRender(farm, payload, source, { attempts: attempts ?? 1, timeoutSeconds, priority, ...(blenderExecutable ? { blenderExecutable } : {}), onUploadProgress: progress.update });
     progress.done(upload);
-    return await follow(new LocalRenderBackend(farm), payload, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) }, warnings);
+    return await follow(new LocalRenderBackend(farm), payload, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) }, warnings, { path: blender.path, version: blender.version });
   } finally {
     farm.close();
   }
@@ -143,6 +155,7 @@ async function follow(
   options: { detach?: boolean; json?: boolean },
   upload?: ProjectUploadSummary,
   warnings: readonly string[] = [],
+  blender?: { readonly path: string; readonly version: string },
 ): Promise<number> {
   if (options.detach) {
     if (backend.runJobs) startBackgroundRunner();
@@ -152,7 +165,7 @@ async function follow(
     return 0;
   }
   if (!options.json) process.stderr.write(`render ${payload.renderId}${(await backend.where(payload.renderId)).words}: ${payload.project.name}, frames ${payload.frames}\n`);
-  return watchAndSummarize(backend, payload.renderId, { json: options.json === true, started, runJobs: true, ...(upload ? { upload } : {}), warnings });
+  return watchAndSummarize(backend, payload.renderId, { json: options.json === true, started, runJobs: true, ...(upload ? { upload } : {}), warnings, ...(blender ? { blender } : {}) });
 }
 
 /** `--path-map FROM=TO` pairs. */

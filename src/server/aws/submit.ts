@@ -19,7 +19,8 @@ export const DEFAULT_AWS_TIMEOUT_SECONDS = 86_400;
  * Settings only AWS farms take. No setting is local-only today: every other
  * one goes into the payload, which both backends render alike.
  */
-export const AWS_ONLY_SETTINGS = ["queue", "preset", "vcpus", "memory", "gpus", "blender", "region"] as const;
+// `blender` is for both: a deployed version on AWS, an installed one on the local farm.
+export const AWS_ONLY_SETTINGS = ["queue", "preset", "vcpus", "memory", "gpus", "region"] as const;
 
 /** 400 naming the first AWS-only setting given for the local farm. */
 export function checkFarmSettings(settings: RenderSettings): void {

@@ -8,6 +8,7 @@ import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { StartBuildCommand } from "@aws-sdk/client-codebuild";
 import { JobFailedError, UserInputError } from "../../../../src/errors.ts";
 import { deployFarm } from "../../../../src/backends/aws/farm/deploy.ts";
+import { chooseBlenderVersion } from "../../../../src/backends/aws/batch-submission.ts";
 import {
   FARM_SETTINGS_KEY,
   MAX_TEMPLATE_BODY_BYTES,
@@ -109,6 +110,19 @@ describe("deployFarm", () => {
     const result = await cloud.deploy();
     assert.equal(result.stack, "created");
     assert.deepEqual(milestones(cloud.log, /^(CreateStack|DeleteStack)$/), ["DeleteStack", "CreateStack"]);
+  }));
+
+  it("deploys Blender 4.5 LTS and 5.x: one image per version, tagged by it, and renders pick them by the file's version", withCloud(async (cloud) => {
+    const result = await cloud.deploy({ blenderVersions: ["4.2.0", "4.5.3", "5.2.2"] });
+    assert.deepEqual(result.builds.map((build) => [build.blenderVersion, build.status]), [["4.2.0", "SUCCEEDED"], ["4.5.3", "SUCCEEDED"], ["5.2.2", "SUCCEEDED"]]);
+    assert.deepEqual([...cloud.images.values()].flat().sort(), ["blender-4.2.0", "blender-4.5.3", "blender-5.2.2"]);
+    const builds = cloud.mocks.codeBuild.commandCalls(StartBuildCommand).map((call) => call.args[0].input.environmentVariablesOverride?.find((variable) => variable.name === "BLENDER_VERSION")?.value);
+    assert.deepEqual(builds, ["4.2.0", "4.5.3", "5.2.2"]);
+    const deployed = ["4.2.0", "4.5.3", "5.2.2"];
+    assert.deepEqual(chooseBlenderVersion("5.2", deployed), { version: "5.2.2" });
+    assert.deepEqual(chooseBlenderVersion("4.5", deployed), { version: "4.5.3" });
+    assert.equal(chooseBlenderVersion("4.4", deployed).version, "4.5.3");
+    assert.equal(chooseBlenderVersion("5.0", deployed).version, "5.2.2");
   }));
 
   it("a second deploy that adds a Blender version builds only that one", withCloud(async (cloud) => {
