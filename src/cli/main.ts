@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { registerBlenders } from "./commands/blenders.ts";
 import { registerAddon } from "./commands/addon.ts";
 import { registerDemo } from "./commands/demo.ts";
+import { registerEstimate } from "./commands/estimate.ts";
 import { registerFarmCommands } from "./commands/farm.ts";
 import { registerAwsFarmCommands } from "./commands/farm-aws.ts";
 import { registerInspect } from "./commands/inspect.ts";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerAwsFarmCommands(program);
   registerDemo(program);
   registerInspect(program);
+  registerEstimate(program);
   registerBlenders(program);
   registerWorker(program);
   registerServe(program);
