@@ -5,7 +5,7 @@
  */
 import { createWriteStream } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import yazl from "yazl";
 import { UserInputError } from "../errors.ts";
@@ -13,6 +13,8 @@ import { UserInputError } from "../errors.ts";
 export const ADDON_PACKAGE = "brender_submit";
 const SOURCE_DIR = new URL(`./${ADDON_PACKAGE}/`, import.meta.url).pathname;
 const PACKAGED = /\.(py|toml)$/;
+// Packing's tracer, shipped as it is: the add-on's upload follows the same rules as `brender render` (one source file).
+const SHARED_FILES = [new URL("../blender/bpy/brender_deps.py", import.meta.url).pathname];
 // A fixed date: the same sources give the same zip, byte for byte.
 const FIXED_MTIME = new Date("2020-01-01T00:00:00Z");
 
@@ -30,10 +32,13 @@ export async function writeAddonZip(outDir: string, sourceDir = SOURCE_DIR): Pro
   if (existing && !existing.isDirectory()) {
     throw new UserInputError(`--out ${outDir} is a file, not a folder: give a folder to write the add-on's zip into.`);
   }
-  const names = (await readdir(sourceDir)).filter((name) => PACKAGED.test(name)).sort();
+  const sources = new Map<string, string>();
+  for (const name of (await readdir(sourceDir)).filter((entry) => PACKAGED.test(entry))) sources.set(name, join(sourceDir, name));
+  for (const file of SHARED_FILES) sources.set(basename(file), file);
+  const names = [...sources.keys()].sort();
   const zip = new yazl.ZipFile();
   for (const name of names) {
-    zip.addBuffer(await readFile(join(sourceDir, name)), `${ADDON_PACKAGE}/${name}`, { mtime: FIXED_MTIME, forceDosTimestamp: true, mode: 0o100644 });
+    zip.addBuffer(await readFile(sources.get(name)!), `${ADDON_PACKAGE}/${name}`, { mtime: FIXED_MTIME, forceDosTimestamp: true, mode: 0o100644 });
   }
   zip.end();
   await mkdir(outDir, { recursive: true });

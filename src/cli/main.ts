@@ -4,6 +4,7 @@ import { registerBlenders } from "./commands/blenders.ts";
 import { registerAddon } from "./commands/addon.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerEvents } from "./commands/events.ts";
+import { registerEstimate } from "./commands/estimate.ts";
 import { registerFarmCommands } from "./commands/farm.ts";
 import { registerAwsFarmCommands } from "./commands/farm-aws.ts";
 import { registerInspect } from "./commands/inspect.ts";
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerAwsFarmCommands(program);
   registerDemo(program);
   registerInspect(program);
+  registerEstimate(program);
   registerBlenders(program);
   registerWorker(program);
   registerServe(program);

@@ -15,6 +15,7 @@ import { conflictOrAws } from "./aws/errors.ts";
 import { uploadsDirOf, type ServerContext } from "./context.ts";
 import { httpErrorOf } from "./http-errors.ts";
 import { scheduleUploadCleanup, sizeErrorOf, uploadLimitsOf } from "./uploads.ts";
+import { registerBlobRoutes } from "./routes/blobs.ts";
 import { registerEventRoutes, type LiveStreams } from "./routes/events.ts";
 import { registerFarmRoutes } from "./routes/farms.ts";
 import { registerInspectRoutes } from "./routes/inspect.ts";
@@ -104,6 +105,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   registerJobRoutes(app, context);
   registerLogRoutes(app, context);
   registerUploadRoutes(app, context);
+  registerBlobRoutes(app, context);
   scheduleUploadCleanup(app, context.uploadsDir);
   registerFarmRoutes(app, context);
   registerEventRoutes(app, context, live);

@@ -9,6 +9,8 @@ import { renderManifestSchema } from "../domain/render-manifest.ts";
 import { MAX_ATTEMPTS, MAX_PRIORITY, MAX_TIMEOUT_SECONDS } from "../backends/local/store/limits.ts";
 import { sceneInspectionSchema } from "../domain/scene-inspection.ts";
 import { RENDER_ID_PATTERN } from "../domain/ids.ts";
+import { JOB_STATUSES } from "../domain/job-status.ts";
+import { RENDER_STATUSES } from "../domain/render-status.ts";
 import { renderSettingsFields } from "../renders/render-settings.ts";
 
 const UPLOAD_ID = /^u-[0-9a-f]{16}$/;
@@ -72,7 +74,7 @@ export const logFileSchema = z.object({
   action: z.string(),
   child: z.number().int().nullable().describe("the array child; null for a single job"),
   attempt: z.number().int(),
-  status: z.string().optional().describe("how that attempt went (SUCCEEDED, FAILED) or stands (STARTING, RUNNING)"),
+  status: z.enum(JOB_STATUSES).optional().describe("how that attempt went (SUCCEEDED, FAILED) or stands (STARTING, RUNNING)"),
   reason: z.string().optional().describe("why that attempt failed"),
   size: z.number().int().describe("bytes"),
   url: z.string(),
@@ -108,7 +110,7 @@ export const renderListItemSchema = z.object({
   backend: z.string().describe('"local", or "aws:<farm>"'),
   project: z.string(),
   submittedAt: z.string(),
-  status: z.string().describe("job status (SUBMITTED … RUNNING), SUCCEEDED or FAILED; AWS renders: from AWS Batch (cached 10 s, final states for good), UNKNOWN when AWS cannot be asked"),
+  status: z.enum(RENDER_STATUSES).describe("job status (SUBMITTED … RUNNING), SUCCEEDED or FAILED; AWS renders: from AWS Batch (cached 10 s, final states for good), UNKNOWN when AWS cannot be asked"),
   statusError: z.string().optional().describe("AWS renders: why the status is UNKNOWN (no credentials, AWS unreachable…)"),
   framesDone: z.number().int().optional().describe("ended local renders: frames rendered (running ones: see the progress events)"),
   framesTotal: z.number().int().optional(),
@@ -137,7 +139,7 @@ export const renderDetailSchema = z.object({
   project: z.string(),
   frames: z.string(),
   type: z.enum(["still", "animation", "python"]),
-  status: z.string().describe("job status while it runs (SUBMITTED … RUNNING), then SUCCEEDED or FAILED"),
+  status: z.enum(RENDER_STATUSES).describe("job status while it runs (SUBMITTED … RUNNING), then SUCCEEDED or FAILED"),
   stage: z.string().optional().describe("the job in progress: copy_efs, render, upload_render_output …"),
   reason: z.string().optional(),
   statusError: z.string().optional().describe("AWS renders whose jobs AWS Batch forgot: the status then comes from the manifest alone"),
@@ -145,7 +147,7 @@ export const renderDetailSchema = z.object({
     z.object({
       name: z.string(),
       action: z.string(),
-      status: z.string(),
+      status: z.enum(JOB_STATUSES),
       reason: z.string().optional(),
       arraySize: z.number().int(),
       children: z.record(z.string(), z.number().int()).optional(),
@@ -178,7 +180,7 @@ export const farmsSchema = z.object({
 });
 
 /** The data of each Server-Sent Event type of GET /api/events. */
-export const renderEventSchema = z.object({ renderId: z.string(), project: z.string(), status: z.string(), stage: z.string().optional(), reason: z.string().optional() });
+export const renderEventSchema = z.object({ renderId: z.string(), project: z.string(), status: z.enum(RENDER_STATUSES), stage: z.string().optional(), reason: z.string().optional() });
 export const progressEventDataSchema = frameProgressSchema.extend({ renderId: z.string() });
 export const frameEventSchema = z.object({ renderId: z.string(), frame: z.number().int(), url: z.string() });
 

@@ -9,6 +9,7 @@ import { apiField, SettingError } from "../renders/render-settings.ts";
 import { checkBucketAccess } from "../storage/s3-store.ts";
 import { projectRootOf } from "../packing/pack.ts";
 import { describeNotInUpload, notInUpload } from "../packing/upload-check.ts";
+import { unmappedDependencies } from "../packing/uploaded-map.ts";
 import { checkFarmSettings, LOCAL_FARM, submitToAwsFarm } from "./aws/submit.ts";
 import type { ServerContext } from "./context.ts";
 import { ApiError, apiFieldNames } from "./http-errors.ts";
@@ -42,7 +43,7 @@ export async function submitUploadedRender(context: ServerContext, upload: Store
     await submitRender(context.farm, payload, source, { attempts: settings.attempts ?? 1, priority: settings.priority, timeoutSeconds, ...(blenderExecutable ? { blenderExecutable } : {}) });
     return {
       renderId: payload.renderId,
-      warnings: [...(blender.warning ? [blender.warning] : []), ...describeNotInUpload(notInUpload(inspection.dependencies ?? [], projectRootOf(source)))],
+      warnings: [...(blender.warning ? [blender.warning] : []), ...describeNotInUpload(notInUpload(await unmappedDependencies(inspection.dependencies ?? [], projectRootOf(source)), projectRootOf(source)))],
     };
   } catch (error) {
     if (error instanceof UserInputError) {

@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -132,7 +132,7 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
     assert.equal(zipFile, join(root, "dist", `brender_submit-${version}.zip`));
     const names = await zipNames(zipFile);
     assert.ok(names.every((name) => name.startsWith("brender_submit/")), names.join(", "));
-    for (const file of ["__init__.py", "api.py", "blender_manifest.toml", "ops.py", "ui.py"]) assert.ok(names.includes(`brender_submit/${file}`), file);
+    for (const file of ["__init__.py", "api.py", "blender_manifest.toml", "ops.py", "ui.py", "brender_deps.py"]) assert.ok(names.includes(`brender_submit/${file}`), file);
     const init = await readFile(join(REPO, "src", "addon", "brender_submit", "__init__.py"), "utf8");
     assert.match(init, new RegExp(`"version": \\(${version.split(".").join(", ")}\\)`));
     const manifest = await readFile(join(REPO, "src", "addon", "brender_submit", "blender_manifest.toml"), "utf8");
@@ -216,6 +216,54 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
       assert.deepEqual(second.outputs.filter((entry) => entry.name.startsWith("frames/")).map((entry) => entry.name), ["frames/frame_0002.png"]);
       const half = await sharp(Buffer.from(await (await fetch(`${server.url}${second.outputs.find((entry) => entry.name === "frames/frame_0002.png")!.url}`)).arrayBuffer())).metadata();
       assert.deepEqual([half.width, half.height], [16, 9]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("a texture at an ABSOLUTE path outside the .blend's folder travels as packing lays it out (_external/ and the farm's map): moved away after upload, the render from that upload still has Blender's own pixels", async () => {
+    const server = await serve();
+    try {
+      const { blend, texture } = await project("absolute");
+      // Stored absolute, as "Make Paths Absolute" leaves it: only the farm's remap can find the uploaded copy.
+      const absolutize = "import bpy, os\nfor i in bpy.data.images:\n    i.filepath = os.path.normpath(bpy.path.abspath(i.filepath)) if i.filepath else i.filepath\nbpy.ops.wm.save_mainfile(relative_remap=False)";
+      await run("blender", ["-b", blend, "-noaudio", "--python-exit-code", "1", "--python-expr", absolutize]);
+      const { stdout: stored } = await run("blender", ["-b", blend, "-noaudio", "--python-expr", "import bpy\nprint('STORED', [i.filepath for i in bpy.data.images if i.filepath])"]);
+      assert.match(stored, new RegExp(`STORED \\['${texture}'\\]`));
+      const direct = join(root, "absolute", "direct");
+      await run("blender", ["-b", blend, "-o", join(direct, "frame_####"), "-a"]);
+
+      const { drive: submitted, output } = await drive(blend, { server: server.url, action: "submit" });
+      assert.deepEqual(submitted.result, ["FINISHED"], output);
+      assert.ok(submitted.panel.some((entry) => entry.label === "1 absolute path: uploaded and remapped on the farm"), JSON.stringify(submitted.panel));
+      assert.match(submitted.panel.find((entry) => entry.label?.startsWith("Uploads "))?.label ?? "", /^Uploads shot\.blend and 1 file \(1 outside its folder\), /);
+      const [uploadId] = await readdir(join(server.home, "uploads"));
+      const map = JSON.parse(await readFile(join(server.home, "uploads", uploadId!, "project", "shots", "_brender-dependencies.json"), "utf8").catch(async () => {
+        throw new Error(`no map in the upload: ${(await readdir(join(server.home, "uploads", uploadId!), { recursive: true })).join(", ")}`);
+      })) as { entries: Array<{ path: string; target: string }> };
+      assert.deepEqual(map.entries.map((entry) => [entry.path, entry.target]), [[texture, `_external${texture}`]]);
+
+      // The artist's texture goes away; a render from the same upload starts only now.
+      await rename(texture, join(root, "absolute", "moved-away.png"));
+      const response = await fetch(`${server.url}/api/renders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ uploadId, settings: { blend: "shot.blend", frames: "1-2" } }) });
+      assert.equal(response.status, 202, await response.clone().text());
+      const { renderId, warnings } = (await response.json()) as { renderId: string; warnings?: string[] };
+      assert.deepEqual(warnings ?? [], [], "the map covers the texture: nothing is outside the upload");
+      type Detail = { status: string; reason?: string; outputs: Array<{ name: string; url: string }> };
+      const detail = await until(
+        async () => (await (await fetch(`${server.url}/api/renders/${renderId}`)).json()) as Detail,
+        (value) => value.status === "SUCCEEDED" || value.status === "FAILED",
+        "the render to end",
+        180_000,
+        500,
+      );
+      assert.equal(detail.status, "SUCCEEDED", detail.reason);
+      for (const frame of [1, 2]) {
+        const output = detail.outputs.find((entry) => entry.name === `frames/frame_000${frame}.png`)!;
+        const file = join(root, "absolute", `farm_${frame}.png`);
+        await writeFile(file, Buffer.from(await (await fetch(`${server.url}${output.url}`)).arrayBuffer()));
+        assert.ok((await pixels(file)).data.equals((await pixels(join(direct, `frame_000${frame}.png`))).data), `frame ${frame} differs from Blender's own render`);
+      }
     } finally {
       await server.stop();
     }

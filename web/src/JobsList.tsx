@@ -25,7 +25,7 @@ export function JobsList() {
             void load();
             return list;
           }
-          return list.map((row) => (row.renderId === renderId ? { ...row, status: String(data.status) } : row));
+          return list.map((row) => (row.renderId === renderId ? { ...row, status: data.status as RenderListItem["status"] } : row));
         });
       }
     });

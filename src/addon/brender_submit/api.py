@@ -149,6 +149,26 @@ def multipart_parts(files, boundary):
     return pieces
 
 
+def blob_upload_parts(files, hashes, missing, boundary):
+    """
+    POST /api/blobs/uploads' body: the `files` field ({path, sha256} of every
+    (name, path)), then one `blob` part per hash in `missing`, named by it.
+    """
+    listing = json.dumps([{"path": name, "sha256": hashes[path]} for name, path in files])
+    pieces = [("bytes", ('--%s\r\nContent-Disposition: form-data; name="files"\r\n\r\n' % boundary).encode("ascii") + listing.encode("utf-8") + b"\r\n")]
+    sent = set()
+    for _, path in files:
+        digest = hashes[path]
+        if digest not in missing or digest in sent:
+            continue
+        sent.add(digest)
+        head = ('--%s\r\nContent-Disposition: form-data; name="blob"; filename="%s"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n" % (boundary, digest))
+        pieces.extend([("bytes", head.encode("ascii")), ("file", path), ("bytes", b"\r\n")])
+    pieces.append(("bytes", ("--%s--\r\n" % boundary).encode("ascii")))
+    return pieces
+
+
 def multipart_length(pieces):
     return sum(len(data) if kind == "bytes" else os.path.getsize(data) for kind, data in pieces)
 
@@ -226,14 +246,26 @@ class Client:
     def upload_folder(self, files, on_bytes=None):
         """POST /api/uploads with each (name, path) as a `file` part, streamed from disk."""
         boundary = "brender-" + uuid.uuid4().hex
-        pieces = multipart_parts(files, boundary)
+        return self._send_multipart("uploads", boundary, multipart_parts(files, boundary), on_bytes)
+
+    def upload_blobs(self, files, hashes, on_bytes=None):
+        """
+        Content-addressed upload: asks which of the files' SHA-256 (`hashes`,
+        path: hex) the server lacks, then sends only those; the server builds
+        the upload from what it keeps. Answers as upload_folder.
+        """
+        missing = set(self.post("blobs/missing", {"hashes": sorted(set(hashes.values()))}).get("missing") or [])
+        boundary = "brender-" + uuid.uuid4().hex
+        return self._send_multipart("blobs/uploads", boundary, blob_upload_parts(files, hashes, missing, boundary), on_bytes)
+
+    def _send_multipart(self, path, boundary, pieces, on_bytes):
         headers = {
             "Content-Type": "multipart/form-data; boundary=" + boundary,
             "Content-Length": str(multipart_length(pieces)),
         }
         body = _stream(pieces, on_bytes or (lambda count: None))
         try:
-            with self._open("POST", "uploads", body, headers, timeout=max(self.timeout, 600)) as response:
+            with self._open("POST", path, body, headers, timeout=max(self.timeout, 600)) as response:
                 return json.loads(response.read().decode("utf-8"))
         except (OSError, http.client.HTTPException) as error:
             raise BrenderError(describe_failure(self.server, error, self.token)) from None

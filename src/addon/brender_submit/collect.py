@@ -1,50 +1,41 @@
 """
-The files a .blend uses, as this Blender reports them (bpy.utils.blend_paths),
-for upload beside it. Missing files are listed, not skipped: submitting
-without them would render pink textures on the farm.
+The files a .blend uses, traced by packing's own tracer (brender_deps.py,
+shipped in the add-on's zip from src/blender/bpy/: one set of rules for
+`brender render` and the add-on, image sequences and UDIM tiles included).
+Missing files are listed, not skipped: submitting without them would render
+pink textures on the farm.
 """
-import glob
 import json
 import os
 import time
 
 import bpy
 
+from . import brender_deps
 from . import project
 
-# Not files on disk: Blender's own font and the like.
-_BUILTIN = ("<builtin>",)
 _cache = {"key": None, "at": 0.0, "value": None}
 
 
-def _expand(path):
-    """A UDIM pattern becomes its tiles; a folder (caches) becomes its files."""
-    if "<UDIM>" in path or "<UVTILE>" in path:
-        pattern = path.replace("<UDIM>", "[0-9][0-9][0-9][0-9]").replace("<UVTILE>", "u*_v*")
-        return sorted(glob.glob(pattern)) or [path]
-    if os.path.isdir(path):
-        return [os.path.join(folder, name) for folder, _, names in os.walk(path) for name in sorted(names)]
-    return [path]
+def _is_missing(dependency):
+    # As packing's isMissing (src/domain/dependencies.ts).
+    if dependency["packed"]:
+        return False
+    return bool(dependency["missing"]) or (not dependency["files"] and not (dependency["folder"] and dependency["kind"] == "point_cache"))
 
 
 def dependencies():
-    """(existing files, missing paths, paths stored absolute) the current file uses, the .blend itself excluded."""
-    blend = os.path.normpath(bpy.data.filepath)
-    found, missing, absolute = [], [], []
-    for stored in bpy.utils.blend_paths(absolute=False, packed=False, local=False):
-        if not stored or stored in _BUILTIN:
-            continue
-        if not stored.startswith("//"):
-            absolute.append(stored)
-        for path in _expand(os.path.normpath(bpy.path.abspath(stored))):
-            if path == blend:
-                continue
-            if os.path.isfile(path):
-                if path not in found:
-                    found.append(path)
-            elif path not in missing:
-                missing.append(path)
-    return found, missing, absolute
+    """(traced dependencies, missing paths, paths stored absolute) of the current file."""
+    traced = brender_deps.trace()
+    missing, absolute = [], []
+    for dependency in traced:
+        if _is_missing(dependency):
+            for path in dependency["missing"] or [dependency["resolved"]]:
+                if path not in missing:
+                    missing.append(path)
+        if not dependency["packed"] and not dependency["path"].startswith("//") and dependency["path"] not in absolute:
+            absolute.append(dependency["path"])
+    return traced, missing, absolute
 
 
 def describe():
@@ -61,7 +52,7 @@ def describe():
         if missing:
             warnings.append("%d missing file%s: %s" % (len(missing), "" if len(missing) == 1 else "s", ", ".join(os.path.basename(p) for p in missing[:3])))
         if absolute:
-            warnings.append("%d absolute path%s (File > External Data > Make Paths Relative)" % (len(absolute), "" if len(absolute) == 1 else "s"))
+            warnings.append("%d absolute path%s: uploaded and remapped on the farm" % (len(absolute), "" if len(absolute) == 1 else "s"))
         try:
             line = project.summary_line(project.upload_layout(bpy.data.filepath, found))
         except (ValueError, OSError) as error:

@@ -35,7 +35,7 @@ class BRENDER_OT_submit_render(bpy.types.Operator):
             raise BrenderError("%d file%s the .blend uses %s missing: %s. Find them (File > External Data > Find Missing Files), then submit again."
                                % (len(missing), "" if len(missing) == 1 else "s", "is" if len(missing) == 1 else "are", names))
         try:
-            layout = project.upload_layout(bpy.data.filepath, found)
+            layout = project.add_map_file(project.upload_layout(bpy.data.filepath, found), tempfile.mkdtemp(prefix="brender-map-"))
         except (ValueError, OSError) as error:
             raise BrenderError("Cannot upload: %s" % error) from None
         settings = submission.render_settings(panel_values(context.scene))

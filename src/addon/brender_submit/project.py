@@ -1,56 +1,96 @@
 """
-What a submission uploads: the .blend and the files it uses, laid out as a
-folder under their common root, so the relative paths stored in the .blend
-(`//../textures/wood.png`) still resolve on the farm without remapping
-anything in the user's file. No bpy here, so it is tested with plain Python.
+What a submission uploads: the .blend's folder as the project, laid out as
+`brender render` packs it (src/packing/pack.ts, src/domain/dependencies.ts):
+files inside the folder keep their place, files outside it go under
+`_external/<absolute path>`, and a map (`_brender-dependencies.json`) lets
+the farm point every traced path at its copy, so paths stored absolute
+resolve on the farm too. No bpy here, so it is tested with plain Python.
 """
 import hashlib
+import json
 import os
 import re
 
 # What `brender serve` refuses in an upload's paths (see its README: no "..", control characters, backslashes).
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f\\]")
+# Packing's names (src/domain/dependencies.ts: EXTERNAL_PREFIX, DEPENDENCY_MAP_PATH).
+EXTERNAL_PREFIX = "_external/"
+DEPENDENCY_MAP_PATH = "_brender-dependencies.json"
 
 
 class Layout:
-    """The files to upload as (name inside the upload, path on disk), and the .blend's name in it."""
+    """The files to upload as (name inside the upload, path on disk), the .blend's name in it, and the farm's map (None when nothing is remapped)."""
 
-    def __init__(self, entries, blend, outside, total_bytes):
+    def __init__(self, entries, blend, outside, total_bytes, dependency_map=None):
         self.entries = entries
         self.blend = blend
         self.outside = outside
         self.total_bytes = total_bytes
+        self.dependency_map = dependency_map
 
 
-def upload_layout(blend_path, dependencies, size_of=os.path.getsize):
+def _is_inside(path, root):
+    return path == root or path.startswith(root.rstrip("/\\") + os.sep)
+
+
+def manifest_path_of(absolute, project_root):
+    """Where a file goes in the project, as packing's manifestPathOf puts it (relative inside, `_external/...` outside)."""
+    if _is_inside(absolute, project_root):
+        return os.path.relpath(absolute, project_root).replace("\\", "/")
+    unc = re.match(r"^\\\\([^\\]+)\\(.*)$", absolute)
+    if unc:
+        return EXTERNAL_PREFIX + "UNC/" + unc.group(1) + "/" + unc.group(2).replace("\\", "/")
+    drive = re.match(r"^([A-Za-z]):[\\/](.*)$", absolute)
+    if drive:
+        return EXTERNAL_PREFIX + drive.group(1).upper() + "/" + drive.group(2).replace("\\", "/")
+    return EXTERNAL_PREFIX + absolute.lstrip("/")
+
+
+def upload_layout(blend_path, traced, size_of=os.path.getsize):
     """
-    `dependencies` are absolute paths of existing files. The upload's top
-    folder is the common root's name; `blend` is the .blend's path below it,
-    as `settings.blend` takes it. Raises ValueError naming a path the server
-    would refuse, or files with no common root (different drives).
+    `traced` is brender_deps.trace()'s list (packing's tracer, run in this
+    Blender). The upload's top folder is the .blend's folder's name; `blend`
+    is the .blend's path below it, as `settings.blend` takes it. Raises
+    ValueError naming a path the server would refuse.
     """
     blend = os.path.normpath(os.path.abspath(blend_path))
-    files = [blend]
-    for path in dependencies:
-        normal = os.path.normpath(os.path.abspath(path))
-        if normal not in files:
-            files.append(normal)
-    try:
-        root = os.path.commonpath([os.path.dirname(path) for path in files])
-    except ValueError:
-        drives = sorted({os.path.splitdrive(path)[0] for path in files})
-        raise ValueError("the .blend uses files on several drives (%s): copy them onto the .blend's drive, then submit again." % ", ".join(drives)) from None
+    root = os.path.dirname(blend)
     top = _top_name(root, blend)
-    entries = []
-    for path in files:
-        relative = os.path.relpath(path, root).replace(os.sep, "/")
-        if _BAD_NAME.search(relative) or any(part in ("", ".", "..") for part in relative.split("/")):
-            raise ValueError('the file "%s" has a name the server cannot take (control characters or backslashes): rename it, then submit again.' % path)
-        entries.append((top + "/" + relative, path))
-    folder = os.path.dirname(blend)
-    outside = sum(1 for path in files[1:] if os.path.commonpath([folder, path]) != folder)
-    total = sum(size_of(path) for path in files)
-    return Layout(entries, entries[0][0].split("/", 1)[1], outside, total)
+    entries = [(top + "/" + os.path.basename(blend), blend)]
+    seen = {blend}
+    outside = 0
+    map_entries = []
+    for dependency in traced:
+        if dependency.get("packed") or not dependency.get("files"):
+            continue
+        for path in dependency["files"]:
+            normal = os.path.normpath(path)
+            if normal in seen:
+                continue
+            seen.add(normal)
+            relative = manifest_path_of(normal, root)
+            if _BAD_NAME.search(relative) or any(part in ("", ".", "..") for part in relative.split("/")):
+                raise ValueError('the file "%s" has a name the server cannot take (control characters or backslashes): rename it, then submit again.' % path)
+            if relative.startswith(EXTERNAL_PREFIX):
+                outside += 1
+            entries.append((top + "/" + relative, normal))
+        map_entries.append({"library": dependency["library"], "path": dependency["path"], "resolved": dependency["resolved"],
+                            "target": manifest_path_of(os.path.normpath(dependency["resolved"]), root)})
+    total = sum(size_of(path) for _, path in entries)
+    dependency_map = {"schemaVersion": 1, "entries": map_entries} if map_entries else None
+    return Layout(entries, entries[0][0].split("/", 1)[1], outside, total, dependency_map)
+
+
+def add_map_file(layout, folder):
+    """Writes the farm's map into `folder` and adds it to the upload (packing's DEPENDENCY_MAP_PATH at the project's root)."""
+    if layout.dependency_map is None:
+        return layout
+    path = os.path.join(folder, DEPENDENCY_MAP_PATH)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(layout.dependency_map, handle, indent=1, sort_keys=True)
+    top = layout.entries[0][0].split("/", 1)[0]
+    layout.entries.append((top + "/" + DEPENDENCY_MAP_PATH, path))
+    return layout
 
 
 def _top_name(root, blend):

@@ -89,7 +89,8 @@ def submit(client, layout, settings, on_step=None, on_bytes=None, uploads=None):
                     raise
                 del uploads[key]
     step("Uploading")
-    upload = client.upload_folder(layout.entries, on_bytes)
+    hashes = {path: project.file_sha256(path) for _, path in layout.entries}
+    upload = client.upload_blobs(layout.entries, hashes, on_bytes)
     if key is not None:
         uploads[key] = upload["uploadId"]
     step("Submitting")

@@ -25,6 +25,10 @@ type AwsRun = {
 export async function runAwsRender(run: AwsRun): Promise<number> {
   const request = awsRequest(run);
   const warn = (message: string) => process.stderr.write(`warning: ${message}\n`);
+  if (run.options.maxCost !== undefined) {
+    const { checkAwsCostCap } = await import("./render-cost-cap.ts");
+    await checkAwsCostCap(run.options.maxCost, request, run.options.json === true);
+  }
   if (run.options.dryRun) {
     const planned = await planAwsRender(request, { warn });
     process.stdout.write(`${JSON.stringify(planned.inputs, null, 2)}\n`);

@@ -31,6 +31,7 @@ export type RenderOptions = RenderCliOptions & {
   gpus?: string;
   blender?: string;
   dryRun?: boolean;
+  maxCost?: string;
   allowMissing?: boolean;
   pathMap?: string[];
   attempts?: string;
@@ -90,7 +91,7 @@ async function submitAndFollow(
   if (options.backend !== "local") throw new UserInputError(`--backend "${options.backend}" is not a backend; use local or aws.`);
   const awsOnly = [
     ["--farm", options.farm], ["--dry-run", options.dryRun], ["--preset", options.preset],
-    ["--vcpus", options.vcpus], ["--memory", options.memory], ["--gpus", options.gpus], ["--profile", options.profile], ["--region", options.region],
+    ["--vcpus", options.vcpus], ["--memory", options.memory], ["--gpus", options.gpus], ["--profile", options.profile], ["--region", options.region], ["--max-cost", options.maxCost],
   ] as const;
   for (const [flag, value] of awsOnly) {
     if (value !== undefined) throw new UserInputError(`${flag} is for --backend aws; add --backend aws or drop ${flag}.`);

@@ -5,6 +5,7 @@ import type { ServerContext } from "../context.ts";
 import { ApiError } from "../http-errors.ts";
 import { projectRootOf } from "../../packing/pack.ts";
 import { notInUpload } from "../../packing/upload-check.ts";
+import { unmappedDependencies } from "../../packing/uploaded-map.ts";
 import { describeZodError, inspectUploadedSchema } from "../schemas.ts";
 import { loadUpload, projectOf, removeUpload, saveUpload, type StoredUpload } from "../uploads.ts";
 
@@ -51,7 +52,7 @@ async function inspectEarlierUpload(context: ServerContext, body: unknown) {
   const { source, blendPath, blendFile } = await projectOf(upload, parsed.data.blend, context.uploadLimits, "blend");
   try {
     const inspection = await inspectBlendFile(blendPath, { env: context.env });
-    return { ...inspection, uploadId: upload.id, notInUpload: notInUpload(inspection.dependencies ?? [], projectRootOf(source)) };
+    return { ...inspection, uploadId: upload.id, notInUpload: notInUpload(await unmappedDependencies(inspection.dependencies ?? [], projectRootOf(source)), projectRootOf(source)) };
   } catch (error) {
     // Name the file as the client knows it, not by where the server keeps it.
     if (error instanceof UserInputError) throw new ApiError(400, error.message.split(blendPath).join(upload.kind === "blend" ? upload.name : blendFile), "blend");

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { PREVIEW_SIZES } from "../frame-previews.ts";
+import { blobOpenApiPaths } from "./blobs.ts";
 import {
   errorSchema, farmsSchema, frameEventSchema, inspectResponseSchema, outputSchema, progressEventDataSchema, renderDetailSchema,
   renderEventSchema, renderListItemSchema, renderSettingsSchema, submittedSchema, submitUploadedSchema,
@@ -78,6 +79,7 @@ export function openApiDocument(): JsonObject {
           responses: { "200": { description: "the scene inspection", ...json(ref("Inspection")) }, ...errors(400, 401, 415) },
         },
       },
+      ...blobOpenApiPaths(),
       "/api/uploads": {
         post: {
           summary: "Upload a .blend, a zipped project, or a folder (its files as `file` parts named by their relative paths), for inspection and submission by uploadId",

@@ -8,6 +8,7 @@ from addon_modules import load
 
 api = load("api")
 submission = load("submission")
+project = load("project")
 
 HINT = "Edit > Preferences > Add-ons > Brender"
 
@@ -78,6 +79,8 @@ class FakeServer:
 
 
 OPENAPI = (200, {"info": {"title": "Brender", "version": "1"}})
+# A server that keeps no blobs yet: every hash asked about is missing.
+MISSING_ALL = (0, lambda body: (200, {"missing": json.loads(body)["hashes"]}))
 FARMS = (200, {"local": {"cores": 2}, "aws": [{"farm": "studio", "region": "eu-west-1", "queues": ["spot-cpu", "spot-gpu"]}]})
 
 
@@ -113,7 +116,7 @@ class AgainstAServer(unittest.TestCase):
         self.assertEqual(server.seen[0][2], "Bearer secret")
         self.assertIsNone(server.seen[1][2])
 
-    def test_submit_uploads_every_file_as_a_part_named_by_its_path_then_submits_by_upload_id(self):
+    def test_submit_lists_every_file_by_path_and_sha256_sends_the_missing_blobs_then_submits_by_upload_id(self):
         import os
         import tempfile
         folder = tempfile.mkdtemp()
@@ -125,7 +128,8 @@ class AgainstAServer(unittest.TestCase):
         server = self.serve({
             ("GET", "/api/openapi.json"): OPENAPI,
             ("GET", "/api/farms"): FARMS,
-            ("POST", "/api/uploads"): (201, {"uploadId": "u-0123456789abcdef", "kind": "folder", "name": "p", "blendFiles": ["shots/shot.blend"]}),
+            ("POST", "/api/blobs/missing"): MISSING_ALL,
+            ("POST", "/api/blobs/uploads"): (201, {"uploadId": "u-0123456789abcdef", "kind": "folder", "name": "p", "blendFiles": ["shots/shot.blend"]}),
             ("POST", "/api/renders"): (202, {"renderId": "r-1"}),
         })
         settings = submission.render_settings({"frames": "1-4", "split": "CHUNK", "chunk_size": 2, "attempts": 2, "priority": 5,
@@ -135,15 +139,37 @@ class AgainstAServer(unittest.TestCase):
         sent = []
         answer = submission.submit(api.Client(server.url), Layout([("p/shots/shot.blend", blend), ("p/wood.png", texture)], "shots/shot.blend"), settings, on_bytes=sent.append)
         self.assertEqual(answer, {"renderId": "r-1"})
-        upload = server.seen[2][3]
+        blend_hash, texture_hash = project.file_sha256(blend), project.file_sha256(texture)
+        self.assertEqual(json.loads(server.seen[2][3]), {"hashes": sorted([blend_hash, texture_hash])})
+        upload = server.seen[3][3]
         self.assertEqual(sum(sent), len(upload))
-        self.assertIn(b'filename="p/shots/shot.blend"\r\nContent-Type: application/octet-stream\r\n\r\nBLENDER-v304\r\n', upload)
-        self.assertIn(b'filename="p/wood.png"\r\nContent-Type: application/octet-stream\r\n\r\n\x89PNG\r\n', upload)
-        self.assertEqual(json.loads(server.seen[3][3]), {"uploadId": "u-0123456789abcdef", "settings": dict(settings, blend="shots/shot.blend")})
+        self.assertIn(json.dumps([{"path": "p/shots/shot.blend", "sha256": blend_hash}, {"path": "p/wood.png", "sha256": texture_hash}]).encode("utf-8"), upload)
+        self.assertIn(('filename="%s"\r\nContent-Type: application/octet-stream\r\n\r\nBLENDER-v304\r\n' % blend_hash).encode("ascii"), upload)
+        self.assertIn(('filename="%s"\r\nContent-Type: application/octet-stream\r\n\r\n\x89PNG\r\n' % texture_hash).encode("latin-1"), upload)
+        self.assertEqual(json.loads(server.seen[4][3]), {"uploadId": "u-0123456789abcdef", "settings": dict(settings, blend="shots/shot.blend")})
+
+    def test_only_the_blobs_the_server_lacks_are_sent(self):
+        import os
+        import tempfile
+        folder = tempfile.mkdtemp()
+        blend, texture = os.path.join(folder, "shot.blend"), os.path.join(folder, "big.png")
+        with open(blend, "wb") as handle:
+            handle.write(b"BLENDER-v304")
+        with open(texture, "wb") as handle:
+            handle.write(b"x" * 100000)
+        known = project.file_sha256(texture)
+        server = self.serve({("POST", "/api/blobs/missing"): (0, lambda body: (200, {"missing": [h for h in json.loads(body)["hashes"] if h != known]})),
+                             ("POST", "/api/blobs/uploads"): (201, {"uploadId": "u-0123456789abcdef", "kind": "folder", "name": "p", "blendFiles": ["shot.blend"]})})
+        sent = []
+        files = [("p/shot.blend", blend), ("p/big.png", texture)]
+        api.Client(server.url).upload_blobs(files, {path: project.file_sha256(path) for _, path in files}, sent.append)
+        self.assertLess(sum(sent), 2000, "the 100 KB texture the server has is not sent")
+        self.assertIn(b"BLENDER-v304", server.seen[1][3])
 
     def test_a_refused_submission_is_worded_and_a_gone_farm_uploads_nothing(self):
         server = self.serve({("GET", "/api/openapi.json"): OPENAPI, ("GET", "/api/farms"): FARMS,
-                             ("POST", "/api/uploads"): (400, {"error": "x.blend: not a .blend file (bad header); save it again."})})
+                             ("POST", "/api/blobs/missing"): MISSING_ALL,
+                             ("POST", "/api/blobs/uploads"): (400, {"error": "x.blend: not a .blend file (bad header); save it again."})})
         layout = Layout([("p/x.blend", __file__)], "x.blend")
         with self.assertRaisesRegex(api.BrenderError, r"^The server refused it: x\.blend: not a \.blend file \(bad header\); save it again\.$"):
             submission.submit(api.Client(server.url), layout, {"frames": "1", "farm": "local"})
@@ -151,7 +177,7 @@ class AgainstAServer(unittest.TestCase):
             submission.submit(api.Client(server.url), layout, {"frames": "1", "farm": "gone"})
         with self.assertRaisesRegex(api.BrenderError, 'The farm "studio" has no queue "on-demand-gpu" any more'):
             submission.submit(api.Client(server.url), layout, {"frames": "1", "farm": "studio", "queue": "on-demand-gpu"})
-        self.assertEqual([seen[1] for seen in server.seen].count("/api/uploads"), 1)
+        self.assertEqual([seen[1] for seen in server.seen].count("/api/blobs/uploads"), 1)
 
     def test_an_unchanged_project_is_submitted_again_without_uploading_unless_the_server_lost_the_upload(self):
         import os
@@ -175,7 +201,8 @@ class AgainstAServer(unittest.TestCase):
             return 202, {"renderId": "r-" + upload_id}
 
         server = self.serve({("GET", "/api/openapi.json"): OPENAPI, ("GET", "/api/farms"): FARMS,
-                             ("POST", "/api/uploads"): (0, uploaded), ("POST", "/api/renders"): (0, submitted)})
+                             ("POST", "/api/blobs/missing"): MISSING_ALL,
+                             ("POST", "/api/blobs/uploads"): (0, uploaded), ("POST", "/api/renders"): (0, submitted)})
         layout = Layout([("p/shot.blend", blend)], "shot.blend")
         uploads = {}
         client = api.Client(server.url)
@@ -183,15 +210,15 @@ class AgainstAServer(unittest.TestCase):
         first = submission.submit(client, layout, settings, uploads=uploads)
         second = submission.submit(client, layout, settings, uploads=uploads)
         self.assertEqual(first, second)
-        self.assertEqual([seen[1] for seen in server.seen].count("/api/uploads"), 1)
+        self.assertEqual([seen[1] for seen in server.seen].count("/api/blobs/uploads"), 1)
         known.clear()  # the server lost it (cleaned up): uploaded again, and remembered
         third = submission.submit(client, layout, settings, uploads=uploads)
-        self.assertEqual([seen[1] for seen in server.seen].count("/api/uploads"), 2)
+        self.assertEqual([seen[1] for seen in server.seen].count("/api/blobs/uploads"), 2)
         self.assertEqual(list(uploads.values()), [third["renderId"][2:]])
         with open(blend, "ab") as handle:
             handle.write(b"changed")
         submission.submit(client, layout, settings, uploads=uploads)
-        self.assertEqual([seen[1] for seen in server.seen].count("/api/uploads"), 3)
+        self.assertEqual([seen[1] for seen in server.seen].count("/api/blobs/uploads"), 3)
         self.assertEqual(len(uploads), 2)
 
     def test_settings_words(self):

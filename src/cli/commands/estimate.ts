@@ -1,0 +1,33 @@
+import type { Command } from "commander";
+import { runCommand } from "../run-command.ts";
+
+export function registerEstimate(program: Command): void {
+  program
+    .command("estimate")
+    .description("how long a render will take (and on AWS what it will cost), from a few frames rendered here at its settings")
+    .argument("<path>", "a .blend file, or a project folder (then --blend names the .blend in it)")
+    .option("--blend <rel>", "the .blend inside a project folder")
+    .option("--frames <set>", "frames, e.g. 1-250, 1-250:5 (default: the scene's range)")
+    .option("--engine <engine>", "cycles, eevee or workbench (default: the file's)")
+    .option("--samples <n>", "render samples (Cycles or Eevee)")
+    .option("--resolution <WxH>", "output size, e.g. 1920x1080")
+    .option("--percentage <n>", "resolution percentage")
+    .option("--format <format>", "output format: PNG, JPEG, OPEN_EXR, TIFF, ...")
+    .option("--scene <name>", "the scene to render (default: the file's active scene)")
+    .option("--layer <name>", "render only this view layer")
+    .option("--camera <name>", "the camera to render through")
+    .option("--gpu", "render on the GPU when there is one")
+    .option("--array-size <n>", "split the frames across N render children (AWS default: from the estimate)")
+    .option("--chunk-size <n>", "N frames per render child")
+    .option("--backend <backend>", "local (this machine) or aws", "local")
+    .option("--farm <name>", "the AWS farm (with --backend aws; its deploy defaults are assumed)")
+    .option("--region <region>", "AWS region for prices (default: AWS_REGION, else us-east-1)")
+    .option("--queue <kind>", "spot-cpu, on-demand-cpu, spot-gpu or on-demand-gpu (with --backend aws)", "spot-cpu")
+    .option("--preset <size>", "server size: small, medium, large, xlarge, 2xlarge, gpu-1, gpu-4, gpu-8 (with --backend aws)")
+    .option("--vcpus <n>", "vCPUs per render child (with --backend aws)")
+    .option("--memory <MiB>", "memory per render child in MiB (with --backend aws)")
+    .option("--gpus <n>", "GPUs per render child (with --backend aws)")
+    .option("--max-vcpus <n>", "the queue's vCPU ceiling (default: the farm default, 256)")
+    .option("--json", "print one JSON object")
+    .action((path: string, options) => runCommand(async () => (await import("./estimate-run.ts")).runEstimate(path, options)));
+}

@@ -1,0 +1,78 @@
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ListJobsCommand } from "@aws-sdk/client-batch";
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { brender, makeScene, tempDir } from "../helpers/blender.ts";
+import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
+import { createTestFarm, type TestFarm } from "../helpers/aws-farm.ts";
+
+let moto: MotoServer;
+let farm: TestFarm;
+let s3: S3Client;
+before(async () => {
+  moto = await startMotoServer();
+  await moto.configure({ batch: { use_docker: false } });
+  farm = await createTestFarm(moto);
+  s3 = new S3Client({ endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials, forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: "brender-test-bucket" }));
+});
+after(() => moto.stop());
+
+const awsEnv = (home: string) => ({
+  BRENDER_HOME: home,
+  AWS_ENDPOINT_URL: moto.endpoint,
+  AWS_ACCESS_KEY_ID: moto.credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey,
+  AWS_REGION: moto.region,
+});
+
+async function nothingInAws(): Promise<void> {
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: "brender-test-bucket" }));
+  assert.deepEqual(listed.Contents ?? [], [], "nothing uploaded");
+  for (const queue of [farm.arns.io]) {
+    for (const jobStatus of ["SUBMITTED", "PENDING", "RUNNABLE", "RUNNING", "SUCCEEDED", "FAILED"] as const) {
+      const jobs = await farm.batch.send(new ListJobsCommand({ jobQueue: queue, jobStatus }));
+      assert.equal(jobs.jobSummaryList?.length ?? 0, 0, `nothing submitted (${jobStatus})`);
+    }
+  }
+}
+
+describe("render --backend aws --max-cost (moto_server)", () => {
+  it("refuses a render estimated above the cap before anything is uploaded: exit 2, the estimate and the cap", async (t) => {
+    const home = await tempDir(t);
+    const blend = await makeScene(join(home, "shot.blend"), { frames: [1, 4], resolution: [32, 18], samples: 2 });
+    // Any render costs more than a millionth of a dollar: container starts alone are minutes of an instance.
+    const refused = await brender(["render", blend, "--backend", "aws", "--farm", "test", "--max-cost", "0.000001", "--dry-run"], awsEnv(home));
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /estimated at about \$0\.\d{4} \(\$0\.\d{4} to \$0\.\d{4}\) on spot-cpu, above --max-cost \$0\.0000; nothing was uploaded or submitted/);
+    assert.equal(refused.stdout, "", "no SubmitJob inputs printed");
+    await nothingInAws();
+    // And for real (no dry run): refused before the project is uploaded.
+    const real = await brender(["render", blend, "--backend", "aws", "--farm", "test", "--max-cost", "0.000001", "--detach"], awsEnv(home));
+    assert.equal(real.code, 2, real.stderr);
+    assert.match(real.stderr, /above --max-cost/);
+    await nothingInAws();
+  });
+
+  it("lets a render under the cap through (the dry run prints its SubmitJob inputs)", async (t) => {
+    const home = await tempDir(t);
+    const blend = await makeScene(join(home, "shot.blend"), { frames: [1, 4], resolution: [32, 18], samples: 2 });
+    const allowed = await brender(["render", blend, "--backend", "aws", "--farm", "test", "--max-cost", "$25", "--dry-run"], awsEnv(home));
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stderr, /estimated cost about \$0\.\d{4}, within --max-cost \$25\.00/);
+    assert.equal((JSON.parse(allowed.stdout) as unknown[]).length, 3);
+    await nothingInAws();
+  });
+
+  it("a cap that is not an amount, or on the local backend: exit 2 naming the fix", async (t) => {
+    const home = await tempDir(t);
+    const blend = await makeScene(join(home, "shot.blend"), { frames: [1, 2], resolution: [16, 16], samples: 1 });
+    const bad = await brender(["render", blend, "--backend", "aws", "--farm", "test", "--max-cost", "lots", "--dry-run"], awsEnv(home));
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--max-cost "lots" is not an amount of US dollars/);
+    const local = await brender(["render", blend, "--max-cost", "5"], { BRENDER_HOME: join(home, "h") });
+    assert.equal(local.code, 2);
+    assert.match(local.stderr, /--max-cost is for --backend aws/);
+  });
+});
