@@ -3,7 +3,7 @@
  * backend picks among the versions a farm deployed, the local farm among the
  * Blenders installed on this machine; each words its own messages.
  */
-import { UserInputError } from "../errors.ts";
+import { UserInputError } from "./errors.ts";
 
 /** "4.2.0", "3.6" — what `--blender` takes, and what Blender versions are written like. */
 export const BLENDER_VERSION_PATTERN = /^\d+\.\d+(\.\d+)?$/;
