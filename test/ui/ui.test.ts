@@ -208,6 +208,17 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
     await page.locator("input[name=frames]").waitFor({ timeout: 30_000 });
     assert.equal(await page.locator("input[name=frames]").inputValue(), "4-9");
     assert.equal(await page.locator("select[name=blend]").count(), 0, "a single .blend needs no choice");
+
+    // A notify target the server refuses is shown in its words, without the URL's secret path, and nothing is submitted.
+    await page.getByText("Job options").click();
+    await page.getByLabel("Notify (e-mail or webhook URL)").fill("me@studio.com, http://hooks.example.com/secret-token");
+    await page.getByRole("button", { name: "Submit" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor({ timeout: 10_000 });
+    const message = (await alert.textContent()) ?? "";
+    assert.match(message, /notify.*http:\/\/hooks\.example\.com\/….*plain http/);
+    assert.doesNotMatch(message, /secret-token/);
+    assert.match(page.url(), /#\/new$/);
   });
 
   it("says which files a dropped .blend needs that the upload did not include", { timeout: 60_000 }, async (t) => {

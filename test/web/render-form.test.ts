@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { cyclesOverridesOf, defaultBlend, EMPTY_FORM, formOfScene, settingsOf } from "../../web/src/render-form.ts";
+import { cyclesOverridesOf, defaultBlend, EMPTY_FORM, formOfScene, notifyTargetsOf, settingsOf } from "../../web/src/render-form.ts";
 import { formatBytes, formatDuration, formatSeconds } from "../../web/src/format.ts";
 import type { SceneInfo } from "../../web/src/types.ts";
 
@@ -66,6 +66,16 @@ describe("the new-render form", () => {
     });
     assert.deepEqual(settingsOf({ ...EMPTY_FORM, attempts: "" }, "shots/a.blend"), { blend: "shots/a.blend" });
     assert.deepEqual(settingsOf({ ...EMPTY_FORM, farm: "studio", queue: "spot-cpu" }, undefined), { attempts: 1, farm: "studio", queue: "spot-cpu" });
+  });
+
+  it("sends the notify field as a list of targets split at commas and spaces, and nothing when it is empty", () => {
+    const slack = "https://hooks.slack.com/services/T0/B0/secret";
+    assert.deepEqual(settingsOf({ ...EMPTY_FORM, attempts: "", notify: ` me@studio.com,${slack}\n  https://discord.com/api/webhooks/1/x ; me@studio.com ` }, undefined), {
+      notify: ["me@studio.com", slack, "https://discord.com/api/webhooks/1/x"],
+    });
+    assert.deepEqual(settingsOf({ ...EMPTY_FORM, attempts: "", notify: "  " }, undefined), {});
+    assert.deepEqual(notifyTargetsOf("a@b.co"), ["a@b.co"]);
+    assert.deepEqual(notifyTargetsOf(", ,"), []);
   });
 
   it("sends only the Cycles options the user changed from the file's, and none for other engines", () => {

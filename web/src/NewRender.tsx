@@ -262,6 +262,16 @@ export function NewRender() {
               <label>Attempts<input name="attempts" type="number" min={1} max={10} value={form.attempts} onChange={set("attempts")} /></label>
               <label>Timeout per attempt<input name="timeout" value={form.timeout} onChange={set("timeout")} placeholder="15m" /></label>
               <label>Priority<input name="priority" type="number" value={form.priority} onChange={set("priority")} title="higher runs first" /></label>
+              <label>
+                Notify (e-mail or webhook URL)
+                <input
+                  name="notify"
+                  value={form.notify}
+                  onChange={set("notify")}
+                  placeholder="me@studio.com, https://hooks.slack.com/services/…"
+                  title="e-mail addresses and Slack, Discord or https:// webhook URLs told the result, separated by commas or spaces"
+                />
+              </label>
             </div>
           </details>
           <button type="submit" disabled={!ready}>Submit</button>

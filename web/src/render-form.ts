@@ -22,6 +22,8 @@ export type Form = {
   /** "local", or an AWS farm's name. */
   farm: string;
   queue: "" | QueueKind;
+  /** E-mail addresses and webhook URLs, separated by commas or spaces; the server checks each. */
+  notify: string;
   /** Cycles options: the file's values once inspected; only changed ones are sent. */
   cycles: CyclesForm;
 };
@@ -67,6 +69,7 @@ export const EMPTY_FORM: Form = {
   priority: "0",
   farm: "local",
   queue: "",
+  notify: "",
   cycles: CYCLES_DEFAULTS,
 };
 
@@ -150,11 +153,22 @@ export function settingsOf(form: Form, blend: string | undefined, baseline: Form
   if (form.priority.trim() && number(form.priority) !== 0) settings.priority = number(form.priority);
   const cycles = form.engine === "cycles" ? cyclesOverridesOf(form.cycles, baseline.cycles) : undefined;
   if (cycles) settings.render = { cycles };
+  const notify = notifyTargetsOf(form.notify);
+  if (notify.length) settings.notify = notify;
   if (form.farm && form.farm !== "local") {
     settings.farm = form.farm;
     if (form.queue) settings.queue = form.queue;
   }
   return settings;
+}
+
+/**
+ * The notify field's targets: split at commas, semicolons and white space
+ * (none of which an e-mail address or a URL holds unescaped), empty parts and
+ * repeats dropped. Checking each is the server's job, whose 400 names the bad one.
+ */
+export function notifyTargetsOf(text: string): string[] {
+  return [...new Set(text.split(/[\s,;]+/).filter((part) => part !== ""))];
 }
 
 /** The .blend to open first: the only one, else the shallowest (a project's main file sits at its top). */

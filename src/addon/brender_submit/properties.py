@@ -57,7 +57,11 @@ class BrenderSceneSettings(bpy.types.PropertyGroup):
     chunk_size: IntProperty(name="Frames per Child", default=10, min=1, max=100000)
     attempts: IntProperty(name="Attempts", description="Tries per frame chunk before it counts as failed", default=1, min=1, max=10)
     priority: IntProperty(name="Priority", description="Higher runs first", default=0, min=-1000, max=1000)
-    notify: StringProperty(name="E-mail", description="E-mail the result to this address (empty: none)", default="")
+    notify: StringProperty(
+        name="Notify (e-mail or webhook URL)",
+        description="E-mail addresses and Slack, Discord or https:// webhook URLs told the result, separated by commas or spaces (empty: none)",
+        default="",
+    )
     samples: IntProperty(name="Samples", description="Render samples (0: the file's own)", default=0, min=0, max=1 << 24)
     percentage: IntProperty(name="Resolution %", description="Resolution percentage (0: the file's)", default=0, min=0, max=10000)
     denoise: EnumProperty(

@@ -5,12 +5,51 @@ server, check the farm, upload, submit) in the order that leaves nothing
 half-submitted: every check runs before the first byte is uploaded.
 """
 import re
+import urllib.parse
 
 from . import frames as frame_sets
 from . import project
 from .api import BrenderError
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def notify_targets(text):
+    """
+    The Notify field's e-mail addresses and webhook URLs, split at commas,
+    semicolons and spaces, repeats dropped. Each is checked here so a typo
+    stops the submission before the upload; the server checks the rest (one
+    e-mail address, at most 10 webhooks) and its 400 is shown as is.
+    """
+    targets = []
+    for part in re.split(r"[\s,;]+", text):
+        if not part or part in targets:
+            continue
+        problem = _target_problem(part)
+        if problem:
+            raise BrenderError("Notify: %s" % problem)
+        targets.append(part)
+    return targets
+
+
+def _target_problem(part):
+    """Why one target is unusable (never echoing a URL's path or query, where webhooks keep their secret), or None."""
+    if "://" not in part:
+        if _EMAIL.match(part):
+            return None
+        return '"%s" is neither an e-mail address nor a URL; write artist@studio.com or https://… or leave it empty.' % part
+    url = urllib.parse.urlsplit(part)
+    shown = "%s://%s/…" % (url.scheme, url.hostname or "")
+    if url.scheme not in ("http", "https") or not url.hostname:
+        return "%s is not a web address; webhooks are https:// URLs." % shown
+    if url.scheme == "http" and not _loopback(url.hostname):
+        return "%s is plain http; webhooks must use https:// (http only for localhost or 127.x.x.x)." % shown
+    return None
+
+
+def _loopback(host):
+    host = host.lower()
+    return host == "localhost" or host.endswith(".localhost") or host == "::1" or re.match(r"^127(\.\d{1,3}){3}$", host) is not None
 
 
 def render_settings(values):
@@ -29,11 +68,9 @@ def render_settings(values):
         settings["chunkSize"] = int(values["chunk_size"])
     elif int(values.get("array_size", 1)) > 1:
         settings["arraySize"] = int(values["array_size"])
-    email = (values.get("notify") or "").strip()
-    if email:
-        if not _EMAIL.match(email):
-            raise BrenderError('E-mail: "%s" is not an e-mail address; write one like artist@studio.com or leave it empty.' % email)
-        settings["notify"] = email
+    targets = notify_targets(values.get("notify") or "")
+    if targets:
+        settings["notify"] = targets
     if int(values.get("samples", 0)) > 0:
         settings["samples"] = int(values["samples"])
     if values.get("gpu"):

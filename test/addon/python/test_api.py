@@ -1,5 +1,6 @@
 import http.server
 import json
+import re
 import threading
 import unittest
 import urllib.error
@@ -134,7 +135,7 @@ class AgainstAServer(unittest.TestCase):
         })
         settings = submission.render_settings({"frames": "1-4", "split": "CHUNK", "chunk_size": 2, "attempts": 2, "priority": 5,
                                                "notify": "a@b.co", "samples": 16, "gpu": True, "farm": "studio", "queue": "spot-gpu", "project": "shot"})
-        self.assertEqual(settings, {"frames": "1-4", "attempts": 2, "priority": 5, "chunkSize": 2, "notify": "a@b.co", "samples": 16,
+        self.assertEqual(settings, {"frames": "1-4", "attempts": 2, "priority": 5, "chunkSize": 2, "notify": ["a@b.co"], "samples": 16,
                                     "gpu": True, "farm": "studio", "queue": "spot-gpu", "project": "shot"})
         sent = []
         answer = submission.submit(api.Client(server.url), Layout([("p/shots/shot.blend", blend), ("p/wood.png", texture)], "shots/shot.blend"), settings, on_bytes=sent.append)
@@ -178,6 +179,19 @@ class AgainstAServer(unittest.TestCase):
         with self.assertRaisesRegex(api.BrenderError, 'The farm "studio" has no queue "on-demand-gpu" any more'):
             submission.submit(api.Client(server.url), layout, {"frames": "1", "farm": "studio", "queue": "on-demand-gpu"})
         self.assertEqual([seen[1] for seen in server.seen].count("/api/blobs/uploads"), 1)
+
+    def test_a_notify_target_the_server_refuses_is_shown_in_its_words(self):
+        refusal = "settings.notify names 2 e-mail addresses (a@b.co, c@d.co): give one, or a mailing list"
+        server = self.serve({("GET", "/api/openapi.json"): OPENAPI, ("GET", "/api/farms"): FARMS,
+                             ("POST", "/api/blobs/missing"): MISSING_ALL,
+                             ("POST", "/api/blobs/uploads"): (201, {"uploadId": "u-0123456789abcdef", "kind": "folder", "name": "p", "blendFiles": ["x.blend"]}),
+                             ("POST", "/api/renders"): (400, {"error": refusal, "field": "settings.notify"})})
+        settings = submission.render_settings({"frames": "1", "farm": "local", "notify": "a@b.co, c@d.co"})
+        self.assertEqual(settings["notify"], ["a@b.co", "c@d.co"])
+        with self.assertRaisesRegex(api.BrenderError, "^The server refused it: %s$" % re.escape(refusal)):
+            submission.submit(api.Client(server.url), Layout([("p/x.blend", __file__)], "x.blend"), settings)
+        posted = [seen for seen in server.seen if seen[1] == "/api/renders"]
+        self.assertEqual(json.loads(posted[0][3])["settings"]["notify"], ["a@b.co", "c@d.co"])
 
     def test_an_unchanged_project_is_submitted_again_without_uploading_unless_the_server_lost_the_upload(self):
         import os
@@ -228,8 +242,17 @@ class AgainstAServer(unittest.TestCase):
         self.assertEqual(submission.render_settings(dict(base, percentage=50, denoise="OFF", samples=0)),
                          dict(submission.render_settings(base), percentage=50, render={"cycles": {"denoising": {"enabled": False}}}))
         self.assertNotIn("render", submission.render_settings(dict(base, denoise="FILE")))
-        with self.assertRaisesRegex(api.BrenderError, r'^E-mail: "me@" is not an e-mail address'):
-            submission.render_settings(dict(base, notify="me@"))
+        slack = "https://hooks.slack.com/services/T0/B0/secret"
+        self.assertEqual(submission.render_settings(dict(base, notify=" me@studio.com, %s\nhttp://127.0.0.1:8080/hook ;me@studio.com " % slack))["notify"],
+                         ["me@studio.com", slack, "http://127.0.0.1:8080/hook"])
+        self.assertNotIn("notify", submission.render_settings(dict(base, notify=" , ")))
+        with self.assertRaisesRegex(api.BrenderError, r'^Notify: "me@" is neither an e-mail address nor a URL'):
+            submission.render_settings(dict(base, notify="a@b.co me@"))
+        with self.assertRaisesRegex(api.BrenderError, r'^Notify: http://hooks\.example\.com/… is plain http; webhooks must use https://') as raised:
+            submission.render_settings(dict(base, notify="http://hooks.example.com/secret-token"))
+        self.assertNotIn("secret-token", str(raised.exception))
+        with self.assertRaisesRegex(api.BrenderError, r'^Notify: ftp://x\.com/… is not a web address'):
+            submission.render_settings(dict(base, notify="ftp://x.com/a"))
         with self.assertRaisesRegex(api.BrenderError, r'^Frames: "a" is not a frame or range'):
             submission.render_settings(dict(base, frames="a"))
 
