@@ -11,7 +11,8 @@ import signal
 import subprocess
 import sys
 
-crash_at = int(os.environ["CRASH_AT_FRAME"])
+# Without CRASH_AT_FRAME (e.g. a `--version` probe from a process that does not carry it) it is plain Blender.
+crash_at = int(os.environ.get("CRASH_AT_FRAME", "0"))
 blender = subprocess.Popen(["blender", *sys.argv[1:]], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 for line in blender.stdout:
     sys.stdout.write(line)
