@@ -1,24 +1,12 @@
 import type { Command } from "commander";
+import { withRenderSettingOptions } from "./render-setting-options.ts";
 import { runCommand } from "../run-command.ts";
 
 export function registerEstimate(program: Command): void {
-  program
+  withRenderSettingOptions(program
     .command("estimate")
     .description("how long a render will take (and on AWS what it will cost), from a few frames rendered here at its settings")
-    .argument("<path>", "a .blend file, or a project folder (then --blend names the .blend in it)")
-    .option("--blend <rel>", "the .blend inside a project folder")
-    .option("--frames <set>", "frames, e.g. 1-250, 1-250:5 (default: the scene's range)")
-    .option("--engine <engine>", "cycles, eevee or workbench (default: the file's)")
-    .option("--samples <n>", "render samples (Cycles or Eevee)")
-    .option("--resolution <WxH>", "output size, e.g. 1920x1080")
-    .option("--percentage <n>", "resolution percentage")
-    .option("--format <format>", "output format: PNG, JPEG, OPEN_EXR, TIFF, ...")
-    .option("--scene <name>", "the scene to render (default: the file's active scene)")
-    .option("--layer <name>", "render only this view layer")
-    .option("--camera <name>", "the camera to render through")
-    .option("--gpu", "render on the GPU when there is one")
-    .option("--array-size <n>", "split the frames across N render children (AWS default: from the estimate)")
-    .option("--chunk-size <n>", "N frames per render child")
+    .argument("<path>", "a .blend file, or a project folder (then --blend names the .blend in it)"), "split the frames across N render children (AWS default: from the estimate)")
     .option("--backend <backend>", "local (this machine) or aws", "local")
     .option("--farm <name>", "the AWS farm (with --backend aws; its deploy defaults are assumed)")
     .option("--region <region>", "AWS region for prices (default: AWS_REGION, else us-east-1)")

@@ -1,26 +1,14 @@
 import type { Command } from "commander";
+import { withRenderSettingOptions } from "./render-setting-options.ts";
 import { runCommand } from "../run-command.ts";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerRender(program: Command): void {
-  program
+  withRenderSettingOptions(program
     .command("render")
     .description("render a .blend (or a project folder) through copy -> render -> upload on this machine")
-    .argument("<path>", "a .blend file, or a project folder (then --blend names the .blend in it)")
-    .option("--blend <rel>", "the .blend inside a project folder")
-    .option("--frames <set>", "frames, e.g. 1-250, 1-250:5, 1-10,15 (default: the scene's range)")
-    .option("--engine <engine>", "cycles, eevee or workbench (default: the file's)")
-    .option("--samples <n>", "render samples (Cycles or Eevee)")
-    .option("--resolution <WxH>", "output size, e.g. 1920x1080")
-    .option("--percentage <n>", "resolution percentage")
-    .option("--format <format>", "output format: PNG, JPEG, OPEN_EXR, TIFF, ...")
-    .option("--scene <name>", "the scene to render (default: the file's active scene)")
-    .option("--layer <name>", "render only this view layer")
-    .option("--camera <name>", "the camera to render through")
-    .option("--gpu", "render on the GPU when there is one")
-    .option("--array-size <n>", "split the frames across N render children")
-    .option("--chunk-size <n>", "N frames per render child")
+    .argument("<path>", "a .blend file, or a project folder (then --blend names the .blend in it)"))
     .option("--attempts <n>", "tries per render child (1-10; default 1 here, on AWS 5 on spot queues and 2 on on-demand, retried only when the host is lost or the image cannot be pulled)")
     .option("--timeout <duration>", "limit per attempt, e.g. 900, 15m, 2h")
     .option("--python <script>", "run this bpy script (path inside the project) instead of a plain render")
