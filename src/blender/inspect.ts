@@ -6,6 +6,7 @@ import { newerFileWarning } from "../domain/blender-release.ts";
 import { blenderInspectionSchema, type BlenderInspection, fileOutputName, type SceneInspection } from "../domain/scene-inspection.ts";
 import { JobFailedError, UserInputError } from "../errors.ts";
 import { checkBlendFile } from "./blend-file.ts";
+import { cachedInspection, inspectionKey, storeInspection } from "./inspection-cache.ts";
 import { chooseBlender, type BlenderChoice } from "./installations.ts";
 import { BPY_SCRIPTS, describeExit, runBlender, type BlenderExit } from "./runner.ts";
 
@@ -18,6 +19,11 @@ export type InspectOptions = {
   readonly signal?: AbortSignal;
   /** Where paths written on another machine are found here ([from, to]: `C:\textures` → `/mnt/textures`). */
   readonly pathMaps?: readonly (readonly [string, string])[];
+  /**
+   * BRENDER_HOME whose inspection cache to use (see inspection-cache.ts): an
+   * unchanged file read by the same Blender is not inspected again.
+   */
+  readonly cacheHome?: string;
 };
 
 /**
@@ -36,29 +42,41 @@ export async function inspectBlendFile(path: string, options: InspectOptions = {
   const choice: BlenderChoice = options.executable
     ? { path: options.executable, version: undefined }
     : await chooseBlender(header.version, { requested: options.blender, env: options.env });
+  const pathMaps = options.pathMaps ?? [];
+  const key = options.cacheHome ? await inspectionKey(options.cacheHome, { file, blender: choice, pathMaps, ...(options.env ? { env: options.env } : {}) }) : undefined;
+  let report = key ? await cachedInspection(options.cacheHome!, key) : undefined;
+  if (!report) {
+    const started = Date.now();
+    report = await runInspection(file, choice, pathMaps, options);
+    if (key) await storeInspection(options.cacheHome!, key, report, started);
+  }
+  return {
+    file,
+    savedWith: header.version,
+    compression: header.compression,
+    ...report,
+    missingFiles: report.externalFiles.filter((entry) => !entry.exists),
+    renderBlender: {
+      path: choice.path,
+      version: choice.version ?? versionFromBanner(`Blender ${report.blenderVersion}`) ?? report.blenderVersion,
+      ...(choice.warning ? { warning: choice.warning } : {}),
+    },
+    warnings: inspectionWarnings(header.version, report),
+  };
+}
+
+/** Blender's own report on the file (inspect_scene.py), from one Blender start. */
+async function runInspection(file: string, choice: BlenderChoice, pathMaps: InspectOptions["pathMaps"], options: InspectOptions): Promise<BlenderInspection> {
   const scratch = await mkdtemp(join(tmpdir(), "brender-inspect-"));
   try {
     const output = join(scratch, "inspection.json");
     const exit = await runBlender(
-      ["-b", file, "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python", join(BPY_SCRIPTS, "inspect_scene.py"), "--", output, JSON.stringify(options.pathMaps ?? [])],
+      ["-b", file, "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python", join(BPY_SCRIPTS, "inspect_scene.py"), "--", output, JSON.stringify(pathMaps)],
       { executable: choice.path, env: options.env, signal: options.signal },
     );
     const text = await readFile(output, "utf8").catch(() => undefined);
     if (exit.exitCode !== 0 || text === undefined) throw inspectionFailure(file, choice, exit);
-    const report = blenderInspectionSchema.parse(JSON.parse(text));
-    return {
-      file,
-      savedWith: header.version,
-      compression: header.compression,
-      ...report,
-      missingFiles: report.externalFiles.filter((entry) => !entry.exists),
-      renderBlender: {
-        path: choice.path,
-        version: choice.version ?? versionFromBanner(`Blender ${report.blenderVersion}`) ?? report.blenderVersion,
-        ...(choice.warning ? { warning: choice.warning } : {}),
-      },
-      warnings: inspectionWarnings(header.version, report),
-    };
+    return blenderInspectionSchema.parse(JSON.parse(text));
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -217,7 +217,8 @@ async function installPlaces(env: NodeJS.ProcessEnv): Promise<string[]> {
   return places.filter((path) => existsSync(path));
 }
 
-async function onPath(command: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+/** Where a bare command name is found on env's PATH; undefined for paths and names not found. */
+export async function onPath(command: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   if (isAbsolute(command) || command.includes("/")) return undefined;
   for (const dir of (env.PATH ?? "").split(delimiter).filter(Boolean)) {
     const path = join(dir, command);

@@ -8,6 +8,7 @@ import type { RenderJobPayload } from "../domain/render-payload.ts";
 import type { RenderBackend, WatchSnapshot } from "../renders/backend.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { formatProgressLine, formatSeconds } from "./render-watch.ts";
+import { traceMark } from "./trace.ts";
 
 /** How a render ended (or stands) for the summary: RUNNING when the watch stopped before it ended. */
 export type RenderOutcome = { readonly status: string; readonly reason?: string; readonly manifest?: RenderManifest };
@@ -27,8 +28,16 @@ export async function watchRender(backend: RenderBackend, renderId: string, opti
     process.stderr.write("\nbrender: terminating the render (Ctrl-C again to quit at once)\n");
     process.once("SIGINT", () => controller.abort());
   };
-  let snapshotEnded = snapshot.state.terminal;
-  const runner = options.runJobs && backend.runJobs ? backend.runJobs({ stopWhen: () => snapshotEnded, signal: controller.signal }) : undefined;
+  const stop = new AbortController();
+  if (snapshot.state.terminal) stop.abort();
+  // A job that ends may end the render: look at once rather than at the next tick.
+  let jobEnded: (() => void) | undefined;
+  let endedSincePoll = false;
+  const onJobEnded = () => {
+    endedSincePoll = true;
+    jobEnded?.();
+  };
+  const runner = options.runJobs && backend.runJobs ? backend.runJobs({ stop: stop.signal, signal: controller.signal, onJobEnded }) : undefined;
   if (runner) process.once("SIGINT", interrupt);
   let runnerDone = false;
   void runner?.finally(() => (runnerDone = true)).catch(() => undefined);
@@ -40,10 +49,22 @@ export async function watchRender(backend: RenderBackend, renderId: string, opti
     for (;;) {
       if (!options.quiet) lastLine = show(snapshot, options.started, tty, lastLine, seenWarnings, seenFailures);
       if (snapshot.state.terminal || runnerDone) break;
-      // Wake at once when the runner is done, not at the next tick.
-      await Promise.race([new Promise((resolve) => setTimeout(resolve, backend.pollMs)), runner?.catch(() => undefined)].filter(Boolean));
+      // Wake at once when the runner is done or a job ended, not at the next tick.
+      let timer: NodeJS.Timeout | undefined;
+      if (!endedSincePoll) {
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, backend.pollMs);
+            jobEnded = resolve;
+          }),
+          runner?.catch(() => undefined),
+        ].filter(Boolean));
+      }
+      clearTimeout(timer);
+      jobEnded = undefined;
+      endedSincePoll = false;
       snapshot = await watcher.poll();
-      snapshotEnded = snapshot.state.terminal;
+      if (snapshot.state.terminal) stop.abort();
     }
     await runner;
   } finally {
@@ -144,6 +165,7 @@ export async function watchAndSummarize(
   },
 ): Promise<number> {
   const outcome = await watchRender(backend, renderId, { quiet: options.json, started: options.started, runJobs: options.runJobs });
+  traceMark("watch_ended");
   const { objects } = await backend.outputStore(renderId);
   return printOutcome(objects, await backend.payload(renderId), outcome, (performance.now() - options.started) / 1000, options.json, options.upload, options.warnings, options.blender);
 }

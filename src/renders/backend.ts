@@ -115,8 +115,13 @@ export interface RenderBackend {
   payload(renderId: string): Promise<RenderJobPayload>;
   /** Status, progress, jobs, outputs. */
   get(renderId: string): Promise<RenderDetail>;
-  /** Who runs the jobs, when it is this process's job (the local farm): runs them until `stopWhen` or the signal. */
-  runJobs?(options: { stopWhen: () => boolean; signal: AbortSignal }): Promise<void>;
+  /**
+   * Who runs the jobs, when it is this process's job (the local farm): runs
+   * them until `stop` aborts (jobs still running are released, see
+   * runLocalFarm) or `signal` aborts (they are killed). `onJobEnded` is told
+   * each time a job's attempt ends, so a watcher can look at once.
+   */
+  runJobs?(options: { stop: AbortSignal; signal: AbortSignal; onJobEnded?: () => void }): Promise<void>;
   /** Stops a render at once (Ctrl-C while watching it in the terminal). */
   interrupt?(renderId: string): void;
   /** Follows one render for a terminal: each poll folds what was added since the last (events, job statuses). */

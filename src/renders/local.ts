@@ -351,8 +351,11 @@ export class LocalRenderBackend implements RenderBackend {
     return { objects: renderObjects(this.farm, renderId), prefix: outputPrefix(submittedPayload(this.farm, renderId).project.name, renderId) };
   }
 
-  runJobs(options: { stopWhen: () => boolean; signal: AbortSignal }): Promise<void> {
-    return runLocalFarm({ store: this.farm.jobs, logDir: this.farm.logDir, stopWhen: options.stopWhen, signal: options.signal });
+  runJobs(options: { stop: AbortSignal; signal: AbortSignal; onJobEnded?: () => void }): Promise<void> {
+    return runLocalFarm({
+      store: this.farm.jobs, logDir: this.farm.logDir, stop: options.stop, signal: options.signal,
+      ...(options.onJobEnded ? { onEvent: (event) => event.type === "exited" && options.onJobEnded!() } : {}),
+    });
   }
 
   interrupt(renderId: string): void {

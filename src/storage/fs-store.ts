@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { constants, copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createHash, randomBytes } from "node:crypto";
@@ -61,6 +61,20 @@ export class FsObjectStore implements ObjectStore {
     } catch (error) {
       await rm(temp, { force: true });
       throw error;
+    }
+  }
+
+  async linkFile(key: string, destinationPath: string): Promise<"linked" | "copied"> {
+    const source = this.pathOf(key);
+    await mkdir(dirname(destinationPath), { recursive: true });
+    try {
+      await link(source, destinationPath);
+      return "linked";
+    } catch (error) {
+      // Another file system (EXDEV), or one without hard links: a copy (a reflink where the file system can).
+      if (!["EXDEV", "EPERM", "EMLINK", "ENOTSUP", "EOPNOTSUPP"].includes((error as NodeJS.ErrnoException).code ?? "")) throw error;
+      await copyFile(source, destinationPath, constants.COPYFILE_FICLONE);
+      return "copied";
     }
   }
 

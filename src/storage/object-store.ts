@@ -27,6 +27,13 @@ export interface ObjectStore {
   putBytes(key: string, data: string | Uint8Array, options?: Pick<PutOptions, "tags">): Promise<void>;
   /** Downloads to `destinationPath` (written atomically). */
   getFile(key: string, destinationPath: string, options?: TransferOptions): Promise<void>;
+  /**
+   * A store on this machine's disk: makes the object appear at
+   * `destinationPath` without copying its bytes where it can (a hard link of
+   * the stored file; a copy across file systems). The destination then shares
+   * the store's bytes, so it must never be written to in place.
+   */
+  linkFile?(key: string, destinationPath: string): Promise<"linked" | "copied">;
   getBytes(key: string): Promise<Buffer>;
   /** Size of the object, or undefined when there is none. */
   stat(key: string): Promise<StoredObject | undefined>;

@@ -1,10 +1,28 @@
-import { resolve } from "node:path";
+import { createRequire } from "node:module";
+import { extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brenderPaths } from "../config.ts";
 import { UserInputError } from "../errors.ts";
 import { FsObjectStore } from "./fs-store.ts";
 import type { ObjectStore } from "./object-store.ts";
-import { S3ObjectStore } from "./s3-store.ts";
+import type * as S3Store from "./s3-store.ts";
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The S3 store's module, loaded on first use: the AWS SDK takes about a third
+ * of a second to load (more on a busy machine), which every worker job and
+ * `brender render` would pay for the folder store too.
+ */
+function s3Store(): typeof S3Store {
+  // This file runs as .ts (tests) and .js (dist/); its neighbour has the same extension.
+  return require(fileURLToPath(new URL(`./s3-store${extname(fileURLToPath(import.meta.url))}`, import.meta.url))) as typeof S3Store;
+}
+
+/** Fails (naming the bucket and the fix) when the store cannot be written; the folder store always can. */
+export async function checkStoreAccess(store: ObjectStore): Promise<void> {
+  if (!(store instanceof FsObjectStore)) await s3Store().checkBucketAccess(store);
+}
 
 /**
  * Opens the object store the configuration names. `BRENDER_STORAGE` may be a
@@ -16,7 +34,7 @@ export function openObjectStore(env: NodeJS.ProcessEnv = process.env): ObjectSto
   const configured = env.BRENDER_STORAGE?.trim();
   if (!configured) return new FsObjectStore(brenderPaths(env).bucket);
   if (configured.startsWith("file://")) return new FsObjectStore(fileURLToPath(configured));
-  if (/^s3:\/\//i.test(configured)) return S3ObjectStore.fromEnvironment(configured, env);
+  if (/^s3:\/\//i.test(configured)) return s3Store().S3ObjectStore.fromEnvironment(configured, env);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(configured)) {
     throw new UserInputError(
       `BRENDER_STORAGE="${configured}" uses a storage scheme this version does not support; use a folder path, file:// URL or s3://bucket[/prefix].`,

@@ -42,6 +42,8 @@ export type RunnerOptions = {
   readonly pollMs?: number;
   /** Checked every poll; when true the runner stops (running children are released, see runLocalFarm). */
   readonly stopWhen?: () => boolean;
+  /** Aborting stops the runner at once, as `stopWhen` would (running children are released). */
+  readonly stop?: AbortSignal;
   /** Stop when every job in the store has ended and nothing runs here. */
   readonly untilIdle?: boolean;
   /** Aborting stops the runner: its children are killed and their attempts released. */
@@ -206,6 +208,7 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
       wakeUp = finish;
     });
   signal?.addEventListener("abort", wake);
+  options.stop?.addEventListener("abort", wake);
 
   const emit = (event: RunnerEvent) => {
     try {
@@ -404,7 +407,7 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
   let nextPoll = 0;
   try {
     for (;;) {
-      if (fatal !== undefined || signal?.aborted) break;
+      if (fatal !== undefined || signal?.aborted || options.stop?.aborted) break;
       const now = Date.now();
       // The periodic part runs once per poll, not after every child's exit, so a fast stream of
       // exits costs one claim each and nothing more: between polls, only the slots that
@@ -438,6 +441,7 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
     fatal ??= error;
   } finally {
     signal?.removeEventListener("abort", wake);
+    options.stop?.removeEventListener("abort", wake);
     stopping = true;
     await Promise.all(launching.values());
     for (const entry of running.values()) {

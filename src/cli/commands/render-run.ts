@@ -1,4 +1,5 @@
 import { inspectBlendFile } from "../../blender/inspect.ts";
+import { brenderHome } from "../../config.ts";
 import { jobBlender } from "../../blender/installations.ts";
 import { newRenderId } from "../../domain/ids.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
@@ -8,14 +9,14 @@ import { openLocalFarm, submitRender, type ProjectSource, type ProjectUploadSumm
 import type { RenderBackend } from "../../renders/backend.ts";
 import { LocalRenderBackend } from "../../renders/local.ts";
 import type { UploadProgress } from "../../storage/content-upload.ts";
-import { checkBucketAccess } from "../../storage/s3-store.ts";
+import { checkStoreAccess } from "../../storage/open-store.ts";
 import { formatPackingReport, packDependencies, type PackingReport } from "../../packing/pack.ts";
 import { formatBytes, formatSeconds } from "../render-watch.ts";
 import { checkPythonScript, inputWarnings, locateProject, parseJobOptions } from "../render-input.ts";
 import { buildRenderPayload, type RenderCliOptions } from "../../renders/render-request.ts";
 import { startBackgroundRunner, watchAndSummarize } from "../render-follow.ts";
-import { withRenders } from "../open-renders.ts";
 import { terminationSignal } from "../run-command.ts";
+import { processStartedAt, traceMark } from "../trace.ts";
 
 export type RenderOptions = RenderCliOptions & {
   blend?: string;
@@ -44,6 +45,7 @@ export type RenderOptions = RenderCliOptions & {
 /** `brender render PATH`: inspect, submit (nothing when the input is bad), then wait with progress or detach. */
 export async function runRender(path: string, options: RenderOptions): Promise<number> {
   const started = performance.now();
+  traceMark("process_started", processStartedAt());
   // Everything checkable without Blender is checked first, so bad input never leaves anything behind.
   const { attempts, priority, timeoutSeconds } = parseJobOptions(options);
   const { source, blendPath, blendFile } = await locateProject(path, options.blend);
@@ -51,7 +53,11 @@ export async function runRender(path: string, options: RenderOptions): Promise<n
   const signal = terminationSignal();
   // Locally, --blender picks the installed Blender that inspects and renders; on AWS it names a deployed one.
   const localBlender = options.backend === "aws" ? undefined : options.blender;
-  const inspection = await inspectBlendFile(blendPath, { signal, pathMaps: parsePathMaps(options.pathMap ?? []), ...(localBlender ? { blender: localBlender } : {}) });
+  traceMark("inspection_started");
+  const inspection = await inspectBlendFile(blendPath, {
+    signal, pathMaps: parsePathMaps(options.pathMap ?? []), cacheHome: brenderHome(), ...(localBlender ? { blender: localBlender } : {}),
+  });
+  traceMark("inspection_ended");
   const payload = buildRenderPayload({ ...options, python }, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
   // Every file the .blend needs travels with it; a missing one stops here (exit 2) unless --allow-missing.
   const packed = await packDependencies(inspection.dependencies ?? [], source, { allowMissing: options.allowMissing });
@@ -99,13 +105,15 @@ async function submitAndFollow(
   const farm = openLocalFarm(options.storage ? { ...process.env, BRENDER_STORAGE: options.storage } : process.env);
   try {
     // A store we cannot write to fails here, before anything is uploaded or submitted.
-    await checkBucketAccess(farm.objects);
+    await checkStoreAccess(farm.objects);
     const blender = run.blender;
     if (!options.json) process.stderr.write(`Blender ${blender.version} (${blender.path}) renders this file\n`);
     const progress = uploadProgressPrinter(options.json === true);
     const blenderExecutable = await jobBlender(blender.path, process.env);
+    traceMark("upload_started");
     const { upload } = await submitRender(farm, payload, source, { attempts: attempts ?? 1, timeoutSeconds, priority, ...(blenderExecutable ? { blenderExecutable } : {}), onUploadProgress: progress.update });
     progress.done(upload);
+    traceMark("submitted");
     return await follow(new LocalRenderBackend(farm), payload, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) }, warnings, { path: blender.path, version: blender.version });
   } finally {
     farm.close();
@@ -137,8 +145,10 @@ function uploadProgressPrinter(quiet: boolean) {
 }
 
 /** `brender retry ID`: submits the render again; frames already uploaded are kept, only the rest are rendered. */
-export function runRetry(id: string, options: { detach?: boolean; json?: boolean }): Promise<number> {
+export async function runRetry(id: string, options: { detach?: boolean; json?: boolean }): Promise<number> {
   const started = performance.now();
+  // Loaded here: it brings the AWS backend, which a local render never needs.
+  const { withRenders } = await import("../open-renders.ts");
   return withRenders(async (renders) => {
     const { backend, renderId } = await renders.find(id);
     await backend.retry(renderId);

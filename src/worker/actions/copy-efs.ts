@@ -7,6 +7,7 @@ import { isManifestKey } from "../../storage/project-manifest.ts";
 import { extractArchive, isArchiveFileName } from "../archive/extract.ts";
 import { renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { rebuildFromManifest } from "./copy-efs-manifest.ts";
+import type { RenderJobPayload } from "../../domain/render-payload.ts";
 
 /**
  * The `copy_efs` action: brings the project from the object store into the
@@ -27,7 +28,7 @@ export async function copyEfs(context: ActionContext): Promise<void> {
   const staging = join(dirname(layout.project), `.project.copying-${randomBytes(4).toString("hex")}`);
   await mkdir(dirname(layout.project), { recursive: true });
   try {
-    const files = await fetchProject(context, key, staging);
+    const files = await fetchProject(context, payload, key, staging);
     await rm(layout.project, { recursive: true, force: true });
     await rename(staging, layout.project);
     context.log.info({ key, files, project: layout.project }, "project copied");
@@ -63,12 +64,28 @@ async function restoreUploadedFrames(context: ActionContext, project: string, re
   return count;
 }
 
-async function fetchProject(context: ActionContext, key: string, destination: string): Promise<number> {
+/**
+ * Project files a render opens only for reading, so they may share the
+ * store's bytes (hard links, see rebuildFromManifest): .blend files and
+ * media. Not caches (Blender rewrites a disk cache's frames in place) nor
+ * anything else, and nothing at all for a custom Python render, whose script
+ * may write wherever it likes.
+ */
+export function readOnlyInputs(payload: RenderJobPayload): (manifestPath: string) => boolean {
+  if (payload.type === "python") return () => false;
+  return (path) => READ_ONLY_EXTENSIONS.test(path);
+}
+
+const READ_ONLY_EXTENSIONS =
+  /\.(blend|png|jpe?g|exr|hdr|tiff?|tga|bmp|webp|dds|psd|jp2|j2c|cin|dpx|ttf|otf|woff2?|pfb|wav|mp3|ogg|flac|aac|m4a|mp4|mov|mkv|avi|webm)$/i;
+
+async function fetchProject(context: ActionContext, payload: RenderJobPayload, key: string, destination: string): Promise<number> {
   const { store } = context;
   if (key.endsWith("/")) return fetchFolder(context, key, destination);
   if (isManifestKey(key)) {
     const rebuilt = await rebuildFromManifest(store, key, destination, {
       signal: context.signal,
+      readOnly: readOnlyInputs(payload),
       onWarning: (message) => context.log.warn(message),
     });
     context.log.info({ key, ...rebuilt }, "project rebuilt from its manifest");
