@@ -23,6 +23,11 @@ const ACTIONS: Record<JobActionType, () => Promise<Action>> = {
   remove_efs: async () => (await import("./actions/remove-efs.ts")).removeEfs,
 };
 
+/** Loads these actions' code ahead of their jobs (a warm worker thread waiting for its job does this). */
+export async function preloadActions(types: readonly JobActionType[]): Promise<void> {
+  await Promise.all(types.map((type) => ACTIONS[type]()));
+}
+
 export type WorkerOptions = {
   readonly env?: NodeJS.ProcessEnv;
   readonly signal?: AbortSignal;

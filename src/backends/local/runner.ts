@@ -11,6 +11,11 @@
  * writes to: when the runner dies, even by SIGKILL, the pipe closes and the
  * worker (started with BRENDER_EXIT_WITH_PARENT=1) aborts and kills Blender,
  * so no orphan renders a child the farm is about to hand out again.
+ *
+ * Jobs whose action is Node code (copy, upload) run instead in a worker
+ * thread of the runner (action-threads.ts), with the same log file, statuses,
+ * retries, timeouts and terminations; renders, which run Blender, always get
+ * a process.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -19,6 +24,7 @@ import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { JobStatus } from "../../domain/job-status.ts";
+import { ActionThreads, THREAD_ACTIONS, type ActionThreadOptions, type ThreadRun } from "./action-threads.ts";
 import type { ChildRef, ClaimedChild, JobStore } from "./job-store.ts";
 
 /** The program run for every child; it gets the child's job through its environment. */
@@ -28,6 +34,13 @@ export type RunnerOptions = {
   readonly store: JobStore;
   /** Default: this Node running `<repo>/dist/cli/main.js worker`. */
   readonly workerCommand?: WorkerCommand;
+  /**
+   * Actions run in worker threads of this process instead of worker
+   * processes (see action-threads.ts). Default: copy, upload and clean-up
+   * when `workerCommand` is the default one and BRENDER_ACTION_THREADS is
+   * not "0"; none with another worker command.
+   */
+  readonly actionThreads?: ActionThreadOptions | false;
   /** Merged under each child's environment; default process.env. */
   readonly baseEnv?: NodeJS.ProcessEnv;
   /** One log per attempt: <logDir>/<jobId>/<index>-<attempt>.log (worker stdout and stderr). */
@@ -138,7 +151,9 @@ export function exitReason(workerReason: string | undefined, exitCode: number | 
 
 type Running = {
   readonly claimed: ClaimedChild;
-  readonly process: ChildProcess;
+  /** A worker process (its pid is its process group's), or a job in one of this process's threads (pid: ours). */
+  readonly process: ChildProcess | undefined;
+  readonly thread: ThreadRun | undefined;
   readonly pid: number;
   readonly logFile: string;
   readonly logFd: number;
@@ -167,6 +182,9 @@ type Running = {
 export async function runLocalFarm(options: RunnerOptions): Promise<void> {
   const { store, logDir, signal, onEvent } = options;
   const workerCommand = options.workerCommand ?? defaultWorkerCommand();
+  const threadOptions = options.actionThreads ?? (options.workerCommand === undefined && process.env.BRENDER_ACTION_THREADS !== "0" ? { actions: THREAD_ACTIONS } : false);
+  const threads = threadOptions && threadOptions.actions.length > 0 ? new ActionThreads(threadOptions) : undefined;
+  threads?.warm();
   const ownerId = options.ownerId ?? newOwnerId();
   const leaseMs = options.leaseMs ?? 30_000;
   const heartbeatMs = options.heartbeatMs ?? 5000;
@@ -250,6 +268,12 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
 
   const killGroup = (entry: Running) => {
     if (entry.killTimer) return;
+    if (entry.thread) {
+      const thread = entry.thread;
+      thread.abort();
+      entry.killTimer = setTimeout(() => thread.kill(), KILL_GRACE_MS);
+      return;
+    }
     signalGroup(entry.pid, "SIGTERM");
     entry.killTimer = setTimeout(() => signalGroup(entry.pid, "SIGKILL"), KILL_GRACE_MS);
   };
@@ -290,6 +314,10 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
       closeSync(logFd);
       return;
     }
+    if (threads?.actions.has(claimed.action)) {
+      startThread(claimed, threads.run(env, logFd), logFile, logFd);
+      return;
+    }
     let child: ChildProcess;
     try {
       child = spawn(workerCommand.command, [...workerCommand.args], { env, detached: true, stdio: ["pipe", logFd, logFd] });
@@ -316,7 +344,7 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
     }
     let closed!: () => void;
     const entry: Running = {
-      claimed, process: child, pid, logFile, logFd, timeoutReason: undefined, released: false, killTimer: undefined,
+      claimed, process: child, thread: undefined, pid, logFile, logFd, timeoutReason: undefined, released: false, killTimer: undefined,
       closed: new Promise<void>((done) => (closed = done)),
     };
     running.set(keyOf(claimed), entry);
@@ -329,17 +357,24 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
       // Anything the worker left behind in its group belongs to the job too.
       signalGroup(pid, "SIGKILL");
     });
-    child.on("close", (exitCode: number | null, exitSignal: NodeJS.Signals | null) => {
-      try {
-        onClose(entry, exitCode, exitSignal);
-      } catch (error) {
-        fatal ??= error;
-      } finally {
-        closed();
-        exitsSinceClaim += 1;
-        wake();
-      }
-    });
+    child.on("close", (exitCode: number | null, exitSignal: NodeJS.Signals | null) => ended(entry, closed, exitCode, exitSignal));
+    started(entry);
+  };
+
+  /** The same bookkeeping as a process, for a job run in one of this process's threads. */
+  const startThread = (claimed: ClaimedChild, thread: ThreadRun, logFile: string, logFd: number) => {
+    let closed!: () => void;
+    const entry: Running = {
+      claimed, process: undefined, thread, pid: process.pid, logFile, logFd, timeoutReason: undefined, released: false, killTimer: undefined,
+      closed: new Promise<void>((done) => (closed = done)),
+    };
+    running.set(keyOf(claimed), entry);
+    void thread.done.then(({ exitCode, signal: exitSignal }) => ended(entry, closed, exitCode, exitSignal));
+    started(entry);
+  };
+
+  const started = (entry: Running) => {
+    const { claimed, logFile, pid } = entry;
     if (!store.markRunning(claimed.jobId, claimed.index, claimed.attempt, { logFile })) {
       // The attempt is no longer ours (recovered by another runner): stop the process, report nothing.
       entry.released = true;
@@ -349,12 +384,24 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
     emit({ type: "started", jobId: claimed.jobId, jobName: claimed.jobName, index: claimed.index, attempt: claimed.attempt, pid, logFile });
   };
 
+  const ended = (entry: Running, closed: () => void, exitCode: number | null, exitSignal: NodeJS.Signals | null) => {
+    try {
+      onClose(entry, exitCode, exitSignal);
+    } catch (error) {
+      fatal ??= error;
+    } finally {
+      closed();
+      exitsSinceClaim += 1;
+      wake();
+    }
+  };
+
   const onClose = (entry: Running, exitCode: number | null, exitSignal: NodeJS.Signals | null) => {
     if (entry.killTimer) clearTimeout(entry.killTimer);
     // Read the log only when the reason is needed: a failure the runner did not cause itself.
     const workerReason = exitCode !== 0 && entry.timeoutReason === undefined && !entry.released ? lastWorkerReason(readTail(entry.logFd)) : undefined;
     closeSync(entry.logFd);
-    entry.process.stdin?.destroy();
+    entry.process?.stdin?.destroy();
     running.delete(keyOf(entry.claimed));
     const { claimed } = entry;
     const base = { type: "exited", jobId: claimed.jobId, jobName: claimed.jobName, index: claimed.index, attempt: claimed.attempt, exitCode, signal: exitSignal } as const;
@@ -449,6 +496,7 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
       killGroup(entry);
     }
     await Promise.all([...running.values()].map((entry) => entry.closed));
+    await threads?.close();
     try {
       store.recoverOwner(ownerId);
     } catch (error) {
