@@ -57,8 +57,8 @@ export class ActionThreads {
    * is ready soon; the next ones, warmed while a job runs, also load every
    * thread action's code (the upload's image and video libraries).
    */
-  warm(): void {
-    this.#spare ??= this.#start(this.#started > 0 ? [...this.actions] : []);
+  warm(preload?: readonly string[]): void {
+    this.#spare ??= this.#start(preload ?? (this.#started > 0 ? [...this.actions] : []));
   }
 
   /** Runs one job in the spare thread (or a new one), its output appended to `logFd`, and warms the next. */
@@ -113,4 +113,25 @@ export class ActionThreads {
     });
     return thread;
   }
+}
+
+let prewarmed: ActionThreads | undefined;
+
+/**
+ * Starts the default threads' first spare now, loading the copy action, for
+ * a runner about to start in this process (`brender render` calls this before
+ * inspecting, so the copy job finds its thread ready). The next default
+ * runner in this process takes it (takePrewarmed).
+ */
+export function prewarmActionThreads(): void {
+  if (process.env.BRENDER_ACTION_THREADS === "0") return;
+  prewarmed ??= new ActionThreads({ actions: THREAD_ACTIONS });
+  prewarmed.warm(["copy_efs"]);
+}
+
+/** The threads prewarmActionThreads started, once; undefined when none. */
+export function takePrewarmed(): ActionThreads | undefined {
+  const taken = prewarmed;
+  prewarmed = undefined;
+  return taken;
 }

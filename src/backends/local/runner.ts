@@ -24,7 +24,7 @@ import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { JobStatus } from "../../domain/job-status.ts";
-import { ActionThreads, THREAD_ACTIONS, type ActionThreadOptions, type ThreadRun } from "./action-threads.ts";
+import { ActionThreads, takePrewarmed, THREAD_ACTIONS, type ActionThreadOptions, type ThreadRun } from "./action-threads.ts";
 import type { ChildRef, ClaimedChild, JobStore } from "./job-store.ts";
 
 /** The program run for every child; it gets the child's job through its environment. */
@@ -182,8 +182,9 @@ type Running = {
 export async function runLocalFarm(options: RunnerOptions): Promise<void> {
   const { store, logDir, signal, onEvent } = options;
   const workerCommand = options.workerCommand ?? defaultWorkerCommand();
-  const threadOptions = options.actionThreads ?? (options.workerCommand === undefined && process.env.BRENDER_ACTION_THREADS !== "0" ? { actions: THREAD_ACTIONS } : false);
-  const threads = threadOptions && threadOptions.actions.length > 0 ? new ActionThreads(threadOptions) : undefined;
+  const defaultThreads = options.actionThreads === undefined && options.workerCommand === undefined && process.env.BRENDER_ACTION_THREADS !== "0";
+  const threadOptions = options.actionThreads ?? (defaultThreads ? { actions: THREAD_ACTIONS } : false);
+  const threads = (defaultThreads ? takePrewarmed() : undefined) ?? (threadOptions && threadOptions.actions.length > 0 ? new ActionThreads(threadOptions) : undefined);
   threads?.warm();
   const ownerId = options.ownerId ?? newOwnerId();
   const leaseMs = options.leaseMs ?? 30_000;
