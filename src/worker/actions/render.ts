@@ -1,4 +1,5 @@
 import { readdir, writeFile, mkdir } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { runBlender, BPY_SCRIPTS, describeExit } from "../../blender/runner.ts";
 import { parseBlenderLine } from "../../blender/output-parser.ts";
@@ -6,6 +7,7 @@ import {
   arraySizeFor, compressFrames, expandFrames, formatFrameSet, framesForChild, parseFrameSet,
 } from "../../domain/frames.ts";
 import { newerFileWarning } from "../../domain/blender-release.ts";
+import { chooseRenderProcesses, dealFrames } from "../../domain/render-processes.ts";
 import { eventFileName, frameFileStem, frameOfFileName, outputLayout } from "../../domain/layout.ts";
 import { progressEventSchema, type ProgressEventBody } from "../../domain/progress-events.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
@@ -75,9 +77,8 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
     return;
   }
 
-  const jobFile = join(layout.root, "jobs", `render-${index}.json`);
   await mkdir(join(layout.root, "jobs"), { recursive: true });
-  const job: BpyRenderJob = {
+  const job: Omit<BpyRenderJob, "frames"> = {
     scene: payload.scene,
     viewLayer: payload.viewLayer,
     camera: payload.camera,
@@ -86,39 +87,58 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
     overrides: payload.render ?? null,
     compositorFolder: folders.compositor,
     ...(await dependencyMapOf(layout.project)),
-    frames: todo.map((frame) => ({ frame, partialBase: join(folders.partial, frameFileStem(frame)), finalFolder: folders.frames })),
   };
-  await writeFile(jobFile, JSON.stringify(job));
-
-  const tracker = blenderOutputTracker((event) => {
-    if (event.type === "render_settings") {
-      const device = event.device === "GPU" ? `GPU (${event.gpuBackend ?? "unknown backend"})` : "CPU";
-      context.log.info({ device, engine: event.engine }, `rendering on the ${device}`);
-    }
-    emit(event);
-  }, (blender) => {
+  const split = chooseRenderProcesses({
+    cores: availableParallelism(), frames: todo.length, gpu: payload.gpu, processes: context.env.BRENDER_RENDER_PROCESSES,
+  });
+  if (split.processes > 1) context.log.info(split, `rendering with ${split.processes} Blenders of ${split.threads} threads each`);
+  let blenderReported = false;
+  const onBlender = (blender: string) => {
+    if (blenderReported) return;
+    blenderReported = true;
     const warning = newerFileWarning(header.version, blender);
     if (warning) emit({ type: "warning", message: warning });
-  });
-  const exit = await runBlender(
-    ["-b", blendFile, "--factory-startup", "-noaudio", "--python-exit-code", String(SETTINGS_FAILED),
-      "--python", join(BPY_SCRIPTS, "render_frames.py"), "--", jobFile],
-    {
-      executable: context.env.BLENDER_EXECUTABLE,
-      env: context.processEnv,
-      logFile: join(layout.logs, `render-${index}.log`),
-      signal: context.signal,
-      onLine: tracker.onLine,
-    },
-  );
+  };
+  const runs = await Promise.all(dealFrames(todo, split.processes).map(async (frames, slot) => {
+    // One Blender keeps the names it always had; several get a suffix each.
+    const name = split.processes > 1 ? `render-${index}.${slot}` : `render-${index}`;
+    const jobFile = join(layout.root, "jobs", `${name}.json`);
+    const bpyJob: BpyRenderJob = {
+      ...job,
+      frames: frames.map((frame) => ({ frame, partialBase: join(folders.partial, frameFileStem(frame)), finalFolder: folders.frames })),
+    };
+    await writeFile(jobFile, JSON.stringify(bpyJob));
+    const tracker = blenderOutputTracker((event) => {
+      if (event.type === "render_settings") {
+        if (slot > 0) return; // every Blender reports the same settings; the first speaks for all
+        const device = event.device === "GPU" ? `GPU (${event.gpuBackend ?? "unknown backend"})` : "CPU";
+        context.log.info({ device, engine: event.engine }, `rendering on the ${device}`);
+      }
+      emit(event);
+    }, onBlender);
+    const exit = await runBlender(
+      ["-b", blendFile, "--factory-startup", "-noaudio", ...(split.threads ? ["-t", String(split.threads)] : []),
+        "--python-exit-code", String(SETTINGS_FAILED), "--python", join(BPY_SCRIPTS, "render_frames.py"), "--", jobFile],
+      {
+        executable: context.env.BLENDER_EXECUTABLE,
+        env: context.processEnv,
+        logFile: join(layout.logs, `${name}.log`),
+        signal: context.signal,
+        onLine: tracker.onLine,
+      },
+    );
+    return { exit, tracker };
+  }));
 
   const rendered = await renderedFrames(folders.frames);
   const missing = share.filter((frame) => !rendered.has(frame));
-  if (exit.exitCode === 0 && missing.length === 0) {
+  if (runs.every((run) => run.exit.exitCode === 0) && missing.length === 0) {
     emit({ type: "child_finished", child: index, status: "succeeded", framesDone: share.length, seconds: seconds() });
     return;
   }
-  const reason = failureReason(exit, tracker, missing);
+  // The Blender that failed explains the failure; when none did, the first one says what is missing.
+  const failed = runs.find((run) => run.exit.exitCode !== 0) ?? runs[0]!;
+  const reason = failureReason(failed.exit, failed.tracker, missing);
   emit({ type: "child_finished", child: index, status: "failed", framesDone: share.length - missing.length, seconds: seconds(), reason });
   throw new JobFailedError(reason);
 }
