@@ -8,12 +8,13 @@ import {
 } from "../../domain/frames.ts";
 import { newerFileWarning } from "../../domain/blender-release.ts";
 import { chooseRenderProcesses, dealFrames } from "../../domain/render-processes.ts";
-import { eventFileName, frameFileStem, frameOfFileName, outputLayout } from "../../domain/layout.ts";
+import { eventFileName, frameFileStem, frameOfFileName, outputLayout, outputPrefix } from "../../domain/layout.ts";
 import { progressEventSchema, type ProgressEventBody } from "../../domain/progress-events.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
 import { eventSink, type EmitEvent } from "../events.ts";
 import { withPublishedEvents } from "../publish-events.ts";
+import { framePublisher } from "../frame-publisher.ts";
 import { arrayIndex, renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { assertBlendFileReadable } from "./files.ts";
 import { dependencyMapOf } from "./dependency-map.ts";
@@ -99,6 +100,10 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
     const warning = newerFileWarning(header.version, blender);
     if (warning) emit({ type: "warning", message: warning });
   };
+  const publisher = framePublisher({
+    store: context.store, outputFolder: output, prefix: outputPrefix(payload.project.name, payload.renderId),
+    emit, warn: (message) => context.log.warn(message), signal: context.signal,
+  });
   const runs = await Promise.all(dealFrames(todo, split.processes).map(async (frames, slot) => {
     // One Blender keeps the names it always had; several get a suffix each.
     const name = split.processes > 1 ? `render-${index}.${slot}` : `render-${index}`;
@@ -109,6 +114,7 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
     };
     await writeFile(jobFile, JSON.stringify(bpyJob));
     const tracker = blenderOutputTracker((event) => {
+      if (event.type === "frame_finished") publisher.publish(event.file);
       if (event.type === "render_settings") {
         if (slot > 0) return; // every Blender reports the same settings; the first speaks for all
         const device = event.device === "GPU" ? `GPU (${event.gpuBackend ?? "unknown backend"})` : "CPU";
@@ -130,6 +136,7 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
     return { exit, tracker };
   }));
 
+  await publisher.finish();
   const rendered = await renderedFrames(folders.frames);
   const missing = share.filter((frame) => !rendered.has(frame));
   if (runs.every((run) => run.exit.exitCode === 0) && missing.length === 0) {
