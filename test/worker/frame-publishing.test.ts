@@ -1,7 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { execFile } from "node:child_process";
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import yauzl from "yauzl";
 import { renderManifestSchema } from "../../src/domain/render-manifest.ts";
@@ -19,6 +21,7 @@ async function zipEntries(file: string): Promise<string[]> {
   return names.sort();
 }
 
+const run = promisify(execFile);
 const sha256 = async (file: string) => createHash("sha256").update(await readFile(file)).digest("hex");
 const frameNames = (frames: number[]) => frames.map((frame) => `frame_${String(frame).padStart(4, "0")}.png`);
 
@@ -74,5 +77,34 @@ describe("frames published while the render runs (real Blender)", () => {
     const zip = join(dir, "output.zip");
     await store.getFile("proj/output/published/output.zip", zip);
     assert.deepEqual(await zipEntries(zip), frameNames([1, 2, 3, 4]).map((name) => `frames/${name}`), "each frame once in the zip");
+  });
+
+  it("encodes the preview video while rendering; the upload publishes that video, or makes a new one when a frame changed since", async (t) => {
+    const { store, work, runJob } = await workerHarness(t);
+    const dir = await tempDir(t);
+    await store.putFile("proj/scene.blend", await makeScene(join(dir, "scene.blend"), { frames: [1, 5] }));
+    const payload = payloadFor("early-video", { frames: "1-5" });
+    assert.equal((await runJob("copy_efs", payload, { BUCKET_KEY: "proj/scene.blend" })).code, 0);
+    assert.equal((await runJob("render", payload)).code, 0);
+    const prework = join(work, "early-video", "prework", "preview.mp4");
+    const probe = async (file: string) =>
+      (await run("ffprobe", ["-v", "error", "-count_frames", "-show_entries", "stream=nb_read_frames,width", "-of", "csv=p=0", file])).stdout.trim();
+    assert.equal(await probe(prework), "64,5", "the render child's video holds every frame");
+    const made = await sha256(prework);
+
+    assert.equal((await runJob("upload_render_output", payload)).code, 0);
+    assert.equal(await sha256(store.describe("proj/output/early-video/preview.mp4")), made, "the upload published the render child's video");
+
+    // Same render again, but a frame changes after the child's video was made: the upload makes a fresh one.
+    const again = payloadFor("stale-video", { frames: "1-5" });
+    assert.equal((await runJob("copy_efs", again, { BUCKET_KEY: "proj/scene.blend" })).code, 0);
+    assert.equal((await runJob("render", again)).code, 0);
+    const stale = await sha256(join(work, "stale-video", "prework", "preview.mp4"));
+    const frames = join(work, "stale-video", "output", "frames");
+    await writeFile(join(frames, "frame_0003.png"), await readFile(join(frames, "frame_0001.png")));
+    assert.equal((await runJob("upload_render_output", again)).code, 0);
+    const published = store.describe("proj/output/stale-video/preview.mp4");
+    assert.notEqual(await sha256(published), stale, "a video made from the frames as they are now");
+    assert.equal(await probe(published), "64,5");
   });
 });

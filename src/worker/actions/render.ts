@@ -15,6 +15,7 @@ import { JobFailedError, UserInputError } from "../../errors.ts";
 import { eventSink, type EmitEvent } from "../events.ts";
 import { withPublishedEvents } from "../publish-events.ts";
 import { framePublisher } from "../frame-publisher.ts";
+import { clearPrework, previewPrework, type PreviewPrework } from "../preview-prework.ts";
 import { arrayIndex, renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { assertBlendFileReadable } from "./files.ts";
 import { dependencyMapOf } from "./dependency-map.ts";
@@ -67,10 +68,14 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
   const header = await assertBlendFileReadable(blendFile);
   await mkdir(folders.frames, { recursive: true });
 
+  const prework = await startPrework(context, payload, share, join(layout.root, "prework"));
   const done = await renderedFrames(folders.frames);
   for (const frame of share) {
     const file = done.get(frame);
-    if (file) emit({ type: "frame_finished", frame, file: join(folders.frames, file), reused: true });
+    if (file) {
+      emit({ type: "frame_finished", frame, file: join(folders.frames, file), reused: true });
+      prework?.frameReady(frame, join(folders.frames, file));
+    }
   }
   const todo = share.filter((frame) => !done.has(frame));
   if (todo.length === 0) {
@@ -114,9 +119,13 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
     };
     await writeFile(jobFile, JSON.stringify(bpyJob));
     const tracker = blenderOutputTracker((event) => {
-      if (event.type === "frame_finished") publisher.publish(event.file);
+      if (event.type === "frame_finished") {
+        publisher.publish(event.file);
+        prework?.frameReady(event.frame, event.file);
+      }
       if (event.type === "render_settings") {
         if (slot > 0) return; // every Blender reports the same settings; the first speaks for all
+        prework?.start(event.fps, event.format);
         const device = event.device === "GPU" ? `GPU (${event.gpuBackend ?? "unknown backend"})` : "CPU";
         context.log.info({ device, engine: event.engine }, `rendering on the ${device}`);
       }
@@ -136,7 +145,7 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
     return { exit, tracker };
   }));
 
-  await publisher.finish();
+  await Promise.all([publisher.finish(), prework?.finish()]);
   const rendered = await renderedFrames(folders.frames);
   const missing = share.filter((frame) => !rendered.has(frame));
   if (runs.every((run) => run.exit.exitCode === 0) && missing.length === 0) {
@@ -148,6 +157,16 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
   const reason = failureReason(failed.exit, failed.tracker, missing);
   emit({ type: "child_finished", child: index, status: "failed", framesDone: share.length - missing.length, seconds: seconds(), reason });
   throw new JobFailedError(reason);
+}
+
+/** The preview video made while rendering, when this child renders every frame of an animation (see preview-prework.ts). */
+async function startPrework(context: ActionContext, payload: RenderJobPayload, share: readonly number[], folder: string): Promise<PreviewPrework | undefined> {
+  const all = expandFrames(parseFrameSet(payload.frames));
+  if (payload.type !== "animation" || !payload.video.enabled || share.length < 2 || share.length !== all.length) return undefined;
+  await clearPrework(folder);
+  return previewPrework({
+    folder, frames: [...share].sort((a, b) => a - b), video: payload.video, fps: payload.render?.fps, warn: (message) => context.log.warn(message),
+  });
 }
 
 /** This child's frames; checks the array size AWS Batch reports against the payload's split. */

@@ -19,6 +19,7 @@ import { alreadyPublished, publishedManifest, restoreFromStore } from "../publis
 import { readRenderEvents, summarizeEvents, type RenderSummary } from "../render-summary.ts";
 import { renderedFrames } from "./render.ts";
 import { OUTPUT_TAGS, publishedFiles } from "../frame-publisher.ts";
+import { preworkVideo } from "../preview-prework.ts";
 
 const PARALLEL_UPLOADS = 4;
 
@@ -74,14 +75,17 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
   }
   if (payload.type === "animation" && payload.video.enabled && frameFiles.length >= 2) {
     await attempt(warnings, "preview video", async () => {
-      const video = await makePreviewVideo(frameFiles, join(scratch, "preview.mp4"), {
+      const options = {
         fps: payload.render?.fps ?? summary.fps ?? 24,
         quality: payload.video.quality,
         encodingSpeed: payload.video.encodingSpeed,
         container: payload.video.container,
-      });
-      const name = video.file.slice(video.file.lastIndexOf("/") + 1);
-      extras.preview = await uploadOne(context, video.file, prefix + name, uploaded);
+      };
+      // The render child may have encoded it already, while it rendered (preview-prework.ts).
+      const video = await preworkVideo(join(layout.root, "prework"), frameFiles, options)
+        ?? (await makePreviewVideo(frameFiles, join(scratch, "preview.mp4"), options)).file;
+      const name = video.slice(video.lastIndexOf("/") + 1);
+      extras.preview = await uploadOne(context, video, prefix + name, uploaded);
     });
   }
 
