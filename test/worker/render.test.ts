@@ -8,13 +8,15 @@ import { brender, events, makeScene, meanColor, pixels, tempDir, REPO } from "..
 import { payloadFor, workerHarness } from "./harness.ts";
 
 const run = promisify(execFile);
+/** The direct renders compare against the Blender the worker runs (BLENDER_EXECUTABLE picks one of the test matrix's). */
+const SAME_BLENDER = process.env.BLENDER_EXECUTABLE || "blender";
 
 describe("render action (real Blender)", () => {
   it("renders an animation split across 3 children pixel-identical to a direct blender -b render", async (t) => {
     const { store, work, runJob } = await workerHarness(t);
     const dir = await tempDir(t);
     const blend = await makeScene(join(dir, "scene.blend"), { frames: [1, 6] });
-    await run("blender", ["-b", blend, "-o", join(dir, "direct", "frame_####"), "-F", "PNG", "-a"]);
+    await run(SAME_BLENDER, ["-b", blend, "-o", join(dir, "direct", "frame_####"), "-F", "PNG", "-a"]);
     await store.putFile("proj/scene.blend", blend);
     const payload = payloadFor("split-three", { split: { arraySize: 3 } });
 
@@ -47,7 +49,7 @@ describe("render action (real Blender)", () => {
     const { store, work, runJob } = await workerHarness(t);
     const dir = await tempDir(t);
     const blend = await makeScene(join(dir, "scene.blend"), { frames: [1, 5] });
-    await run("blender", ["-b", blend, "-o", join(dir, "direct", "frame_####"), "-F", "PNG", "-a"]);
+    await run(SAME_BLENDER, ["-b", blend, "-o", join(dir, "direct", "frame_####"), "-F", "PNG", "-a"]);
     await store.putFile("proj/scene.blend", blend);
     const payload = payloadFor("two-blenders", { frames: "1-5" });
     assert.equal((await runJob("copy_efs", payload, { BUCKET_KEY: "proj/scene.blend" })).code, 0);

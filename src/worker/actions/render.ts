@@ -238,7 +238,10 @@ function blenderOutputTracker(emit: EmitEvent, onBlender: (version: string) => v
           return;
         }
         const { at: _at, ...body } = event.data;
-        if (body.type === "frame_started") {
+        if (body.type === "frame_progress") {
+          if (body.sample === lastSample) return; // Blender repeats a status line for other changes than the sample
+          lastSample = body.sample;
+        } else if (body.type === "frame_started") {
           currentFrame = body.frame;
           lastSample = -1;
         } else if (body.type === "frame_finished") {
