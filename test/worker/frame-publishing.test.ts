@@ -5,21 +5,10 @@ import { execFile } from "node:child_process";
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { join } from "node:path";
-import yauzl from "yauzl";
 import { renderManifestSchema } from "../../src/domain/render-manifest.ts";
+import { zipEntryNames } from "../helpers/archives.ts";
 import { events, makeScene, tempDir } from "../helpers/blender.ts";
 import { payloadFor, workerHarness } from "./harness.ts";
-
-async function zipEntries(file: string): Promise<string[]> {
-  const zip = await yauzl.openPromise(file, { lazyEntries: true });
-  const names: string[] = [];
-  try {
-    for await (const entry of zip.eachEntry()) names.push(entry.fileName);
-  } finally {
-    zip.close();
-  }
-  return names.sort();
-}
 
 const run = promisify(execFile);
 const sha256 = async (file: string) => createHash("sha256").update(await readFile(file)).digest("hex");
@@ -76,7 +65,7 @@ describe("frames published while the render runs (real Blender)", () => {
     }
     const zip = join(dir, "output.zip");
     await store.getFile("proj/output/published/output.zip", zip);
-    assert.deepEqual(await zipEntries(zip), frameNames([1, 2, 3, 4]).map((name) => `frames/${name}`), "each frame once in the zip");
+    assert.deepEqual((await zipEntryNames(zip)).sort(), frameNames([1, 2, 3, 4]).map((name) => `frames/${name}`), "each frame once in the zip");
   });
 
   it("encodes the preview video while rendering; the upload publishes that video, or makes a new one when a frame changed since", async (t) => {
