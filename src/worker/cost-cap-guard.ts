@@ -16,7 +16,7 @@ import {
 import { UserInputError } from "../errors.ts";
 import { batchClientFromEnv, describe } from "./failed-upload.ts";
 
-/** Checks after frames closer together than this are skipped: every child checks, and Batch's API is rate limited. */
+/** Checks after frames closer together than this are skipped (every child checks, and Batch's API is rate limited); BRENDER_COST_CHECK_SECONDS changes it. */
 export const MIN_CHECK_INTERVAL_MS = 30_000;
 /** A check this often even while one long frame renders. */
 export const PERIODIC_CHECK_MS = 300_000;
@@ -55,6 +55,14 @@ export function readCostCap(env: NodeJS.ProcessEnv): CostCapSetting | undefined 
   return parsed.data;
 }
 
+/** BRENDER_COST_CHECK_SECONDS (whole seconds, 0 or more) when set, else MIN_CHECK_INTERVAL_MS. */
+function checkIntervalMs(env: NodeJS.ProcessEnv): number {
+  const text = env.BRENDER_COST_CHECK_SECONDS?.trim();
+  if (!text) return MIN_CHECK_INTERVAL_MS;
+  if (!/^\d+$/.test(text)) throw new UserInputError(`BRENDER_COST_CHECK_SECONDS="${text}" is not a whole number of seconds: set it to e.g. 30, or unset it.`);
+  return Number(text) * 1000;
+}
+
 /** The guard for this render child, or undefined when the render has no cap. */
 export function costCapGuard(env: NodeJS.ProcessEnv, options: GuardOptions): CostCapGuard | undefined {
   const cap = readCostCap(env);
@@ -68,7 +76,7 @@ export function costCapGuard(env: NodeJS.ProcessEnv, options: GuardOptions): Cos
   const children = parent !== undefined && size >= 2 ? Array.from({ length: size }, (_, index) => `${parent}:${index}`) : [ownId];
   const batch = options.batch ?? batchClientFromEnv(env);
   const now = options.now ?? Date.now;
-  const minInterval = options.minIntervalMs ?? MIN_CHECK_INTERVAL_MS;
+  const minInterval = options.minIntervalMs ?? checkIntervalMs(env);
   let lastCheck = -Infinity;
   let stoppedReason: string | undefined;
   let running: Promise<string | undefined> | undefined;
