@@ -1,15 +1,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { JobDetail } from "@aws-sdk/client-batch";
 import {
-  arrayParentOf, billedAttemptsOf, costCapReason, costCapSettingSchema, spendSoFar,
+  arrayParentOf, billedAttemptsOf, costCapReason, costCapSettingSchema, spendSoFar, type DescribedRun,
 } from "../../src/domain/cost/running-cap.ts";
 
 const t0 = Date.parse("2026-12-07T05:00:00Z");
 const minute = 60_000;
 
 // Children as DescribeJobs answers them (its JobDetail fields, epoch milliseconds).
-const children: JobDetail[] = [
+const children: (DescribedRun & Record<string, unknown>)[] = [
   // Finished: one attempt of 30 minutes.
   {
     jobId: "p:0", jobName: "r", jobQueue: "q", jobDefinition: "d", status: "SUCCEEDED", createdAt: t0, startedAt: t0, stoppedAt: t0 + 30 * minute,
@@ -37,7 +36,7 @@ describe("the running cost cap (pure)", () => {
   });
 
   it("counts a running attempt Batch already lists once, not twice", () => {
-    const listed: JobDetail = {
+    const listed: DescribedRun & Record<string, unknown> = {
       jobId: "p:0", jobName: "r", jobQueue: "q", jobDefinition: "d", status: "RUNNING", createdAt: t0, startedAt: t0, attempts: [{ startedAt: t0 }],
     };
     assert.deepEqual(billedAttemptsOf(listed), [{ startedAt: t0 }]);
