@@ -14,10 +14,10 @@ const children: (DescribedRun & Record<string, unknown>)[] = [
     jobId: "p:0", jobName: "r", jobQueue: "q", jobDefinition: "d", status: "SUCCEEDED", createdAt: t0, startedAt: t0, stoppedAt: t0 + 30 * minute,
     attempts: [{ startedAt: t0, stoppedAt: t0 + 30 * minute }],
   },
-  // Reclaimed spot host after 10 minutes, then running for 20 minutes on a second host (not listed as an attempt yet).
+  // Reclaimed spot host ("Host EC2 … terminated.") after 10 minutes, then running for 20 minutes on a second host (not listed as an attempt yet).
   {
     jobId: "p:1", jobName: "r", jobQueue: "q", jobDefinition: "d", status: "RUNNING", createdAt: t0, startedAt: t0 + 15 * minute,
-    attempts: [{ startedAt: t0, stoppedAt: t0 + 10 * minute, statusReason: "Host EC2 (instance i-1) terminated." }],
+    attempts: [{ startedAt: t0, stoppedAt: t0 + 10 * minute }],
   },
   // Still waiting for a host: nothing billed.
   { jobId: "p:2", jobName: "r", jobQueue: "q", jobDefinition: "d", status: "RUNNABLE", createdAt: t0, attempts: [] },
