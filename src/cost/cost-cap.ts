@@ -10,6 +10,7 @@ import type { RenderJobPayload } from "../domain/render-payload.ts";
 import { UserInputError } from "../errors.ts";
 import { FARM_DEFAULTS } from "../infra/farm-props.ts";
 import { queueOffer } from "./queue-price.ts";
+import type { Prices } from "../domain/cost/render-cost.ts";
 import { estimateRender, type RenderEstimate } from "./estimate-render.ts";
 
 /** Reads `--max-cost`: a positive amount of US dollars ("$" allowed), or "none" (no cap, not even the farm's). */
@@ -34,7 +35,8 @@ export type CostCapCheck = {
   readonly blendPath: string;
   readonly queue: QueueKind;
   readonly resources: ServerResources;
-  readonly region: string;
+  /** The prices to estimate with (live when AWS answered, else the region for the bundled table). */
+  readonly prices: Prices;
   readonly signal?: AbortSignal;
 };
 
@@ -48,7 +50,7 @@ export async function enforceCostCap(check: CostCapCheck): Promise<RenderEstimat
       queue: { kind: check.queue, ...queueOffer(check.queue) },
       child: { vcpus: check.resources.vcpus, gpus: check.resources.gpus },
       queueMaxVcpus: FARM_DEFAULTS.maxVcpus,
-      prices: { region: check.region },
+      prices: check.prices,
       split: check.payload.split,
     },
     ...(check.signal ? { signal: check.signal } : {}),

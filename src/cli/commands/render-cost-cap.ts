@@ -3,6 +3,8 @@ import { formatDollars as formatUsd } from "../../domain/cost/range.ts";
 import { findFarm } from "../../backends/aws/farm-resources.ts";
 import type { AwsRenderRequest } from "../../backends/aws/submit-render.ts";
 import { terminationSignal } from "../run-command.ts";
+import { queuePrices } from "../../cost/live-prices.ts";
+import { queueOffer } from "../../cost/queue-price.ts";
 
 /**
  * The render's cost cap: `--max-cost USD`, `--max-cost none`, or the farm's
@@ -27,6 +29,8 @@ export async function resolveAwsCostCap(maxCost: string | undefined, request: Aw
     say(`cost cap ${formatUsd(maxUsd)}: ${source} (--max-cost USD or --max-cost none changes it for this render)`);
   }
   say(`estimating the cost against ${source} ${formatUsd(maxUsd)} (a few frames rendered here)…`);
+  const region = request.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const live = await queuePrices(queueOffer(request.queue), region);
   const estimate = await enforceCostCap({
     maxUsd,
     capName: source,
@@ -34,9 +38,10 @@ export async function resolveAwsCostCap(maxCost: string | undefined, request: Aw
     blendPath: request.blendPath,
     queue: request.queue,
     resources: request.resources,
-    region: request.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    prices: live.prices,
     signal: terminationSignal(),
   });
-  say(`estimated cost about ${formatUsd(estimate.usd!.expected)}, within ${source} ${formatUsd(maxUsd)}; the render stops if its spend passes it`);
-  return { ...request, maxCost: maxUsd };
+  say(`estimated cost about ${formatUsd(estimate.usd!.expected)}, within ${source} ${formatUsd(maxUsd)}; the render stops if its spend passes it (prices: ${live.notes.join("; ")})`);
+  // The running cap prices child-hours as the estimate did.
+  return { ...request, maxCost: maxUsd, prices: live.prices };
 }
