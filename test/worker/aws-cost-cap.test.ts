@@ -174,4 +174,40 @@ describe("the cost cap while a render runs (AWS)", () => {
     assert.equal(manifest.frames.rendered.split(/[,-]/).length >= 1, true);
     assert.equal(manifest.frames.rendered, frames.length === 1 ? "1" : `1-${frames.length}`);
   });
+
+  it("a render of one child already past its cap stops before Blender starts; an unreadable cap is exit 2", async (t) => {
+    const renderId = "r-20261207-070000-00cap2";
+    const home = await tempDir(t);
+    const work = join(home, "work");
+    const layout = workLayout(work, renderId);
+    await mkdir(layout.project, { recursive: true });
+    await makeScene(join(layout.project, "scene.blend"), { frames: [1, 2], resolution: [16, 9], samples: 1 });
+    const payload = payloadFor(renderId, { frames: "1-2", video: { enabled: false } });
+    // One child is no array job: Batch's id has no ":index", and the job itself is described and terminated.
+    const jobs = new Map<string, StandInJob>([["solo", { jobId: "solo", status: "RUNNING", startedAt: Date.now() - 100 * 60 * minute, attempts: [] }]]);
+    const batch = await batchStandIn(jobs);
+    t.after(() => batch.close());
+    const env = {
+      JOB_ACTION_TYPE: "render",
+      BRENDER_JOB_PAYLOAD: JSON.stringify(payload),
+      BRENDER_HOME: home,
+      EFS_BLENDER_FOLDER_PATH: work,
+      AWS_ENDPOINT_URL_BATCH: batch.endpoint,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      AWS_BATCH_JOB_ID: "solo",
+      // No Blender may start: this one would fail the test.
+      BLENDER_EXECUTABLE: "/nonexistent/blender",
+      BRENDER_COST_CAP: JSON.stringify({ maxUsd: 2, usdPerChildHour: 0.5 }),
+    };
+    const result = await runWorker({ env, stdout: () => {}, log: silent });
+    assert.deepEqual(result, { exitCode: 1, error: "stopped at the cost cap: spent $50.00 of $2.00" });
+    assert.deepEqual(batch.terminated, [{ jobId: "solo", reason: "stopped at the cost cap: spent $50.00 of $2.00" }]);
+    assert.deepEqual(await readdir(outputLayout(layout.output).frames), []);
+
+    const unreadable = await runWorker({ env: { ...env, BRENDER_COST_CAP: "5 dollars" }, stdout: () => {}, log: silent });
+    assert.equal(unreadable.exitCode, 2);
+    assert.match(unreadable.error ?? "", /BRENDER_COST_CAP is not \{"maxUsd": N, "usdPerChildHour": N\}/);
+  });
 });
