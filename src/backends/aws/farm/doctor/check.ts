@@ -68,7 +68,7 @@ export function failureReason(error: unknown): string {
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   if (/AccessDenied|UnauthorizedOperation|not authorized/i.test(`${error.name} ${error.message}`)) return `access denied: ${firstLine(error.message)}`;
   // An endpoint without the API (an emulator, a partition without the service) answers with an HTML page the SDK cannot parse.
-  if (error.name === "SyntaxError" || /Deserialization error/i.test(error.message)) return `the API did not answer here${status ? ` (HTTP ${status})` : ""}`;
+  if (error.name === "SyntaxError" || /Deserialization error/i.test(error.message)) return `the API did not answer here${status ? `: HTTP ${status}` : ""}`;
   const system = systemError(error, 0);
   if (system) return `${system.code}${system.where ? ` at ${system.where}` : ""}: ${firstLine(error.message)}`;
   return `${error.name}: ${firstLine(error.message)}`;
