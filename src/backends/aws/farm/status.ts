@@ -3,6 +3,7 @@
  * holds, its Batch queues and compute environments, and its last image
  * build.
  */
+import type { CloudFormationClient, Stack } from "@aws-sdk/client-cloudformation";
 import { BatchGetBuildsCommand, ListBuildsForProjectCommand, type CodeBuildClient } from "@aws-sdk/client-codebuild";
 import { UserInputError } from "../../../errors.ts";
 import { FARM_OUTPUTS, farmStackName } from "../farm-resources.ts";
@@ -36,13 +37,8 @@ export type FarmStatus = {
 
 /** Farm `name`'s stack, images, queues, compute environments and last image build. */
 export async function farmStatus(name: string, clients: FarmClients): Promise<FarmStatus> {
-  checkFarmName(name);
-  const region = await clients.cloudFormation.config.region();
+  const { region, stack } = await findFarmStack(name, clients.cloudFormation);
   const stackName = farmStackName(name);
-  const stack = await describeStack(clients.cloudFormation, stackName);
-  if (stack === undefined) {
-    throw new UserInputError(`No Brender farm "${name}" in ${region}: deploy it with 'brender farm deploy ${name}', or check --region/--profile.`);
-  }
   const outputs = stackOutputs(stack);
 
   const images: Record<string, boolean> = {};
@@ -99,6 +95,17 @@ export function deployedJobDefinitions(jobDefinitions: string | undefined): Reco
   } catch {
     return {};
   }
+}
+
+/** Farm `name`'s stack, in whatever state; UserInputError (exit 2) for a bad name or no such farm in the region. */
+export async function findFarmStack(name: string, cloudFormation: CloudFormationClient): Promise<{ region: string; stack: Stack }> {
+  checkFarmName(name);
+  const region = await cloudFormation.config.region();
+  const stack = await describeStack(cloudFormation, farmStackName(name));
+  if (stack === undefined) {
+    throw new UserInputError(`No Brender farm "${name}" in ${region}: deploy it with 'brender farm deploy ${name}', or check --region/--profile.`);
+  }
+  return { region, stack };
 }
 
 /** Blender versions named in the JobDefinitions output; empty when unreadable. */

@@ -6,13 +6,12 @@
  */
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
-import { UserInputError } from "../../../../errors.ts";
-import { FARM_OUTPUTS, farmStackName } from "../../farm-resources.ts";
+import { FARM_OUTPUTS } from "../../farm-resources.ts";
 import { readFarmCapacity, type FarmCapacity } from "../batch-capacity.ts";
 import type { FarmClients } from "../clients.ts";
-import { BUILD_OUTPUTS, checkFarmName } from "../settings.ts";
-import { describeStack, stackOutputs } from "../stack.ts";
-import { deployedJobDefinitions } from "../status.ts";
+import { BUILD_OUTPUTS } from "../settings.ts";
+import { stackOutputs } from "../stack.ts";
+import { deployedJobDefinitions, findFarmStack } from "../status.ts";
 import { serviceRoleChecks, sesChecks } from "./account-checks.ts";
 import { readBaseImageCheck } from "./base-image.ts";
 import { instanceOfferingsCheck, vcpuQuotaChecks } from "./capacity-checks.ts";
@@ -30,12 +29,7 @@ export type DoctorOptions = {
 };
 
 export async function farmDoctor(name: string, clients: DoctorClients, options: DoctorOptions): Promise<DoctorReport> {
-  checkFarmName(name);
-  const region = await clients.cloudFormation.config.region();
-  const stack = await describeStack(clients.cloudFormation, farmStackName(name));
-  if (stack === undefined) {
-    throw new UserInputError(`No Brender farm "${name}" in ${region}: deploy it with 'brender farm deploy ${name}', or check --region/--profile.`);
-  }
+  const { region, stack } = await findFarmStack(name, clients.cloudFormation);
   const outputs = stackOutputs(stack);
   const checks: DoctorCheck[] = [stackCheck(name, stack)];
 
