@@ -18,6 +18,9 @@ import { serviceRoleChecks, sesAccountCheck, sesChecks } from "../../../../src/b
 import { baseImageCheck, baseImageOf, parseImageReference, registryUrl } from "../../../../src/backends/aws/farm/doctor/base-image.ts";
 import { instanceOfferingsCheck, quotaNeeds, vcpuQuotaChecks } from "../../../../src/backends/aws/farm/doctor/capacity-checks.ts";
 import { doctorReport, failureReason, guarded } from "../../../../src/backends/aws/farm/doctor/check.ts";
+import { farmDoctor } from "../../../../src/backends/aws/farm/doctor/doctor.ts";
+import { createFarmClients } from "../../../../src/backends/aws/farm/create-clients.ts";
+import { DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { queueChecks, stackCheck } from "../../../../src/backends/aws/farm/doctor/farm-checks.ts";
 import { buildConcurrencyCheck, codeBuildQuotaCheck, ecrImage, imageBuildsCheck, imageChecks } from "../../../../src/backends/aws/farm/doctor/image-checks.ts";
 
@@ -57,6 +60,9 @@ describe("vCPU quotas per queue kind", () => {
       quotaNeeds(FARM).map(({ kind, vcpus, vcpusPerJob }) => [kind, vcpus, vcpusPerJob]),
       [["spot-cpu", 256, 2], ["on-demand-cpu", 272, 2], ["spot-gpu", 256, 8], ["on-demand-gpu", 256, 8]],
     );
+    // Queues whose environments could not be read still need one render child.
+    const unread: FarmCapacity = { queues: [queue("spot-gpu", [])], missing: [] };
+    assert.deepEqual(quotaNeeds(unread).map(({ kind, vcpus }) => [kind, vcpus]), [["spot-gpu", 8]]);
   });
 
   it("a new account (G and VT quotas 0, 5 standard spot vCPUs): GPU queues BLOCKED, spot CPU short (WARN), each with the increase command", async () => {
@@ -250,5 +256,51 @@ describe("the report", () => {
     assert.equal(doctorReport("studio", "eu-west-1", thrown).blocking, false);
     assert.equal(doctorReport("studio", "eu-west-1", [...thrown, { id: "y", status: "BLOCKED", summary: "s", fix: "f" }]).blocking, true);
     assert.match(failureReason(denied("iam:GetRole")), /^access denied: /);
+  });
+});
+
+describe("farmDoctor", () => {
+  it("credentials that may read the stack and nothing else: every other check a warning naming its permission, no crash, nothing blocked", async () => {
+    const clients = { ...createFarmClients(config), ses, ec2, iam, serviceQuotas: quotas };
+    const cfn = mockClient(clients.cloudFormation);
+    const [batch, ecr, codeBuild] = [mockClient(clients.batch), mockClient(clients.ecr), mockClient(clients.codeBuild)];
+    try {
+      cfn.on(DescribeStacksCommand).resolves({
+        Stacks: [{
+          StackName: "brender-farm-studio",
+          StackStatus: "CREATE_COMPLETE",
+          CreationTime: new Date(),
+          Outputs: [
+            { OutputKey: "IoQueue", OutputValue: "brender-studio-io" },
+            { OutputKey: "SpotGpuQueue", OutputValue: "brender-studio-spot-gpu" },
+            { OutputKey: "JobDefinitions", OutputValue: JSON.stringify({ "4.2.0": "arn:aws:batch:eu-west-1:123456789012:job-definition/jd:1" }) },
+            { OutputKey: "SenderEmail", OutputValue: "renders@studio.example" },
+            { OutputKey: "ImageBuildProject", OutputValue: "brender-studio-images" },
+          ],
+        }],
+      });
+      batch.onAnyCommand().rejects(denied("batch:Describe*"));
+      ecr.onAnyCommand().rejects(denied("ecr:DescribeImages"));
+      codeBuild.onAnyCommand().rejects(denied("codebuild:ListBuildsForProject"));
+      quotaMock.onAnyCommand().rejects(denied("servicequotas:GetServiceQuota"));
+      sesMock.onAnyCommand().rejects(denied("ses:GetAccount"));
+      iamMock.onAnyCommand().rejects(denied("iam:GetRole"));
+      const report = await farmDoctor("studio", clients, { dockerfile: undefined });
+      assert.equal(report.blocking, false);
+      assert.deepEqual(
+        report.checks.map((check) => `${check.id} ${check.status}`),
+        [
+          "stack OK", "queues WARN", "quota:on-demand-cpu WARN", "quota:spot-gpu WARN", "instance-types OK", "images WARN", "codebuild-quota WARN",
+          "image-builds WARN", "ses-account WARN", "ses-sender WARN", "service-role:batch WARN", "service-role:ecs WARN", "service-role:spot WARN", "base-image WARN",
+        ],
+      );
+      const fixes = new Map(report.checks.map((check) => [check.id, check.fix ?? ""]));
+      assert.match(fixes.get("queues")!, /^Allow batch:DescribeJobQueues, batch:DescribeComputeEnvironments /);
+      assert.match(fixes.get("images")!, /^Allow batch:DescribeJobDefinitions, ecr:DescribeImages /);
+      assert.match(fixes.get("image-builds")!, /^Allow codebuild:ListBuildsForProject, codebuild:BatchGetBuilds /);
+      assert.match(fixes.get("service-role:spot")!, /^Allow iam:GetRole /);
+    } finally {
+      for (const mock of [cfn, batch, ecr, codeBuild]) mock.restore();
+    }
   });
 });

@@ -35,7 +35,8 @@ export function quotaNeeds(capacity: FarmCapacity): QuotaNeed[] {
     const kind: QueueKind = queue.role === "io" ? "on-demand-cpu" : queue.role;
     const perJob = SMALLEST_CHILD_VCPUS[isGpuQueue(kind) ? "gpu" : "cpu"];
     const need = needs.get(kind) ?? { vcpus: 0, queues: [] };
-    need.vcpus += queue.environments.reduce((sum, environment) => sum + (environment.maxVcpus ?? perJob), 0);
+    // An environment (or a queue whose environments could not be read) with no known maximum needs at least one child.
+    need.vcpus += Math.max(perJob, queue.environments.reduce((sum, environment) => sum + (environment.maxVcpus ?? perJob), 0));
     need.queues.push(queue.name);
     needs.set(kind, need);
   }

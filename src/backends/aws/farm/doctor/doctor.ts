@@ -7,7 +7,7 @@
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { FARM_OUTPUTS } from "../../farm-resources.ts";
-import { readFarmCapacity, type FarmCapacity } from "../batch-capacity.ts";
+import { lastPart, namedQueues, readFarmCapacity, type FarmCapacity } from "../batch-capacity.ts";
 import type { FarmClients } from "../clients.ts";
 import { BUILD_OUTPUTS } from "../settings.ts";
 import { stackOutputs } from "../stack.ts";
@@ -33,7 +33,11 @@ export async function farmDoctor(name: string, clients: DoctorClients, options: 
   const outputs = stackOutputs(stack);
   const checks: DoctorCheck[] = [stackCheck(name, stack)];
 
-  let capacity: FarmCapacity = { queues: [], missing: [] };
+  // Until Batch answers, the queues the stack names, without their environments: the quotas are still checked against one child.
+  let capacity: FarmCapacity = {
+    queues: namedQueues(outputs).map(({ role, output }) => ({ role, output, name: lastPart(output), state: "?", status: "?", environments: [] })),
+    missing: [],
+  };
   checks.push(
     ...(await guarded("queues", "the farm's Batch queues and compute environments", ["batch:DescribeJobQueues", "batch:DescribeComputeEnvironments"], name, async () => {
       capacity = await readFarmCapacity(clients.batch, outputs);
@@ -56,7 +60,7 @@ export async function farmDoctor(name: string, clients: DoctorClients, options: 
   checks.push(...(await readImageBuildsCheck(clients.codeBuild, outputs[BUILD_OUTPUTS.imageBuildProject], name)));
 
   checks.push(...(await sesChecks(clients.ses, outputs[FARM_OUTPUTS.senderEmail], name, region)));
-  const spot = capacity.queues.some((queue) => queue.role.startsWith("spot-")) || Boolean(outputs[FARM_OUTPUTS.spotCpuQueue] || outputs[FARM_OUTPUTS.spotGpuQueue]);
+  const spot = capacity.queues.some((queue) => queue.role.startsWith("spot-"));
   checks.push(...(await serviceRoleChecks(clients.iam, { spot }, name)));
   checks.push(await readBaseImageCheck(options.dockerfile, options.registry, imagesMissing, name));
   return doctorReport(name, region, checks);
