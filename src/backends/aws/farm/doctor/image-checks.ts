@@ -60,7 +60,7 @@ export function imageChecks(images: readonly VersionImage[], farm: string): Doct
   const deploy = `Run 'brender farm deploy ${farm}': it builds the missing images.`;
   return images.map((entry) => {
     const id = `image:${entry.version}`;
-    if (entry.definitionStatus === undefined || entry.definitionStatus !== "ACTIVE") {
+    if (entry.definitionStatus !== "ACTIVE") {
       return blocked(id, `Blender ${entry.version}: its job definition ${entry.jobDefinition} is ${entry.definitionStatus ?? "missing"}.`, `Run 'brender farm deploy ${farm}' to register it again.`);
     }
     if (entry.image === undefined) return blocked(id, `Blender ${entry.version}: its job definition names no image.`, `Run 'brender farm deploy ${farm}' to register it again.`);
