@@ -148,6 +148,8 @@ async function fetchOnDemand(region: string, types: readonly string[], env: Node
       }
       return onDemandPricesFromPriceList(priceList, region);
     } catch (error) {
+      // Without credentials the other endpoint cannot answer either.
+      if ((error as Error).name === "CredentialsProviderError") throw error;
       lastError = error;
     } finally {
       client.destroy();
