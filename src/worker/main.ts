@@ -2,7 +2,7 @@ import { pino, type Logger } from "pino";
 import { brenderPaths } from "../config.ts";
 import { DiskFullError, diskFullFolder, isDiskFull } from "../disk-full.ts";
 import { BrenderError } from "../errors.ts";
-import { openObjectStore } from "../storage/open-store.ts";
+import { loadObjectStore } from "../storage/store-location.ts";
 import type { ActionContext } from "./context.ts";
 import { workFolderOf } from "./context.ts";
 import { parseWorkerEnv } from "./env.ts";
@@ -11,9 +11,10 @@ import { type JobActionType } from "../domain/job-actions.ts";
 type Action = (context: ActionContext) => Promise<void>;
 
 /**
- * One function per JOB_ACTION_TYPE; each lives in its own file under
- * actions/, loaded when its job runs: a job loads only what it uses (the
- * upload's image and mail libraries cost the copy job nothing).
+ * One function per JOB_ACTION_TYPE; each lives in its own file under actions/.
+ * Loaded on demand: a worker runs one action, and the others' libraries (the
+ * mailer, sharp, archive readers) would add about half a second to every
+ * render child's start.
  */
 const ACTIONS: Record<JobActionType, () => Promise<Action>> = {
   copy_efs: async () => (await import("./actions/copy-efs.ts")).copyEfs,
@@ -70,7 +71,7 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerResu
       processEnv,
       paths: brenderPaths(processEnv),
       workFolder: workFolderOf(env, processEnv),
-      store: openObjectStore(processEnv),
+      store: await loadObjectStore(processEnv),
       log: log.child({ action: env.JOB_ACTION_TYPE, child: env.AWS_BATCH_JOB_ARRAY_INDEX }),
       signal: options.signal ?? new AbortController().signal,
       stdout: options.stdout ?? ((line) => process.stdout.write(line)),
