@@ -5,11 +5,13 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { openJobStore, type JobStore } from "../../../src/backends/local/job-store.ts";
+import { prewarmActionThreads, takePrewarmed } from "../../../src/backends/local/action-threads.ts";
 import { runLocalFarm, type RunnerEvent, type RunnerOptions } from "../../../src/backends/local/runner.ts";
 
 const FAKE_WORKER = resolve("test/helpers/fake-worker.mjs");
 const FAKE_THREAD = pathToFileURL(resolve("test/helpers/fake-thread.mjs"));
 const REAL_THREAD = pathToFileURL(resolve("src/worker/thread.ts"));
+// The default runner's threads run dist/worker/thread.js: `npm run build` first.
 
 let root: string;
 let count = 0;
@@ -103,6 +105,27 @@ describe("runner: copy and upload in worker threads", () => {
     assert.ok(!existsSync(join(work, "render-1")), "the action did its work");
     assert.equal(store.getJob(noKey)?.status, "FAILED");
     assert.match(store.getJob(noKey)?.statusReason ?? "", /^Attempt 1\/1 failed: copy_efs needs BUCKET_KEY/);
+    store.close();
+  });
+});
+
+describe("runner: the threads `brender render` warms before inspecting", () => {
+  it("a default runner takes the prewarmed threads (the build's thread entry) and runs its first Node job in them", async () => {
+    const { store, logDir } = fresh();
+    const work = join(root, "prewarm-work");
+    mkdirSync(join(work, "render-2"), { recursive: true });
+    const payload = JSON.stringify({ schemaVersion: 1, renderId: "render-2", project: { name: "p", blendFile: "s.blend" }, type: "animation", frames: "1" });
+    const job = store.submitJob({ name: "clean", action: "remove_efs", environment: { EFS_BLENDER_FOLDER_PATH: work, BRENDER_JOB_PAYLOAD: payload } });
+    prewarmActionThreads();
+    const pids: number[] = [];
+    await runLocalFarm({
+      store, logDir, untilIdle: true, pollMs: 20, baseEnv: { PATH: process.env.PATH ?? "", BRENDER_HOME: root },
+      onEvent: (event) => event.type === "started" && pids.push(event.pid),
+    });
+    assert.equal(takePrewarmed(), undefined, "the runner took them");
+    assert.deepEqual(pids, [process.pid]);
+    assert.equal(store.getJob(job)?.status, "SUCCEEDED", log(store, job));
+    assert.ok(!existsSync(join(work, "render-2")));
     store.close();
   });
 });
