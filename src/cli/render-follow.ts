@@ -1,3 +1,5 @@
+import { costLine } from "../domain/cost/cost-record.ts";
+import { costView } from "../renders/views.ts";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { ProjectUploadSummary } from "../backends/local/farm.ts";
@@ -117,6 +119,7 @@ export function printOutcome(
     seconds: Math.round(seconds * 10) / 10,
     ...(upload ? { upload } : {}),
     ...(outputs ? { outputs } : {}),
+    ...costView(payload.estimate, manifest),
   };
   if (json) {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -128,6 +131,7 @@ export function printOutcome(
       ...summary.warnings.map((warning) => `  warning: ${warning}`),
       ...(outputs ? [`  outputs: ${outputs.location}`, ...[outputs.zip, outputs.thumbnail, outputs.preview].filter(Boolean).map((path) => `    ${path}`)] : []),
       ...(blender ? [`  rendered with Blender ${blender.version} (${blender.path})`] : []),
+      ...(summary.cost && costLine(summary.cost) ? [`  cost: ${costLine(summary.cost)}`] : []),
     ];
     process.stdout.write(`${lines.join("\n")}\n`);
   }

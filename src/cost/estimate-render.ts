@@ -11,6 +11,8 @@ import { renderCost, type PriceSource, type Prices, type QueueOffer } from "../d
 import { awsRenderTime, localCpuHours, localRenderSeconds, secondsPerFrame, type ChildResources } from "../domain/cost/render-time.ts";
 import { arraySizeFor, expandFrames, parseFrameSet, type FrameSplit } from "../domain/frames.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";
+import type { QueueKind } from "../backends/aws/farm-resources.ts";
+import { FARM_DEFAULTS } from "../infra/farm-props.ts";
 
 export type AwsTarget = {
   readonly queue: QueueOffer & { readonly kind: string };
@@ -20,6 +22,33 @@ export type AwsTarget = {
   /** The split the user asked for; absent: the default split from the estimate. */
   readonly split?: FrameSplit;
 };
+
+/** What each queue kind offers: spot or on demand, CPU or GPU instances (the farm's defaults). */
+export const QUEUE_OFFERS: Record<QueueKind, { readonly spot: boolean; readonly gpu: boolean }> = {
+  "spot-cpu": { spot: true, gpu: false },
+  "on-demand-cpu": { spot: false, gpu: false },
+  "spot-gpu": { spot: true, gpu: true },
+  "on-demand-gpu": { spot: false, gpu: true },
+};
+
+/** The AWS target of an estimate: a farm queue of the default instance families, children of this size. */
+export function awsTargetOf(target: {
+  readonly queue: QueueKind;
+  readonly child: ChildResources;
+  readonly region: string;
+  /** @default FARM_DEFAULTS.maxVcpus */
+  readonly queueMaxVcpus?: number;
+  readonly split?: FrameSplit;
+}): AwsTarget {
+  const offer = QUEUE_OFFERS[target.queue];
+  return {
+    queue: { kind: target.queue, spot: offer.spot, instanceTypes: offer.gpu ? FARM_DEFAULTS.gpuInstanceTypes : FARM_DEFAULTS.cpuInstanceTypes },
+    child: { vcpus: target.child.vcpus, gpus: target.child.gpus },
+    queueMaxVcpus: target.queueMaxVcpus ?? FARM_DEFAULTS.maxVcpus,
+    prices: { region: target.region },
+    ...(target.split ? { split: target.split } : {}),
+  };
+}
 
 export type RenderEstimate = {
   readonly target: "local" | "aws";

@@ -2,7 +2,7 @@ import { inspectBlendFile } from "../../blender/inspect.ts";
 import { QUEUE_KINDS, type QueueKind } from "../../backends/aws/farm-resources.ts";
 import { resolveResources } from "../../backends/aws/server-sizes.ts";
 import { formatDollars as formatUsd } from "../../domain/cost/range.ts";
-import { estimateRender, type AwsTarget, type RenderEstimate } from "../../cost/estimate-render.ts";
+import { awsTargetOf, estimateRender, QUEUE_OFFERS, type AwsTarget, type RenderEstimate } from "../../cost/estimate-render.ts";
 import type { Range } from "../../domain/cost/range.ts";
 import { newRenderId } from "../../domain/ids.ts";
 import { UserInputError } from "../../errors.ts";
@@ -42,13 +42,6 @@ export async function runEstimate(path: string, options: EstimateOptions): Promi
   return 0;
 }
 
-const QUEUE_OFFERS: Record<QueueKind, { spot: boolean; gpu: boolean }> = {
-  "spot-cpu": { spot: true, gpu: false },
-  "on-demand-cpu": { spot: false, gpu: false },
-  "spot-gpu": { spot: true, gpu: true },
-  "on-demand-gpu": { spot: false, gpu: true },
-};
-
 function awsTarget(options: EstimateOptions): AwsTarget {
   if (!(QUEUE_KINDS as readonly string[]).includes(options.queue)) {
     throw new UserInputError(`--queue "${options.queue}" is not a queue; use one of ${QUEUE_KINDS.join(", ")}.`);
@@ -66,13 +59,8 @@ function awsTarget(options: EstimateOptions): AwsTarget {
   const maxVcpus = whole(options.maxVcpus, "--max-vcpus") ?? FARM_DEFAULTS.maxVcpus;
   if (maxVcpus < resources.vcpus) throw new UserInputError(`--max-vcpus ${maxVcpus} is below one child's ${resources.vcpus} vCPUs; give at least ${resources.vcpus}.`);
   const split = options.chunkSize ? { chunkSize: whole(options.chunkSize, "--chunk-size")! } : options.arraySize ? { arraySize: whole(options.arraySize, "--array-size")! } : undefined;
-  return {
-    queue: { kind, spot: offer.spot, instanceTypes: offer.gpu ? FARM_DEFAULTS.gpuInstanceTypes : FARM_DEFAULTS.cpuInstanceTypes },
-    child: { vcpus: resources.vcpus, gpus: resources.gpus },
-    queueMaxVcpus: maxVcpus,
-    prices: { region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1" },
-    ...(split ? { split } : {}),
-  };
+  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+  return awsTargetOf({ queue: kind, child: resources, region, queueMaxVcpus: maxVcpus, ...(split ? { split } : {}) });
 }
 
 function whole(text: string | undefined, flag: string): number | undefined {

@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { openLocalFarm, type LocalFarm } from "../../backends/local/farm.ts";
+import { costLine } from "../../domain/cost/cost-record.ts";
 import { runLocalFarm } from "../../backends/local/runner.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
 import type { ObjectStore } from "../../storage/object-store.ts";
@@ -41,10 +42,10 @@ export function showStatus(id: string, options: { watch?: boolean; json?: boolea
     if (options.watch) return watchAndSummarize(backend, renderId, { json: options.json === true, started: performance.now(), runJobs: false });
     const detail = await backend.get(renderId);
     if (options.json) {
-      const { backend: where, status, reason, statusError, frames, jobs, manifest } = detail;
+      const { backend: where, status, reason, statusError, frames, jobs, manifest, cost } = detail;
       // As before the backends were one: AWS renders say "aws" and their farm, local ones nothing.
       const farm = where.startsWith("aws:") ? { backend: "aws", farm: where.slice("aws:".length) } : {};
-      process.stdout.write(`${JSON.stringify({ renderId, ...farm, status, reason, ...(statusError ? { statusError } : {}), frames, jobs, manifest }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ renderId, ...farm, status, reason, ...(statusError ? { statusError } : {}), frames, jobs, ...(cost ? { cost } : {}), manifest }, null, 2)}\n`);
     } else {
       const farm = detail.backend.startsWith("aws:") ? ` on AWS farm ${detail.backend.slice(4)}` : "";
       const why = detail.reason ?? detail.statusError;
@@ -57,6 +58,8 @@ export function showStatus(id: string, options: { watch?: boolean; json?: boolea
         const { objects, prefix } = await backend.outputStore(renderId);
         process.stdout.write(`  frames ${detail.manifest.frames.renderedCount}/${detail.manifest.frames.expectedCount}; outputs: ${objects.describe(prefix)}\n`);
       }
+      const cost = costLine(detail.cost);
+      if (cost) process.stdout.write(`  cost: ${cost}\n`);
       process.stdout.write(webhookStatusLines(detail.manifest));
     }
     return detail.status === "FAILED" ? 1 : 0;

@@ -1,3 +1,4 @@
+import { awsTargetOf } from "../../cost/estimate-render.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
 import { brenderHome } from "../../config.ts";
@@ -23,11 +24,16 @@ type AwsRun = {
 
 /** `brender render --backend aws`: the same render, on a farm in the user's AWS account. */
 export async function runAwsRender(run: AwsRun): Promise<number> {
-  const request = awsRequest(run);
+  let request = awsRequest(run);
   const warn = (message: string) => process.stderr.write(`warning: ${message}\n`);
+  const quiet = run.options.json === true;
   if (run.options.maxCost !== undefined) {
     const { checkAwsCostCap } = await import("./render-cost-cap.ts");
-    await checkAwsCostCap(run.options.maxCost, request, run.options.json === true);
+    const estimate = await checkAwsCostCap(run.options.maxCost, request, quiet);
+    request = { ...request, payload: (await import("./render-estimate.ts")).withEstimate(request.payload, estimate, quiet) };
+  } else if (run.options.estimate) {
+    const target = awsTargetOf({ queue: request.queue, child: request.resources, region: request.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1", split: request.payload.split });
+    request = { ...request, payload: await (await import("./render-estimate.ts")).estimateBeforeRender(request.payload, request.blendPath, target, quiet) };
   }
   if (run.options.dryRun) {
     const planned = await planAwsRender(request, { warn });

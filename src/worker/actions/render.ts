@@ -11,6 +11,7 @@ import { progressEventSchema, type ProgressEventBody } from "../../domain/progre
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
 import { eventSink, type EmitEvent } from "../events.ts";
+import { hostInfo } from "../host-info.ts";
 import { withPublishedEvents } from "../publish-events.ts";
 import { arrayIndex, renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { assertBlendFileReadable } from "./files.ts";
@@ -60,7 +61,11 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
   const started = performance.now();
   const seconds = () => Math.round((performance.now() - started) / 10) / 100;
 
-  emit({ type: "child_started", child: index, frames: share.length ? formatFrameSet(compressFrames(share)) : "", frameCount: share.length });
+  const host = await hostInfo(context.processEnv);
+  emit({
+    type: "child_started", child: index, frames: share.length ? formatFrameSet(compressFrames(share)) : "", frameCount: share.length,
+    ...attemptOf(context.processEnv.AWS_BATCH_JOB_ATTEMPT), ...(Object.keys(host).length > 0 ? { host } : {}),
+  });
   const header = await assertBlendFileReadable(blendFile);
   await mkdir(folders.frames, { recursive: true });
 
@@ -115,12 +120,18 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
   const rendered = await renderedFrames(folders.frames);
   const missing = share.filter((frame) => !rendered.has(frame));
   if (exit.exitCode === 0 && missing.length === 0) {
-    emit({ type: "child_finished", child: index, status: "succeeded", framesDone: share.length, seconds: seconds() });
+    emit({ type: "child_finished", child: index, status: "succeeded", framesDone: share.length, seconds: seconds(), ...tracker.cpu });
     return;
   }
   const reason = failureReason(exit, tracker, missing);
-  emit({ type: "child_finished", child: index, status: "failed", framesDone: share.length - missing.length, seconds: seconds(), reason });
+  emit({ type: "child_finished", child: index, status: "failed", framesDone: share.length - missing.length, seconds: seconds(), reason, ...tracker.cpu });
   throw new JobFailedError(reason);
+}
+
+/** The try number AWS Batch (and the local farm) gives the container, when it is one. */
+function attemptOf(variable: string | undefined): { attempt?: number } {
+  const attempt = Number(variable);
+  return Number.isInteger(attempt) && attempt >= 1 ? { attempt } : {};
 }
 
 /** This child's frames; checks the array size AWS Batch reports against the payload's split. */
@@ -155,6 +166,8 @@ type OutputTracker = {
   readonly settingsError: string | undefined;
   readonly frameError: string | undefined;
   readonly errorLines: readonly string[];
+  /** Blender's CPU seconds as it last reported them (with each finished frame); empty before the first. */
+  readonly cpu: { cpuSeconds?: number };
 };
 
 /** Turns Blender's output into progress events and remembers what went wrong; `onBlender` hears which Blender renders. */
@@ -164,11 +177,13 @@ function blenderOutputTracker(emit: EmitEvent, onBlender: (version: string) => v
   let settingsError: string | undefined;
   let frameError: string | undefined;
   const errorLines: string[] = [];
+  const cpu: { cpuSeconds?: number } = {};
   return {
     get currentFrame() { return currentFrame; },
     get settingsError() { return settingsError; },
     get frameError() { return frameError; },
     errorLines,
+    cpu,
     onLine(line: string) {
       const parsed = parseBlenderLine(line);
       if (parsed.kind === "samples") {
@@ -197,6 +212,7 @@ function blenderOutputTracker(emit: EmitEvent, onBlender: (version: string) => v
           lastSample = -1;
         } else if (body.type === "frame_finished") {
           currentFrame = undefined;
+          if (body.cpuSeconds !== undefined) cpu.cpuSeconds = Math.max(cpu.cpuSeconds ?? 0, body.cpuSeconds);
         } else if (body.type === "frame_failed") {
           frameError = body.reason;
         }

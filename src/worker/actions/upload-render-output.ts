@@ -16,6 +16,7 @@ import { renderFolders, requirePayload, type ActionContext } from "../context.ts
 import { hostInfo } from "../host-info.ts";
 import { notifyWebhooks } from "../webhook-notify.ts";
 import { alreadyPublished, publishedManifest, restoreFromStore } from "../published-outputs.ts";
+import { renderCostOf } from "../render-cost.ts";
 import { readRenderEvents, summarizeEvents, type RenderSummary } from "../render-summary.ts";
 import { renderedFrames } from "./render.ts";
 
@@ -92,6 +93,7 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     : undefined;
   const finishedAt = new Date().toISOString();
   const hostDescription = await host;
+  const cost = await renderCostOf(payload, summary, finishedAt, context.processEnv);
   const manifest: RenderManifest = {
     schemaVersion: 1,
     renderId: payload.renderId,
@@ -117,6 +119,7 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     ...(summary.device !== undefined ? { device: summary.device } : {}),
     frameTimes: mergeFrameTimes(earlier?.frameTimes, summary.frameTimes, frames.rendered),
     ...(Object.keys(hostDescription).length > 0 ? { host: hostDescription } : {}),
+    ...(cost ? { cost } : {}),
   };
   // Past this point the upload publishes and tells the user: a worker whose runner died stops before it,
   // so the run that takes over is the only one that does.
@@ -257,6 +260,7 @@ async function renderReport(
     warnings: manifest.warnings,
     ...(logLink ? { logLink } : {}),
     ...(manifest.host ? { host: { instanceType: manifest.host.instanceType, spot: manifest.host.spot } } : {}),
+    ...(manifest.cost ? { cost: manifest.cost } : {}),
   };
 }
 

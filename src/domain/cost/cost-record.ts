@@ -1,0 +1,119 @@
+/**
+ * What a render was expected to take and cost, and what it took and cost,
+ * as stored with the render (the estimate in its payload, both in its
+ * manifest) and shown by `status`, the e-mail, the chat summary and the
+ * render page: "estimated X, actual Y". Pure: schemas and words.
+ */
+import { z } from "zod";
+import { formatDuration } from "../duration.ts";
+import { formatDollars, type Range } from "./range.ts";
+
+const rangeSchema = z.object({ low: z.number().nonnegative(), expected: z.number().nonnegative(), high: z.number().nonnegative() });
+
+/** The estimate `render --estimate`, `--max-cost` or the web form's Estimate made before submitting: its figures, not its sample. */
+export const storedEstimateSchema = z.strictObject({
+  target: z.enum(["local", "aws"]),
+  /** Wall time of the whole render. */
+  seconds: rangeSchema,
+  /** AWS: USD for the render. */
+  usd: rangeSchema.optional(),
+  /** Local: core-hours this machine is busy rendering. */
+  cpuHours: rangeSchema.optional(),
+  /** AWS: the queue kind it was priced for. */
+  queue: z.string().max(40).optional(),
+  madeAt: z.string().max(40),
+});
+export type StoredEstimate = z.infer<typeof storedEstimateSchema>;
+
+/** An AWS render's cost from Batch's start and stop times of every attempt. */
+export const awsActualSchema = z.object({
+  kind: z.literal("aws"),
+  usd: rangeSchema,
+  /** Render child-hours billed (each attempt from start to stop). */
+  childHours: z.number().nonnegative(),
+  /** Copy and upload job hours (the upload up to the manifest). */
+  ioHours: z.number().nonnegative(),
+  attempts: z.number().int().nonnegative(),
+  /** Attempts priced from the instance type and lifecycle their worker read from the host; the rest at the queue's range. */
+  attemptsWithHost: z.number().int().nonnegative(),
+  /** Instance types the attempts ran on, with spot or on-demand ("c6i.large spot"). */
+  hosts: z.array(z.string()).optional(),
+  method: z.string(),
+});
+
+/** A local render's CPU time: the Blender children's own CPU seconds (user + system, every thread). */
+export const localActualSchema = z.object({
+  kind: z.literal("local"),
+  cpuHours: z.number().nonnegative(),
+  /** From the first child's start to the manifest. */
+  wallSeconds: z.number().nonnegative(),
+  /** This machine's cores: cpuHours can be at most wall × cores. */
+  cores: z.number().int().positive(),
+  method: z.string(),
+});
+
+export const actualCostSchema = z.discriminatedUnion("kind", [awsActualSchema, localActualSchema]);
+export type ActualCostRecord = z.infer<typeof actualCostSchema>;
+
+/** The manifest's `cost`: both sides when known, and why the actual one is missing when it is. */
+export const renderCostSchema = z.object({
+  estimate: storedEstimateSchema.optional(),
+  actual: actualCostSchema.optional(),
+  actualError: z.string().optional(),
+});
+export type RenderCostRecord = z.infer<typeof renderCostSchema>;
+
+/** A whole estimate as `estimateRender` returns it, reduced to what is stored with the render. */
+export function storedEstimateOf(
+  estimate: { readonly target: "local" | "aws"; readonly seconds: Range; readonly usd?: Range; readonly cpuHours?: Range; readonly queue?: string },
+  madeAt: Date = new Date(),
+): StoredEstimate {
+  return {
+    target: estimate.target,
+    seconds: estimate.seconds,
+    ...(estimate.usd ? { usd: estimate.usd } : {}),
+    ...(estimate.cpuHours ? { cpuHours: estimate.cpuHours } : {}),
+    ...(estimate.queue ? { queue: estimate.queue } : {}),
+    madeAt: madeAt.toISOString(),
+  };
+}
+
+export function formatCpuHours(hours: number): string {
+  return `${hours < 1 ? hours.toFixed(4) : hours.toFixed(2)} CPU-hours`;
+}
+
+/** "about $0.0123 ($0.0100–$0.0200)". */
+function rangeWords(range: Range, format: (value: number) => string): string {
+  return range.low === range.high ? format(range.expected) : `about ${format(range.expected)} (${format(range.low)}–${format(range.high)})`;
+}
+
+/** The estimate in a few words: "3 min 20 s, about $0.0123 ($0.01–$0.02) on spot-cpu". */
+export function estimateWords(estimate: StoredEstimate): string {
+  const time = rangeWords(estimate.seconds, formatDuration);
+  if (estimate.usd) return `${time}, ${rangeWords(estimate.usd, formatDollars)}${estimate.queue ? ` on ${estimate.queue}` : ""}`;
+  if (estimate.cpuHours) return `${time}, ${formatCpuHours(estimate.cpuHours.expected)}`;
+  return time;
+}
+
+/** The actual cost in a few words: "$0.0150 (1.95 child-hours, 3 attempts)" or "0.0123 CPU-hours in 2 min". */
+export function actualWords(actual: ActualCostRecord): string {
+  if (actual.kind === "local") return `${formatCpuHours(actual.cpuHours)} in ${formatDuration(actual.wallSeconds)} on ${actual.cores} cores`;
+  const hosts = actual.attemptsWithHost < actual.attempts ? `, ${actual.attempts - actual.attemptsWithHost} priced at the queue's range` : "";
+  return `${rangeWords(actual.usd, formatDollars)} (${actual.childHours.toFixed(3)} child-hours, ${actual.attempts} attempt${actual.attempts === 1 ? "" : "s"}${hosts})`;
+}
+
+/** One line for people: "estimated …, actual …"; undefined when there is neither. */
+export function costLine(cost: RenderCostRecord | undefined): string | undefined {
+  if (!cost) return undefined;
+  const parts = [
+    ...(cost.estimate ? [`estimated ${estimateWords(cost.estimate)}`] : []),
+    ...(cost.actual ? [`actual ${actualWords(cost.actual)}`] : cost.actualError ? [`actual unknown: ${cost.actualError}`] : []),
+  ];
+  return parts.length ? parts.join("; ") : undefined;
+}
+
+/** What a render shows of its cost: the manifest's once it ended, the estimate it was submitted with before. */
+export function costOfRender(estimate: StoredEstimate | undefined, manifest: { readonly cost?: RenderCostRecord | undefined } | null | undefined): RenderCostRecord | undefined {
+  if (manifest?.cost) return manifest.cost;
+  return estimate ? { estimate } : undefined;
+}

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from "fastify";
+import { awsTargetOf, estimateRender, type AwsTarget } from "../../cost/estimate-render.ts";
+import { storedEstimateOf } from "../../domain/cost/cost-record.ts";
+import { awsRenderRequest, LOCAL_FARM } from "../aws/submit.ts";
+import type { ServerContext } from "../context.ts";
+import { ApiError } from "../http-errors.ts";
+import { describeZodError, submitUploadedSchema, type RenderSettings } from "../schemas.ts";
+import { withUploadedProject, type UploadedProject } from "../submit.ts";
+import { loadUpload } from "../uploads.ts";
+
+/**
+ * POST /api/estimate: what a render of an earlier upload with these settings
+ * will take (and, for an AWS farm, cost), as `brender estimate` answers: a
+ * few frames rendered here, on the server, at the render's settings. The
+ * body is POST /api/renders' JSON body; nothing is submitted.
+ */
+export function registerEstimateRoutes(app: FastifyInstance, context: ServerContext): void {
+  app.post("/api/estimate", async (request) => {
+    const parsed = submitUploadedSchema.safeParse(request.body ?? {});
+    if (!parsed.success) {
+      const { message, field } = describeZodError(parsed.error, "");
+      throw new ApiError(400, message, field);
+    }
+    const { uploadId, settings } = parsed.data;
+    const upload = await loadUpload(context.uploadsDir, uploadId);
+    if (!upload) throw new ApiError(400, `uploadId: no upload "${uploadId}" on this server; upload the file again.`, "uploadId");
+    return withUploadedProject(context, upload, settings, async (project) => {
+      const { blendPath, payload, inspectSeconds } = project;
+      const aws = settings.farm === LOCAL_FARM ? undefined : awsTarget(settings, project, context);
+      const estimate = await estimateRender({ blendPath, payload, inspectSeconds, env: context.env, ...(aws ? { aws } : {}) });
+      return { ...estimate, stored: storedEstimateOf(estimate) };
+    });
+  });
+}
+
+/** The AWS farm's queue and child size as a submission of these settings would resolve them; the split only when the settings give one. */
+function awsTarget(settings: RenderSettings, project: UploadedProject, context: ServerContext): AwsTarget {
+  const request = awsRenderRequest(settings, { ...project, timeoutSeconds: undefined }, context.home);
+  const given = settings.arraySize !== undefined || settings.chunkSize !== undefined;
+  return awsTargetOf({
+    queue: request.queue,
+    child: request.resources,
+    region: request.region ?? context.env.AWS_REGION ?? context.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    ...(given ? { split: project.payload.split } : {}),
+  });
+}
