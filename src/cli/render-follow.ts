@@ -1,4 +1,4 @@
-import { costLine } from "../domain/cost/cost-record.ts";
+import { costLine } from "../domain/cost/cost-words.ts";
 import { costView } from "../renders/views.ts";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";

@@ -1,4 +1,4 @@
-import { costLine } from "../domain/cost/cost-record.ts";
+import { costLine } from "../domain/cost/cost-words.ts";
 import type { RenderEvent } from "../domain/render-event.ts";
 import { formatDuration, formatFrameRanges } from "./render-report.ts";
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { costLine, renderCostSchema } from "../domain/cost/cost-record.ts";
+import { renderCostSchema } from "../domain/cost/cost-record.ts";
+import { costLine } from "../domain/cost/cost-words.ts";
 import { formatDuration } from "../domain/duration.ts";
 
 export { formatDuration };

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { openLocalFarm, type LocalFarm } from "../../backends/local/farm.ts";
-import { costLine } from "../../domain/cost/cost-record.ts";
+import { costLine } from "../../domain/cost/cost-words.ts";
 import { runLocalFarm } from "../../backends/local/runner.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
 import type { ObjectStore } from "../../storage/object-store.ts";

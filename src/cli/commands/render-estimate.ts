@@ -1,5 +1,6 @@
 import { estimateRender, type AwsTarget, type RenderEstimate } from "../../cost/estimate-render.ts";
-import { estimateWords, storedEstimateOf } from "../../domain/cost/cost-record.ts";
+import { storedEstimateOf } from "../../domain/cost/cost-record.ts";
+import { estimateWords } from "../../domain/cost/cost-words.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { terminationSignal } from "../run-command.ts";
 
