@@ -12,7 +12,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -21,7 +21,7 @@ import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client
 import { CreateEmailIdentityCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import { pino } from "pino";
 import sharp from "sharp";
-import { outputLayout, workLayout } from "../../src/domain/layout.ts";
+import { eventFileName, outputLayout, workLayout } from "../../src/domain/layout.ts";
 import { NO_PUBLISH_REASON_PREFIX } from "../../src/worker/failed-upload.ts";
 import { runWorker } from "../../src/worker/main.ts";
 import { tempDir } from "../helpers/blender.ts";
@@ -44,7 +44,8 @@ let silentImds: Server;
 let missingImds: Server;
 
 async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  // Several tests may use one stand-in: it listens from the first on.
+  if (!server.listening) await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
@@ -149,6 +150,48 @@ describe("upload_render_output on AWS (moto)", () => {
     assert.match(mail.body, /Spot<\/th><td[^>]*>yes/);
     // The outbox copy is written as well.
     assert.equal((await readdir(join(home, "outbox"))).filter((name) => name.endsWith(".eml")).length, 1);
+  });
+
+  it("prices the render from Batch's own attempt times and the hosts its children reported, next to the estimate, in the manifest and the e-mail", async (t) => {
+    const renderId = "r-20261122-000000-000024";
+    const copy = await fixture.succeeded(`${renderId}-copy`);
+    const render = await fixture.succeeded(`${renderId}-render`, 3, [copy]);
+    const upload = await fixture.succeeded(`${renderId}-upload`, 1, [render]);
+    const home = await renderedWork(t, renderId, [1, 2]);
+    // Children 0 and 1 read their host from the instance metadata; child 2 could not.
+    const events = workLayout(join(home, "work"), renderId).events;
+    await mkdir(events, { recursive: true });
+    for (const child of [0, 1, 2]) {
+      const host = child < 2 ? { host: { instanceType: "c6i.large", spot: true } } : {};
+      const started = { type: "child_started", at: new Date().toISOString(), child, frames: "1", frameCount: 1, attempt: 1, ...host };
+      await writeFile(join(events, eventFileName(child)), `${JSON.stringify(started)}\n`);
+    }
+    const estimate = { target: "aws", seconds: { low: 60, expected: 90, high: 150 }, usd: { low: 0.01, expected: 0.02, high: 0.04 }, queue: "spot-cpu", madeAt: "2026-11-22T00:00:00.000Z" };
+    const env = uploadEnv(home, renderId, {
+      BRENDER_JOB_PAYLOAD: JSON.stringify(payloadFor(renderId, { frames: "1-2", video: { enabled: false }, notify: { email: ARTIST }, estimate })),
+      AWS_BATCH_JOB_ID: upload,
+      AWS_BATCH_CE_NAME: "brender-test-spot-cpu",
+      BRENDER_RENDER_QUEUE: "spot-cpu",
+      BRENDER_RENDER_VCPUS: "2",
+      BRENDER_IMDS_ENDPOINT: await listen(missingImds),
+    });
+    assert.deepEqual(await runWorker({ env, stdout: () => {}, log: silent }), { exitCode: 0 });
+
+    // What the cost must be built from: Batch's own startedAt/stoppedAt of every child's and io job's attempt.
+    const described = (await fixture.batch.send(new DescribeJobsCommand({ jobs: [copy, upload, `${render}:0`, `${render}:1`, `${render}:2`] }))).jobs!;
+    const hoursOf = (ids: readonly string[]) =>
+      described.filter((job) => ids.includes(job.jobId!)).flatMap((job) => job.attempts ?? []).reduce((sum, a) => sum + (a.stoppedAt! - a.startedAt!) / 3_600_000, 0);
+    const { cost } = (await manifestOf(renderId)) as unknown as { cost: { estimate: unknown; actual: Record<string, unknown> } };
+    assert.deepEqual(cost.estimate, estimate);
+    assert.equal(cost.actual.kind, "aws");
+    assert.equal(cost.actual.attempts, 3, "one attempt of each of the three children");
+    assert.equal(cost.actual.attemptsWithHost, 2);
+    assert.deepEqual(cost.actual.hosts, ["c6i.large spot"]);
+    assert.ok(Math.abs((cost.actual.childHours as number) - hoursOf([`${render}:0`, `${render}:1`, `${render}:2`])) < 1e-4);
+    assert.ok(Math.abs((cost.actual.ioHours as number) - hoursOf([copy, upload])) < 1e-4);
+    const mail = (await sentMessages()).find((message) => message.body.includes(renderId));
+    assert.ok(mail);
+    assert.match(mail.body, /Cost<\/th><td[^>]*>estimated about 1m 30s \(1m 00s–2m 30s\), about \$0\.0200 \(\$0\.0100–\$0\.0400\) on spot-cpu; actual \$0\.0000 \(0\.000 child-hours, 3 attempts, 1 priced at the queue&#39;s range\)/);
   });
 
   it("publishes a render whose upload Batch failed unstarted (the event rule's publisher job): uploads what exists, reports the render's failure, e-mails", async (t) => {
