@@ -98,17 +98,16 @@ export function JobPage({ id }: { id: string }) {
         <div><dt>ETA</dt><dd data-testid="eta">{etaSeconds !== undefined && !ended ? formatDuration(etaSeconds) : "–"}</dd></div>
         {detail.reason && <div><dt>Reason</dt><dd>{detail.reason}</dd></div>}
       </dl>
-      {detail.cost && (
-        <dl className="summary cost" aria-label="Cost">
-          <div><dt>Estimated</dt><dd data-testid="cost-estimate">{detail.cost.estimate ? estimateWords(detail.cost.estimate) : "no estimate was made"}</dd></div>
-          <div>
-            <dt>Actual</dt>
-            <dd data-testid="cost-actual" title={detail.cost.actual?.method}>
-              {detail.cost.actual ? actualWords(detail.cost.actual) : detail.cost.actualError ?? (ended ? "unknown" : "when the render ends")}
-            </dd>
-          </div>
-        </dl>
-      )}
+      {/* Always there, so nothing moves when the actual figures arrive at the end. */}
+      <dl className="summary cost" aria-label="Cost">
+        <div><dt>Estimated</dt><dd data-testid="cost-estimate">{detail.cost?.estimate ? estimateWords(detail.cost.estimate) : "no estimate was made"}</dd></div>
+        <div>
+          <dt>Actual</dt>
+          <dd data-testid="cost-actual" title={detail.cost?.actual?.method}>
+            {detail.cost?.actual ? actualWords(detail.cost.actual) : detail.cost?.actualError ?? (ended ? "unknown" : "when the render ends")}
+          </dd>
+        </div>
+      </dl>
       {detail.warnings.length > 0 && <ul className="warning">{detail.warnings.map((w) => <li key={w}>{w}</li>)}</ul>}
 
       <table className="jobs job-steps" aria-label="Jobs">
