@@ -67,6 +67,8 @@ export type RenderEstimate = {
   readonly usd?: Range;
   readonly prices?: PriceSource & { readonly table?: string };
   readonly queue?: string;
+  /** The Blender that rendered the sample. */
+  readonly blender?: { readonly version: string; readonly path: string };
 };
 
 export type EstimateInput = {
@@ -75,6 +77,8 @@ export type EstimateInput = {
   /** Seconds the inspection before it took (a render pays it too). */
   readonly inspectSeconds: number;
   readonly aws?: AwsTarget;
+  /** The Blender that samples (the one that will render here: `--blender` or the nearest to the file's); default: the environment's. */
+  readonly blender?: { readonly path: string; readonly version: string };
   readonly signal?: AbortSignal;
   readonly env?: NodeJS.ProcessEnv;
 };
@@ -83,8 +87,10 @@ export type EstimateInput = {
 export async function estimateRender(input: EstimateInput): Promise<RenderEstimate> {
   const frames = expandFrames(parseFrameSet(input.payload.frames));
   const picked = spreadFrames(frames);
-  const sample = await sampleFrames(input.blendPath, input.payload, picked, { signal: input.signal, env: input.env });
-  return input.aws ? awsEstimate(frames.length, sample, input.aws) : localEstimate(frames.length, sample, input.payload.split, input.inspectSeconds);
+  const env = input.blender ? { ...(input.env ?? process.env), BLENDER_EXECUTABLE: input.blender.path } : input.env;
+  const sample = await sampleFrames(input.blendPath, input.payload, picked, { signal: input.signal, env });
+  const estimate = input.aws ? awsEstimate(frames.length, sample, input.aws) : localEstimate(frames.length, sample, input.payload.split, input.inspectSeconds);
+  return input.blender ? { ...estimate, blender: { version: input.blender.version, path: input.blender.path } } : estimate;
 }
 
 function sampleSummary(sample: SampleResult) {

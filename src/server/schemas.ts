@@ -76,6 +76,7 @@ export const estimateResponseSchema = z.object({
   usd: rangeSchema.optional().describe("AWS: US dollars"),
   prices: z.object({ onDemand: z.string(), date: z.string().optional(), spot: z.string().optional(), region: z.string(), table: z.string().optional() }).optional(),
   queue: z.string().optional(),
+  blender: z.object({ version: z.string(), path: z.string() }).optional().describe("the Blender that rendered the sample"),
   stored: storedEstimateSchema.describe("the figures to send back as settings.estimate with POST /api/renders"),
 });
 

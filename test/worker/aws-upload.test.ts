@@ -166,7 +166,7 @@ describe("upload_render_output on AWS (moto)", () => {
       const started = { type: "child_started", at: new Date().toISOString(), child, frames: "1", frameCount: 1, attempt: 1, ...host };
       await writeFile(join(events, eventFileName(child)), `${JSON.stringify(started)}\n`);
     }
-    const estimate = { target: "aws", seconds: { low: 60, expected: 90, high: 150 }, usd: { low: 0.01, expected: 0.02, high: 0.04 }, queue: "spot-cpu", madeAt: "2026-11-22T00:00:00.000Z" };
+    const estimate = { target: "aws" as const, seconds: { low: 60, expected: 90, high: 150 }, usd: { low: 0.01, expected: 0.02, high: 0.04 }, queue: "spot-cpu", madeAt: "2026-11-22T00:00:00.000Z" };
     const env = uploadEnv(home, renderId, {
       BRENDER_JOB_PAYLOAD: JSON.stringify(payloadFor(renderId, { frames: "1-2", video: { enabled: false }, notify: { email: ARTIST }, estimate })),
       AWS_BATCH_JOB_ID: upload,

@@ -23,6 +23,7 @@ export type EstimateOptions = RenderCliOptions & {
   memory?: string;
   gpus?: string;
   maxVcpus?: string;
+  blender?: string;
   json?: boolean;
 };
 
@@ -33,11 +34,14 @@ export async function runEstimate(path: string, options: EstimateOptions): Promi
   const { source, blendPath, blendFile } = await locateProject(path, options.blend);
   const signal = terminationSignal();
   const inspectStarted = performance.now();
-  const inspection = await inspectBlendFile(blendPath, { signal });
+  // Locally, --blender picks the installed Blender that will render, and so samples; on AWS it names a deployed one.
+  const localBlender = aws ? undefined : options.blender;
+  const inspection = await inspectBlendFile(blendPath, { signal, ...(localBlender ? { blender: localBlender } : {}) });
   const inspectSeconds = (performance.now() - inspectStarted) / 1000;
   const payload = buildRenderPayload(options, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
   if (!options.json) process.stderr.write(`rendering a sample of ${payload.frames} at the render's settings…\n`);
-  const estimate = await estimateRender({ blendPath, payload, inspectSeconds, aws, signal });
+  const blender = { path: inspection.renderBlender.path, version: inspection.renderBlender.version };
+  const estimate = await estimateRender({ blendPath, payload, inspectSeconds, aws, blender, signal });
   process.stdout.write(options.json ? `${JSON.stringify(estimate)}\n` : formatEstimate(estimate));
   return 0;
 }
@@ -91,6 +95,7 @@ export function formatEstimate(estimate: RenderEstimate): string {
     const spot = estimate.prices.spot === "spot-price-history" ? "; spot from the region's recent spot history" : estimate.prices.spot === "assumed-discount" ? "; spot assumed at 30-70% of on-demand (history not read)" : "";
     lines.push(`  prices:   ${onDemand}${spot}`);
   }
+  if (estimate.blender) lines.push(`  blender:  ${estimate.blender.version} (${estimate.blender.path}) rendered the sample`);
   lines.push(`  method:   ${estimate.method}`);
   return `${lines.join("\n")}\n`;
 }

@@ -16,6 +16,7 @@ export function registerEstimate(program: Command): void {
     .option("--memory <MiB>", "memory per render child in MiB (with --backend aws)")
     .option("--gpus <n>", "GPUs per render child (with --backend aws)")
     .option("--max-vcpus <n>", "the queue's vCPU ceiling (default: the farm default, 256)")
+    .option("--blender <version>", "the installed Blender that will render ('brender blenders'), which renders the sample (default: the nearest at or above the file's)")
     .option("--json", "print one JSON object")
     .action((path: string, options) => runCommand(async () => (await import("./estimate-run.ts")).runEstimate(path, options)));
 }

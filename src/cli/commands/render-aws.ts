@@ -33,7 +33,7 @@ export async function runAwsRender(run: AwsRun): Promise<number> {
     request = { ...request, payload: (await import("./render-estimate.ts")).withEstimate(request.payload, estimate, quiet) };
   } else if (run.options.estimate) {
     const target = awsTargetOf({ queue: request.queue, child: request.resources, region: request.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1", split: request.payload.split });
-    request = { ...request, payload: await (await import("./render-estimate.ts")).estimateBeforeRender(request.payload, request.blendPath, target, quiet) };
+    request = { ...request, payload: await (await import("./render-estimate.ts")).estimateBeforeRender(request.payload, request.blendPath, { aws: target }, quiet) };
   }
   if (run.options.dryRun) {
     const planned = await planAwsRender(request, { warn });

@@ -9,9 +9,14 @@ import { terminationSignal } from "../run-command.ts";
  * `brender estimate` does, kept with the render so `status`, the e-mail and
  * the render page show it next to the actual figures.
  */
-export async function estimateBeforeRender(payload: RenderJobPayload, blendPath: string, aws: AwsTarget | undefined, quiet: boolean): Promise<RenderJobPayload> {
+export async function estimateBeforeRender(
+  payload: RenderJobPayload,
+  blendPath: string,
+  target: { readonly aws?: AwsTarget; readonly blender?: { readonly path: string; readonly version: string } },
+  quiet: boolean,
+): Promise<RenderJobPayload> {
   if (!quiet) process.stderr.write("estimating (a few frames rendered here)…\n");
-  const estimate = await estimateRender({ blendPath, payload, inspectSeconds: 0, signal: terminationSignal(), ...(aws ? { aws } : {}) });
+  const estimate = await estimateRender({ blendPath, payload, inspectSeconds: 0, signal: terminationSignal(), ...target });
   return withEstimate(payload, estimate, quiet);
 }
 

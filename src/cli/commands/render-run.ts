@@ -105,7 +105,7 @@ async function submitAndFollow(
     if (!options.json) process.stderr.write(`Blender ${blender.version} (${blender.path}) renders this file\n`);
     const progress = uploadProgressPrinter(options.json === true);
     const blenderExecutable = await jobBlender(blender.path, process.env);
-    const estimated = options.estimate ? await (await import("./render-estimate.ts")).estimateBeforeRender(payload, blendPath, undefined, options.json === true) : payload;
+    const estimated = options.estimate ? await (await import("./render-estimate.ts")).estimateBeforeRender(payload, blendPath, { blender }, options.json === true) : payload;
     const { upload } = await submitRender(farm, estimated, source, { attempts: attempts ?? 1, timeoutSeconds, priority, ...(blenderExecutable ? { blenderExecutable } : {}), onUploadProgress: progress.update });
     progress.done(upload);
     return await follow(new LocalRenderBackend(farm), estimated, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) }, warnings, { path: blender.path, version: blender.version });

@@ -25,9 +25,11 @@ export function registerEstimateRoutes(app: FastifyInstance, context: ServerCont
     const upload = await loadUpload(context.uploadsDir, uploadId);
     if (!upload) throw new ApiError(400, `uploadId: no upload "${uploadId}" on this server; upload the file again.`, "uploadId");
     return withUploadedProject(context, upload, settings, async (project) => {
-      const { blendPath, payload, inspectSeconds } = project;
+      const { blendPath, payload, inspectSeconds, inspection } = project;
       const aws = settings.farm === LOCAL_FARM ? undefined : awsTarget(settings, project, context);
-      const estimate = await estimateRender({ blendPath, payload, inspectSeconds, env: context.env, ...(aws ? { aws } : {}) });
+      // The Blender that would render it here (settings.blender or the nearest to the file's) renders the sample.
+      const blender = { path: inspection.renderBlender.path, version: inspection.renderBlender.version };
+      const estimate = await estimateRender({ blendPath, payload, inspectSeconds, env: context.env, blender, ...(aws ? { aws } : {}) });
       return { ...estimate, stored: storedEstimateOf(estimate) };
     });
   });
