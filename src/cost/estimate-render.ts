@@ -39,10 +39,14 @@ export function awsTargetOf(target: {
   /** @default FARM_DEFAULTS.maxVcpus */
   readonly queueMaxVcpus?: number;
   readonly split?: FrameSplit;
+  /** The queue's own instance types and spot bid (`--farm`); default: the farm's deploy defaults. */
+  readonly instanceTypes?: readonly string[];
+  readonly spotBidPercentage?: number;
 }): AwsTarget {
   const offer = QUEUE_OFFERS[target.queue];
+  const instanceTypes = target.instanceTypes ?? (offer.gpu ? FARM_DEFAULTS.gpuInstanceTypes : FARM_DEFAULTS.cpuInstanceTypes);
   return {
-    queue: { kind: target.queue, spot: offer.spot, instanceTypes: offer.gpu ? FARM_DEFAULTS.gpuInstanceTypes : FARM_DEFAULTS.cpuInstanceTypes },
+    queue: { kind: target.queue, spot: offer.spot, instanceTypes, ...(offer.spot && target.spotBidPercentage !== undefined ? { spotBidPercentage: target.spotBidPercentage } : {}) },
     child: { vcpus: target.child.vcpus, gpus: target.child.gpus },
     queueMaxVcpus: target.queueMaxVcpus ?? FARM_DEFAULTS.maxVcpus,
     prices: { region: target.region },

@@ -30,7 +30,7 @@ export type EstimateOptions = RenderCliOptions & {
 /** `brender estimate PATH`: inspect, render a sample here, print the estimate. Nothing is uploaded or submitted. */
 export async function runEstimate(path: string, options: EstimateOptions): Promise<number> {
   if (options.backend !== "local" && options.backend !== "aws") throw new UserInputError(`--backend "${options.backend}" is not a backend; use local or aws.`);
-  const aws = options.backend === "aws" ? awsTarget(options) : undefined;
+  const aws = options.backend === "aws" ? await awsTarget(options) : undefined;
   const { source, blendPath, blendFile } = await locateProject(path, options.blend);
   const signal = terminationSignal();
   const inspectStarted = performance.now();
@@ -46,7 +46,7 @@ export async function runEstimate(path: string, options: EstimateOptions): Promi
   return 0;
 }
 
-function awsTarget(options: EstimateOptions): AwsTarget {
+async function awsTarget(options: EstimateOptions): Promise<AwsTarget> {
   if (!(QUEUE_KINDS as readonly string[]).includes(options.queue)) {
     throw new UserInputError(`--queue "${options.queue}" is not a queue; use one of ${QUEUE_KINDS.join(", ")}.`);
   }
@@ -60,11 +60,30 @@ function awsTarget(options: EstimateOptions): AwsTarget {
   });
   if (offer.gpu && resources.gpus === 0) throw new UserInputError(`--queue ${kind} renders on GPUs; pick a GPU size (--preset gpu-1) or a CPU queue (--queue spot-cpu).`);
   if (!offer.gpu && resources.gpus > 0) throw new UserInputError(`--queue ${kind} has no GPUs; use --queue spot-gpu or on-demand-gpu for a GPU size.`);
-  const maxVcpus = whole(options.maxVcpus, "--max-vcpus") ?? FARM_DEFAULTS.maxVcpus;
+  const farm = options.farm ? await farmQueue(options.farm, kind, options.region) : undefined;
+  const maxVcpus = whole(options.maxVcpus, "--max-vcpus") ?? farm?.maxVcpus ?? FARM_DEFAULTS.maxVcpus;
   if (maxVcpus < resources.vcpus) throw new UserInputError(`--max-vcpus ${maxVcpus} is below one child's ${resources.vcpus} vCPUs; give at least ${resources.vcpus}.`);
   const split = options.chunkSize ? { chunkSize: whole(options.chunkSize, "--chunk-size")! } : options.arraySize ? { arraySize: whole(options.arraySize, "--array-size")! } : undefined;
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
-  return awsTargetOf({ queue: kind, child: resources, region, queueMaxVcpus: maxVcpus, ...(split ? { split } : {}) });
+  return awsTargetOf({
+    queue: kind, child: resources, region: farm?.region ?? region, queueMaxVcpus: maxVcpus, ...(split ? { split } : {}),
+    ...(farm?.instanceTypes ? { instanceTypes: farm.instanceTypes } : {}),
+    ...(farm?.spotBidPercentage !== undefined ? { spotBidPercentage: farm.spotBidPercentage } : {}),
+  });
+}
+
+/** `--farm NAME`: the farm's queue of this kind as AWS Batch describes it (exit 2 when the farm or the queue is missing). */
+async function farmQueue(name: string, kind: QueueKind, region: string | undefined) {
+  const { findFarm } = await import("../../backends/aws/farm-resources.ts");
+  const { farmQueueSettings } = await import("../../cost/farm-queue.ts");
+  const { BatchClient } = await import("@aws-sdk/client-batch");
+  const farm = await findFarm(name, region ? { region } : {});
+  const batch = new BatchClient({ region: farm.region });
+  try {
+    return { region: farm.region, ...(await farmQueueSettings(batch, farm, kind)) };
+  } finally {
+    batch.destroy();
+  }
 }
 
 function whole(text: string | undefined, flag: string): number | undefined {
