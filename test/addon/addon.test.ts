@@ -115,13 +115,19 @@ async function renders(server: Served, token?: string): Promise<unknown[]> {
   return (await response.json()) as unknown[];
 }
 
+async function leftMapFolders(): Promise<string[]> {
+  return (await readdir(join(root, "tmp"))).filter((name) => name.startsWith("brender-map-"));
+}
+
 describe("the Blender add-on (headless Blender 3.4)", () => {
   before(async () => {
     root = await mkdtemp(join(tmpdir(), "brender-addon-"));
     const result = await brender(["addon", "--out", join(root, "dist")]);
     assert.equal(result.code, 0, result.stderr);
     zipFile = result.stdout.split("\n")[0]!;
-    userEnv = { ...process.env, BLENDER_USER_SCRIPTS: join(root, "scripts"), BLENDER_USER_CONFIG: join(root, "config") };
+    // Blender's own TMPDIR, so a test can see what the add-on leaves behind in it.
+    await mkdir(join(root, "tmp"));
+    userEnv = { ...process.env, BLENDER_USER_SCRIPTS: join(root, "scripts"), BLENDER_USER_CONFIG: join(root, "config"), TMPDIR: join(root, "tmp") };
     const { stdout } = await run("blender", ["-b", "-noaudio", "--python-exit-code", "1", "--python", INSTALL, "--", zipFile], { env: userEnv });
     assert.match(stdout, /\{"installed": true\}/);
   });
@@ -216,6 +222,7 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
       assert.deepEqual(second.outputs.filter((entry) => entry.name.startsWith("frames/")).map((entry) => entry.name), ["frames/frame_0002.png"]);
       const half = await sharp(Buffer.from(await (await fetch(`${server.url}${second.outputs.find((entry) => entry.name === "frames/frame_0002.png")!.url}`)).arrayBuffer())).metadata();
       assert.deepEqual([half.width, half.height], [16, 9]);
+      assert.deepEqual(await leftMapFolders(), [], "each submit removes its temporary path-map folder");
     } finally {
       await server.stop();
     }
@@ -345,6 +352,7 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
       assert.equal(((await (await fetch(`${server.url}/api/renders/${shown.renderId}`)).json()) as { status: string }).status, "SUCCEEDED");
       const { width, height } = await sharp(png).metadata();
       assert.ok(width! >= 800 && height! >= 600, `a screenshot of the Properties editor, not ${width}x${height}`);
+      assert.deepEqual(await leftMapFolders(), [], "the threaded submit removes its temporary path-map folder");
     } finally {
       await server.stop();
     }

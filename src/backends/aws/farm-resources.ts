@@ -162,10 +162,15 @@ const USABLE_STATUSES = new Set([
   "IMPORT_ROLLBACK_COMPLETE",
 ]);
 
+/** Whether a stack in this status describes a farm renders can be submitted to. */
+export function isUsableStackStatus(status: string | undefined): boolean {
+  return status !== undefined && USABLE_STATUSES.has(status);
+}
+
 /** Turns a described farm stack into FarmResources (pure; see the output table at the top). */
 export function farmFromStack(name: string, region: string, stack: Stack): FarmResources {
   const status = stack.StackStatus ?? "UNKNOWN";
-  if (!USABLE_STATUSES.has(status)) {
+  if (!isUsableStackStatus(status)) {
     throw new UserInputError(
       `Brender farm "${name}" in ${region} is not ready (stack status ${status}): wait for 'brender farm status ${name}' to show it complete, or deploy it again with 'brender farm deploy ${name}'.`,
     );

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BrenderError, UserInputError } from "../../errors.ts";
 import { DEFAULT_PACING, type FarmClients, type Pacing } from "../../backends/aws/farm/clients.ts";
-import { createFarmClients } from "../../backends/aws/farm/create-clients.ts";
+import { createFarmClients, type FarmClientConfig } from "../../backends/aws/farm/create-clients.ts";
 import { deployFarm, type SynthesizeFarm } from "../../backends/aws/farm/deploy.ts";
 import { confirmDestroy, destroyFarm } from "../../backends/aws/farm/destroy.ts";
 import type { ImageSource } from "../../backends/aws/farm/image-build.ts";
@@ -35,7 +35,7 @@ export type FarmShapeOptions = {
 };
 
 /** The package root: dist/cli/commands/ and src/cli/commands/ are both three levels down. */
-const PACKAGE_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+export const PACKAGE_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
 /**
  * Turns the command's options into a deploy request: numbers parsed,
@@ -185,9 +185,14 @@ function pacing(): Pacing {
 
 /** The farm's clients from the command's --region and --profile. */
 export function farmClients(options: AwsOptions): FarmClients {
+  return createFarmClients(farmClientConfig(options));
+}
+
+/** The SDK settings of the command's --region and --profile. */
+export function farmClientConfig(options: AwsOptions): FarmClientConfig {
   const region = options.region?.trim() || undefined;
   const profile = options.profile?.trim() || undefined;
-  return createFarmClients({ ...(region ? { region } : {}), ...(profile ? { profile } : {}) });
+  return { ...(region ? { region } : {}), ...(profile ? { profile } : {}) };
 }
 
 async function loadSynthesizer(): Promise<SynthesizeFarm> {
@@ -200,7 +205,7 @@ async function loadImageSource(): Promise<ImageSource> {
   return { bundle: (outFile) => bundleImageSource(PACKAGE_ROOT, outFile), digest: sourceDigest };
 }
 
-async function withAwsErrors<T>(options: AwsOptions, body: () => Promise<T>): Promise<T> {
+export async function withAwsErrors<T>(options: AwsOptions, body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (error) {

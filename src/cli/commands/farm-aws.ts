@@ -54,6 +54,14 @@ export function registerAwsFarmCommands(program: Command): void {
 
   withAws(
     farm
+      .command("doctor")
+      .description("check before a render what the account and the farm need: vCPU quotas, instance types, images, queues, SES, service-linked roles, CodeBuild, the base image; exit 1 when something blocks a render")
+      .argument("<name>", "farm name")
+      .option("--json", "print JSON: {farm, region, checks:[{id, status, summary, fix?}], blocking}"),
+  ).action((name: string, options) => runCommand(async () => (await import("./farm-doctor-run.ts")).farmDoctorCommand(name, options)));
+
+  withAws(
+    farm
       .command("destroy")
       .description("delete farm NAME and everything in it: renders in its bucket, images, stack")
       .argument("<name>", "farm name")
