@@ -2,10 +2,11 @@
  * `estimate --farm NAME`: the farm's own render queue as AWS Batch describes
  * it (the compute environments behind the queue: their instance types, vCPU
  * ceiling and spot bid) instead of the deploy defaults. What Batch does not
- * say (an unmanaged environment) keeps the default, and the answer says so.
+ * say (an unmanaged environment) keeps the default.
  */
-import { DescribeComputeEnvironmentsCommand, DescribeJobQueuesCommand, type BatchClient, type ComputeEnvironmentDetail } from "@aws-sdk/client-batch";
+import type { BatchClient } from "@aws-sdk/client-batch";
 import { renderQueue, type FarmResources, type QueueKind } from "../backends/aws/farm-resources.ts";
+import { QUEUE_OUTPUTS, readFarmCapacity, type FarmEnvironment } from "../backends/aws/farm/batch-capacity.ts";
 
 /** What the queue's compute environments fix for an estimate; a field is absent when none of them says. */
 export type FarmQueueSettings = {
@@ -15,12 +16,11 @@ export type FarmQueueSettings = {
   readonly spotBidPercentage?: number;
 };
 
-/** The queue's settings from its described compute environments (pure). */
-export function queueSettingsOf(environments: readonly ComputeEnvironmentDetail[]): FarmQueueSettings {
-  const managed = environments.flatMap((environment) => (environment.computeResources ? [environment.computeResources] : []));
-  const types = [...new Set(managed.flatMap((resources) => resources.instanceTypes ?? []))].filter((type) => type !== "optimal");
-  const ceilings = managed.flatMap((resources) => (resources.maxvCpus !== undefined ? [resources.maxvCpus] : []));
-  const bids = managed.flatMap((resources) => (resources.bidPercentage !== undefined ? [resources.bidPercentage] : []));
+/** The queue's settings from its compute environments (pure). */
+export function queueSettingsOf(environments: readonly FarmEnvironment[]): FarmQueueSettings {
+  const types = [...new Set(environments.flatMap((environment) => environment.instanceTypes))].filter((type) => type !== "optimal");
+  const ceilings = environments.flatMap((environment) => (environment.maxVcpus !== undefined ? [environment.maxVcpus] : []));
+  const bids = environments.flatMap((environment) => (environment.bidPercentage !== undefined ? [environment.bidPercentage] : []));
   return {
     ...(types.length > 0 ? { instanceTypes: types } : {}),
     ...(ceilings.length > 0 ? { maxVcpus: ceilings.reduce((sum, n) => sum + n, 0) } : {}),
@@ -30,11 +30,6 @@ export function queueSettingsOf(environments: readonly ComputeEnvironmentDetail[
 
 /** The farm's queue of this kind, described; throws UserInputError (exit 2) when the farm has no such queue. */
 export async function farmQueueSettings(batch: BatchClient, farm: FarmResources, kind: QueueKind): Promise<FarmQueueSettings> {
-  const queueId = renderQueue(farm, kind);
-  const queues = await batch.send(new DescribeJobQueuesCommand({ jobQueues: [queueId] }));
-  const order = queues.jobQueues?.[0]?.computeEnvironmentOrder ?? [];
-  const ids = order.flatMap((entry) => (entry.computeEnvironment ? [entry.computeEnvironment] : []));
-  if (ids.length === 0) return {};
-  const environments = await batch.send(new DescribeComputeEnvironmentsCommand({ computeEnvironments: ids }));
-  return queueSettingsOf(environments.computeEnvironments ?? []);
+  const capacity = await readFarmCapacity(batch, { [QUEUE_OUTPUTS[kind]]: renderQueue(farm, kind) });
+  return queueSettingsOf(capacity.queues.find((queue) => queue.role === kind)?.environments ?? []);
 }

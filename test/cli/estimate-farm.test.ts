@@ -7,11 +7,11 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { ComputeEnvironmentDetail } from "@aws-sdk/client-batch";
 import { brender, makeScene, tempDir } from "../helpers/blender.ts";
 import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
 import { createTestFarm } from "../helpers/aws-farm.ts";
 import { awsTargetOf, awsEstimate, type RenderEstimate } from "../../src/cost/estimate-render.ts";
+import type { FarmEnvironment } from "../../src/backends/aws/farm/batch-capacity.ts";
 import { queueSettingsOf } from "../../src/cost/farm-queue.ts";
 
 let moto: MotoServer;
@@ -40,14 +40,15 @@ describe("brender estimate --farm", () => {
   });
 
   it("prices a managed environment's own instance types, vCPU ceiling and spot bid", () => {
+    const environment = (name: string, fields: Partial<FarmEnvironment>): FarmEnvironment => ({ arn: name, name, state: "ENABLED", status: "VALID", type: "SPOT", instanceTypes: [], ...fields });
     const environments = [
-      { computeEnvironmentName: "a", computeResources: { type: "SPOT", maxvCpus: 32, instanceTypes: ["c7i"], bidPercentage: 40, subnets: [] } },
-      { computeEnvironmentName: "b", computeResources: { type: "SPOT", maxvCpus: 16, instanceTypes: ["c7i", "optimal"], bidPercentage: 30, subnets: [] } },
-      { computeEnvironmentName: "unmanaged" },
-    ] as unknown as ComputeEnvironmentDetail[];
+      environment("a", { maxVcpus: 32, instanceTypes: ["c7i"], bidPercentage: 40 }),
+      environment("b", { maxVcpus: 16, instanceTypes: ["c7i", "optimal"], bidPercentage: 30 }),
+      environment("unmanaged", { type: "UNMANAGED" }),
+    ];
     const settings = queueSettingsOf(environments);
     assert.deepEqual(settings, { instanceTypes: ["c7i"], maxVcpus: 48, spotBidPercentage: 40 });
-    assert.deepEqual(queueSettingsOf([{ computeEnvironmentName: "unmanaged" } as ComputeEnvironmentDetail]), {});
+    assert.deepEqual(queueSettingsOf([environment("unmanaged", { type: "UNMANAGED" })]), {});
 
     const sample = { frames: [1, 2, 3], secondsPerFrame: [2, 1, 1], startupSeconds: 1, cores: 2 };
     const child = { vcpus: 2, gpus: 0 };
