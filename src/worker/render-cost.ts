@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from "node:os";
 import type { BatchClient, JobDetail } from "@aws-sdk/client-batch";
-import type { RenderCostRecord } from "../domain/cost/cost-record.ts";
+import { withEarlierRuns, type RenderCostRecord } from "../domain/cost/cost-record.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";
 import { actualCostOfJobs, awsActualRecord, byIndex, type AttemptHosts, type TimedJob } from "../cost/aws-actual-cost.ts";
 import { RENDER_GPUS_VARIABLE, RENDER_QUEUE_VARIABLE, RENDER_VCPUS_VARIABLE } from "../backends/aws/batch-submission.ts";
@@ -22,21 +22,30 @@ export function onAwsBatch(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.AWS_BATCH_JOB_ID?.trim() && env.AWS_BATCH_CE_NAME?.trim());
 }
 
+/**
+ * The render's cost for its manifest: the estimate it was submitted with, and
+ * this run's actual figures plus those of the earlier runs (`earlier`: the
+ * manifest a retry finds), or why they are unknown.
+ */
 export async function renderCostOf(
   payload: RenderJobPayload,
   summary: RenderSummary,
   finishedAt: string,
   env: NodeJS.ProcessEnv,
-  batch: () => BatchClient = () => batchClientFromEnv(env),
+  earlier?: RenderCostRecord,
 ): Promise<RenderCostRecord | undefined> {
   const estimate = payload.estimate ? { estimate: payload.estimate } : {};
   if (payload.type === "python") return payload.estimate ? estimate : undefined;
-  if (!onAwsBatch(env)) return { ...estimate, ...localActual(summary, finishedAt) };
-  const client = batch();
+  const now = onAwsBatch(env) ? await awsActualOrWhy(env, summary.hosts) : localActual(summary, finishedAt);
+  return { ...estimate, ...(now.actual ? { actual: withEarlierRuns(now.actual, earlier?.actual) } : earlier?.actual ? { actual: earlier.actual } : {}), ...(now.actualError ? { actualError: now.actualError } : {}) };
+}
+
+async function awsActualOrWhy(env: NodeJS.ProcessEnv, hosts: AttemptHosts): Promise<Pick<RenderCostRecord, "actual" | "actualError">> {
+  const client = batchClientFromEnv(env);
   try {
-    return { ...estimate, actual: await awsActual(client, summary.hosts, env) };
+    return { actual: await awsActual(client, hosts, env) };
   } catch (error) {
-    return { ...estimate, actualError: `AWS Batch's job times could not be read (${(error as Error).message})` };
+    return { actualError: `AWS Batch's job times could not be read (${(error as Error).message})` };
   } finally {
     client.destroy();
   }

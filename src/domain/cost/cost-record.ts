@@ -82,3 +82,32 @@ export function costOfRender(estimate: StoredEstimate | undefined, manifest: { r
   if (manifest?.cost) return manifest.cost;
   return estimate ? { estimate } : undefined;
 }
+
+/**
+ * A retried render's actual cost: what the earlier runs cost (its previous
+ * manifest's) plus this run's, each run measured on its own; figures of
+ * different kinds (a render moved between farms cannot be) keep this run's.
+ */
+export function withEarlierRuns(now: ActualCostRecord, earlier: ActualCostRecord | undefined): ActualCostRecord {
+  if (earlier === undefined || earlier.kind !== now.kind) return now;
+  const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+  const runs = "; with the earlier runs of this render (retries) added";
+  const method = now.method.endsWith(runs) ? now.method : now.method + runs;
+  if (now.kind === "local" && earlier.kind === "local") {
+    return { ...now, cpuHours: round(now.cpuHours + earlier.cpuHours, 6), wallSeconds: round(now.wallSeconds + earlier.wallSeconds, 1), method };
+  }
+  if (now.kind === "aws" && earlier.kind === "aws") {
+    const hosts = [...new Set([...(earlier.hosts ?? []), ...(now.hosts ?? [])])];
+    return {
+      ...now,
+      usd: { low: round(now.usd.low + earlier.usd.low, 4), expected: round(now.usd.expected + earlier.usd.expected, 4), high: round(now.usd.high + earlier.usd.high, 4) },
+      childHours: round(now.childHours + earlier.childHours, 4),
+      ioHours: round(now.ioHours + earlier.ioHours, 4),
+      attempts: now.attempts + earlier.attempts,
+      attemptsWithHost: now.attemptsWithHost + earlier.attemptsWithHost,
+      ...(hosts.length ? { hosts } : {}),
+      method,
+    };
+  }
+  return now;
+}

@@ -93,7 +93,8 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     : undefined;
   const finishedAt = new Date().toISOString();
   const hostDescription = await host;
-  const cost = await renderCostOf(payload, summary, finishedAt, context.processEnv);
+  // A retry's manifest adds this run's cost to what the earlier runs cost.
+  const cost = await renderCostOf(payload, summary, finishedAt, context.processEnv, earlier?.cost);
   const manifest: RenderManifest = {
     schemaVersion: 1,
     renderId: payload.renderId,
