@@ -1,13 +1,13 @@
-import { costLine } from "../domain/cost/cost-words.ts";
-import { costView } from "../renders/views.ts";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { ProjectUploadSummary } from "../backends/local/farm.ts";
+import { costLine } from "../domain/cost/cost-words.ts";
 import { frameCount, parseFrameSet } from "../domain/frames.ts";
 import { outputPrefix } from "../domain/layout.ts";
 import type { RenderManifest } from "../domain/render-manifest.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";
 import type { RenderBackend, WatchSnapshot } from "../renders/backend.ts";
+import { costView } from "../renders/views.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { formatProgressLine, formatSeconds } from "./render-watch.ts";
 
