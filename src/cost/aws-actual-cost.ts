@@ -10,7 +10,9 @@ import { actualCost, type ActualCost, type BilledAttempt } from "../domain/cost/
 import type { ActualCostRecord } from "../domain/cost/cost-record.ts";
 import { roundRange } from "../domain/cost/range.ts";
 import type { ChildResources } from "../domain/cost/render-time.ts";
-import { FARM_DEFAULTS } from "../infra/farm-props.ts";
+import { QUEUE_KINDS, type QueueKind } from "../backends/aws/farm-resources.ts";
+import { billedAttemptsOf, type DescribedRun } from "../domain/cost/running-cap.ts";
+import { queueOffer } from "./queue-price.ts";
 
 /** The host each child's attempt reported, keyed by hostKey(child, attempt). */
 export type AttemptHosts = ReadonlyMap<string, NonNullable<BilledAttempt["host"]>>;
@@ -20,15 +22,10 @@ export function hostKey(child: number, attempt: number): string {
 }
 
 /** Batch's times of one job or child: its listed attempts, and its own start when the running attempt is not listed yet. */
-export type TimedJob = {
-  readonly startedAt?: number;
-  readonly stoppedAt?: number;
-  readonly attempts: readonly { readonly startedAt?: number; readonly stoppedAt?: number }[];
-};
+export type TimedJob = DescribedRun;
 
 export type PricedRender = {
-  /** The render queue's kind ("spot-cpu" …; a queue name or ARN ending in it does too). */
-  readonly queue: string;
+  readonly queue: QueueKind;
   readonly child: ChildResources;
   readonly region: string;
   /** Render children by index (a job that is not an array is child 0). */
@@ -42,15 +39,15 @@ export type PricedRender = {
 /** Prices every attempt of the render children and of the io jobs (pure). */
 export function actualCostOfJobs(render: PricedRender): ActualCost {
   const renderAttempts = render.renderChildren.flatMap((child, index) =>
-    attemptsOf(child).map((attempt, number) => {
+    billedAttemptsOf(child).map((attempt, number) => {
       const host = render.hosts?.get(hostKey(index, number + 1));
       return host ? { ...attempt, host } : attempt;
     }),
   );
   return actualCost({
     renderAttempts,
-    ioAttempts: render.ioJobs.flatMap((job) => attemptsOf(job)),
-    queue: { spot: render.queue.includes("spot-"), instanceTypes: render.queue.endsWith("-gpu") ? FARM_DEFAULTS.gpuInstanceTypes : FARM_DEFAULTS.cpuInstanceTypes },
+    ioAttempts: render.ioJobs.flatMap((job) => billedAttemptsOf(job)),
+    queue: queueOffer(render.queue),
     child: render.child,
     prices: { region: render.region },
     now: render.now ?? Date.now(),
@@ -72,9 +69,14 @@ export function actualCostOfRender(record: AwsRenderRecord, described: RenderDes
   });
 }
 
+/** The queue kind a queue name or ARN ends in ("…/brender-farm-spot-cpu"); undefined for another queue. */
+export function queueKindOf(queue: string): QueueKind | undefined {
+  return QUEUE_KINDS.find((kind) => queue === kind || queue.endsWith(`-${kind}`));
+}
+
 /** Children placed at their index (a child not described is an empty job). */
 export function byIndex(children: readonly (TimedJob & { readonly index: number })[]): TimedJob[] {
-  const placed: TimedJob[] = Array.from({ length: Math.max(0, ...children.map((child) => child.index + 1)) }, () => ({ attempts: [] }));
+  const placed: TimedJob[] = Array.from({ length: Math.max(0, ...children.map((child) => child.index + 1)) }, () => ({}));
   for (const child of children) placed[child.index] = child;
   return placed;
 }
@@ -95,14 +97,4 @@ export function awsActualRecord(cost: ActualCost, hosts: AttemptHosts | undefine
       "at its host's price (instance type and spot or on-demand as the worker read them from the instance metadata) times the child's share of the host; " +
       "attempts without a reported host at the queue's price range; on-demand prices from the bundled dated table, spot at an assumed discount",
   };
-}
-
-/** A job's (or child's) finished attempts, plus the running one when Batch has not listed it as an attempt yet. */
-function attemptsOf(job: TimedJob): BilledAttempt[] {
-  const attempts: BilledAttempt[] = job.attempts.map((a) => ({ ...(a.startedAt ? { startedAt: a.startedAt } : {}), ...(a.stoppedAt ? { stoppedAt: a.stoppedAt } : {}) }));
-  const last = job.attempts.at(-1);
-  if (job.startedAt !== undefined && job.stoppedAt === undefined && (last === undefined || last.startedAt !== job.startedAt)) {
-    attempts.push({ startedAt: job.startedAt });
-  }
-  return attempts;
 }

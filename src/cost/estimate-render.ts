@@ -42,6 +42,8 @@ export function awsTargetOf(target: {
   /** The queue's own instance types and spot bid (`--farm`); default: the farm's deploy defaults. */
   readonly instanceTypes?: readonly string[];
   readonly spotBidPercentage?: number;
+  /** Live prices (live-prices.ts); default: the bundled table for the region. */
+  readonly prices?: Prices;
 }): AwsTarget {
   const offer = QUEUE_OFFERS[target.queue];
   const instanceTypes = target.instanceTypes ?? (offer.gpu ? FARM_DEFAULTS.gpuInstanceTypes : FARM_DEFAULTS.cpuInstanceTypes);
@@ -49,7 +51,7 @@ export function awsTargetOf(target: {
     queue: { kind: target.queue, spot: offer.spot, instanceTypes, ...(offer.spot && target.spotBidPercentage !== undefined ? { spotBidPercentage: target.spotBidPercentage } : {}) },
     child: { vcpus: target.child.vcpus, gpus: target.child.gpus },
     queueMaxVcpus: target.queueMaxVcpus ?? FARM_DEFAULTS.maxVcpus,
-    prices: { region: target.region },
+    prices: target.prices ?? { region: target.region },
     ...(target.split ? { split: target.split } : {}),
   };
 }

@@ -11,7 +11,7 @@ import { availableParallelism } from "node:os";
 import type { BatchClient, JobDetail } from "@aws-sdk/client-batch";
 import { withEarlierRuns, type RenderCostRecord } from "../domain/cost/cost-record.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";
-import { actualCostOfJobs, awsActualRecord, byIndex, type AttemptHosts, type TimedJob } from "../cost/aws-actual-cost.ts";
+import { actualCostOfJobs, awsActualRecord, byIndex, queueKindOf, type AttemptHosts, type TimedJob } from "../cost/aws-actual-cost.ts";
 import { RENDER_GPUS_VARIABLE, RENDER_QUEUE_VARIABLE, RENDER_VCPUS_VARIABLE } from "../backends/aws/batch-submission.ts";
 import { describeJobs } from "../backends/aws/monitor.ts";
 import { batchClientFromEnv } from "./failed-upload.ts";
@@ -84,7 +84,8 @@ async function awsActual(batch: BatchClient, hosts: AttemptHosts, env: NodeJS.Pr
   const ioJobs: JobDetail[] = [own, ...(await describeJobs(batch, renderJobs.flatMap(dependencies))).values()];
   const renderChildren: TimedJob[] = [];
   for (const job of renderJobs) renderChildren.push(...(await childrenOf(batch, job)));
-  const queue = env[RENDER_QUEUE_VARIABLE]?.trim() || renderJobs[0]?.jobQueue || "spot-cpu";
+  // The queue the submission named; else the one Batch ran the render on (its name ends in the kind).
+  const queue = queueKindOf(env[RENDER_QUEUE_VARIABLE]?.trim() ?? "") ?? queueKindOf(renderJobs[0]?.jobQueue ?? "") ?? "spot-cpu";
   const cost = actualCostOfJobs({
     queue,
     child: { vcpus: positive(env[RENDER_VCPUS_VARIABLE], 2), gpus: Number(env[RENDER_GPUS_VARIABLE]) || 0 },

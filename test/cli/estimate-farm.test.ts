@@ -25,7 +25,7 @@ describe("brender estimate --farm", () => {
   it("reads the farm's queue from AWS Batch; a queue the farm lacks exits 2 naming the ones it has", async (t) => {
     const dir = await tempDir(t);
     const blend = await makeScene(join(dir, "scene.blend"), { frames: [1, 3], resolution: [16, 16], samples: 1 });
-    const env = { BRENDER_HOME: join(dir, "home"), AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: moto.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey, AWS_REGION: moto.region };
+    const env = { BRENDER_HOME: join(dir, "home"), AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: moto.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey, AWS_REGION: moto.region, BRENDER_PRICES: "bundled" };
     const missing = await brender(["estimate", blend, "--backend", "aws", "--farm", "test", "--queue", "on-demand-cpu"], env);
     assert.equal(missing.code, 2, missing.stderr);
     assert.match(missing.stderr, /Farm "test" has no on-demand-cpu queue: use --queue spot-cpu/);

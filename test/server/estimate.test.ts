@@ -14,7 +14,7 @@ const json = (body: unknown): RequestInit => ({ method: "POST", headers: { "cont
 
 describe("POST /api/estimate", () => {
   it("estimates an upload here and on an AWS farm's queue; 400 naming the field for a bad body; the estimate submitted with a render is kept with it", async (t) => {
-    const server = await startTestServer(t, { runFarm: false, env: { AWS_ACCESS_KEY_ID: "none", AWS_SECRET_ACCESS_KEY: "none", AWS_EC2_METADATA_DISABLED: "true" } });
+    const server = await startTestServer(t, { runFarm: false, env: { AWS_ACCESS_KEY_ID: "none", AWS_SECRET_ACCESS_KEY: "none", AWS_EC2_METADATA_DISABLED: "true", BRENDER_PRICES: "bundled" } });
     const blend = await makeScene(join(server.home, "shot.blend"), { frames: [1, 6], resolution: [24, 24], samples: 2 });
     const inspected = await server.api("/api/inspect", { method: "POST", body: await renderForm(blend, "shot.blend") });
     const { uploadId } = (await inspected.json()) as { uploadId: string };

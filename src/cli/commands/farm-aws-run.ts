@@ -24,6 +24,7 @@ import {
 import { farmStatus, type FarmStatus } from "../../backends/aws/farm/status.ts";
 import { resolveBlenderReleases, type FetchText } from "../../backends/aws/farm/blender-release.ts";
 import { resolveFarmProps } from "../../infra/farm-props.ts";
+import { parseMaxCostOption } from "../../cost/cost-cap.ts";
 
 export type AwsOptions = { readonly profile?: string; readonly region?: string };
 export type FarmShapeOptions = {
@@ -32,6 +33,7 @@ export type FarmShapeOptions = {
   readonly spotBid?: string;
   readonly blender?: string;
   readonly email?: string;
+  readonly maxCost?: string;
 };
 
 /** The package root: dist/cli/commands/ and src/cli/commands/ are both three levels down. */
@@ -55,6 +57,7 @@ export async function farmRequest(name: string, options: FarmShapeOptions, fetch
   const maxVcpus = wholeNumber(options.maxVcpus, "--max-vcpus", "--max-vcpus 256");
   const spotBidPercentage = wholeNumber(options.spotBid, "--spot-bid", "--spot-bid 70");
   const email = options.email?.trim() || undefined;
+  const maxCost = options.maxCost === undefined ? undefined : parseMaxCostOption(options.maxCost);
   const request: FarmDeployRequest = {
     name,
     ...(options.private !== undefined ? { private: options.private } : {}),
@@ -62,6 +65,7 @@ export async function farmRequest(name: string, options: FarmShapeOptions, fetch
     ...(spotBidPercentage !== undefined ? { spotBidPercentage } : {}),
     ...(blenderVersions ? { blenderVersions } : {}),
     ...(email !== undefined ? { email } : {}),
+    ...(maxCost !== undefined ? { maxCost } : {}),
   };
   resolveFarmProps(templateProps(name, resolveFarmSettings(request, undefined), undefined));
   return request;

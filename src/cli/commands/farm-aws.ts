@@ -14,7 +14,8 @@ function withFarmOptions(command: Command): Command {
     .option("--max-vcpus <n>", "most vCPUs each compute environment may run (default 256)")
     .option("--spot-bid <percent>", "highest spot price, as a percentage of on-demand (1-100, default 100)")
     .option("--blender <versions>", "Blender versions, comma-separated, e.g. 3.6.0,4.2.0 (default: the farm's current ones, else 4.2.0)")
-    .option("--email <address>", "send render notifications from this address (SES verifies it)");
+    .option("--email <address>", "send render notifications from this address (SES verifies it)")
+    .option("--max-cost <usd>", "default cost cap per render in US dollars (render --max-cost overrides it); none removes it");
 }
 
 /** `brender farm …`: deploy and manage render farms in the user's AWS account. */

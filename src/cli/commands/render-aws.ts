@@ -1,4 +1,6 @@
 import { awsTargetOf } from "../../cost/estimate-render.ts";
+import { queuePrices } from "../../cost/live-prices.ts";
+import { queueOffer } from "../../cost/queue-price.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
 import { brenderHome } from "../../config.ts";
@@ -24,15 +26,15 @@ type AwsRun = {
 
 /** `brender render --backend aws`: the same render, on a farm in the user's AWS account. */
 export async function runAwsRender(run: AwsRun): Promise<number> {
-  let request = awsRequest(run);
-  const warn = (message: string) => process.stderr.write(`warning: ${message}\n`);
   const quiet = run.options.json === true;
-  if (run.options.maxCost !== undefined) {
-    const { checkAwsCostCap } = await import("./render-cost-cap.ts");
-    const estimate = await checkAwsCostCap(run.options.maxCost, request, quiet);
-    request = { ...request, payload: (await import("./render-estimate.ts")).withEstimate(request.payload, estimate, quiet) };
-  } else if (run.options.estimate) {
-    const target = awsTargetOf({ queue: request.queue, child: request.resources, region: request.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1", split: request.payload.split });
+  const { resolveAwsCostCap } = await import("./render-cost-cap.ts");
+  let request = await resolveAwsCostCap(run.options.maxCost, awsRequest(run), quiet);
+  const warn = (message: string) => process.stderr.write(`warning: ${message}\n`);
+  // A cap made an estimate already (kept in the payload); --estimate makes one without a cap.
+  if (run.options.estimate && request.payload.estimate === undefined) {
+    const region = request.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+    const prices = request.prices ?? (await queuePrices(queueOffer(request.queue), region)).prices;
+    const target = awsTargetOf({ queue: request.queue, child: request.resources, region, prices, split: request.payload.split });
     request = { ...request, payload: await (await import("./render-estimate.ts")).estimateBeforeRender(request.payload, request.blendPath, { aws: target }, quiet) };
   }
   if (run.options.dryRun) {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { awsTargetOf, estimateRender, type AwsTarget } from "../../cost/estimate-render.ts";
+import { queuePrices } from "../../cost/live-prices.ts";
 import { storedEstimateOf } from "../../domain/cost/cost-record.ts";
 import { awsRenderRequest, LOCAL_FARM } from "../aws/submit.ts";
 import type { ServerContext } from "../context.ts";
@@ -29,7 +30,10 @@ export function registerEstimateRoutes(app: FastifyInstance, context: ServerCont
       const aws = settings.farm === LOCAL_FARM ? undefined : awsTarget(settings, project, context);
       // The Blender that would render it here (settings.blender or the nearest to the file's) renders the sample.
       const blender = { path: inspection.renderBlender.path, version: inspection.renderBlender.version };
-      const estimate = await estimateRender({ blendPath, payload, inspectSeconds, env: context.env, blender, ...(aws ? { aws } : {}) });
+      // AWS prices as the CLI's estimate reads them: live when AWS answers, else the bundled table (the method says which).
+      const live = aws ? await queuePrices(aws.queue, aws.prices.region, context.env) : undefined;
+      const sampled = await estimateRender({ blendPath, payload, inspectSeconds, env: context.env, blender, ...(aws && live ? { aws: { ...aws, prices: live.prices } } : {}) });
+      const estimate = live ? { ...sampled, method: `${sampled.method}; prices: ${live.notes.join("; ")}` } : sampled;
       return { ...estimate, stored: storedEstimateOf(estimate) };
     });
   });
