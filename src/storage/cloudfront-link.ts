@@ -8,6 +8,13 @@
  */
 import { createSign } from "node:crypto";
 
+/** The job environment naming the farm's link distribution (set by the stack's job definitions). */
+export const LINK_ENV = {
+  domain: "BRENDER_LINK_DOMAIN",
+  keyPairId: "BRENDER_LINK_KEY_ID",
+  privateKeySecret: "BRENDER_LINK_KEY_SECRET_ARN",
+} as const;
+
 export type CloudFrontSigningKey = {
   /** The CloudFront public key's id (the Key-Pair-Id of the URL). */
   readonly keyPairId: string;

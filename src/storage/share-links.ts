@@ -6,16 +6,11 @@
  */
 import { createPrivateKey } from "node:crypto";
 import { readSecretString } from "../backends/aws/secret-string.ts";
-import { distributionUrl, signCloudFrontUrl, type CloudFrontSigningKey } from "./cloudfront-link.ts";
+import { distributionUrl, LINK_ENV, signCloudFrontUrl, type CloudFrontSigningKey } from "./cloudfront-link.ts";
+
+export { LINK_ENV };
 import type { ObjectStore, ShareLink } from "./object-store.ts";
 import { checkLinkSeconds, S3ObjectStore } from "./s3-store.ts";
-
-/** The job environment naming the farm's link distribution (set by the stack's job definitions). */
-export const LINK_ENV = {
-  domain: "BRENDER_LINK_DOMAIN",
-  keyPairId: "BRENDER_LINK_KEY_ID",
-  privateKeySecret: "BRENDER_LINK_KEY_SECRET_ARN",
-} as const;
 
 export type LinkMaker = {
   /** "cloudfront" (links outlive the credentials) or "store" (presigned S3, or file:// locally). */
