@@ -123,13 +123,13 @@ export function linkRender(id: string, options: { expires: string; json?: boolea
     // The real lifetime: presigned links end with the credentials that signed them (SSO, a role) when those expire first.
     const lifetime = expiresAt === undefined ? undefined : Math.max(0, Math.round((expiresAt.getTime() - Date.now()) / 1000));
     if (options.json) {
-      const expiry = expiresAt === undefined ? {} : { expiresAt: expiresAt.toISOString(), expiresSeconds: lifetime };
-      process.stdout.write(`${JSON.stringify({ renderId, requestedSeconds: seconds, ...expiry, links }, null, 2)}\n`);
+      const expiry = expiresAt === undefined ? {} : { expiresAt: expiresAt.toISOString() };
+      process.stdout.write(`${JSON.stringify({ renderId, requestedSeconds: seconds, expiresSeconds: lifetime ?? seconds, ...expiry, links }, null, 2)}\n`);
       return 0;
     }
     for (const [name, url] of Object.entries(links)) process.stdout.write(`${name.padEnd(14)} ${url}\n`);
     if (expiresAt !== undefined) {
-      const cut = lifetime! < seconds - 1 ? ` (not the ${formatDuration(seconds)} asked: the credentials that signed them expire then)` : "";
+      const cut = lifetime! < seconds - 1 ? ` (not the ${options.expires.trim()} asked: the credentials that signed them expire then)` : "";
       process.stdout.write(`These links work until ${expiresAt.toISOString()}, in ${formatDuration(lifetime!)}${cut}.\n`);
     }
     return 0;
