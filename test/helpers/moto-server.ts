@@ -12,6 +12,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export const INSTALL_HINT =
   'moto_server was not found: install it with `pip install "moto[server]"` (Python 3.9+, it brings Flask) or set MOTO_SERVER to its path';
@@ -38,6 +39,11 @@ export type MotoServer = {
    * { progression: "manual", times: 1 }; undefined restores the default.
    */
   setBatchJobTransition(transition: object | undefined): Promise<void>;
+  /**
+   * Enforces IAM from the next request on (moto's /moto-api/reset-auth): every AWS call must then be signed
+   * by an IAM user's key and allowed by that user's policies. Until then (INITIAL_NO_AUTH_ACTION_COUNT) anything goes.
+   */
+  enforceIam(): Promise<void>;
   /** Starts (from empty) recording every request moto receives. */
   startRecording(): Promise<void>;
   /** The requests recorded since startRecording. */
@@ -46,19 +52,25 @@ export type MotoServer = {
 };
 
 /** Starts moto_server on 127.0.0.1 and waits until it answers. */
-export async function startMotoServer(options: { region?: string; startTimeoutMs?: number } = {}): Promise<MotoServer> {
-  const command = findMotoServer();
-  if (command === undefined) throw new Error(INSTALL_HINT);
+export async function startMotoServer(
+  options: { region?: string; startTimeoutMs?: number; env?: Readonly<Record<string, string>>; iamSignatureFix?: boolean } = {},
+): Promise<MotoServer> {
+  const found = findMotoServer();
+  if (found === undefined) throw new Error(INSTALL_HINT);
+  // For IAM enforcement: moto_server through moto_iam_server.py, which fixes moto's signature check of encoded queries.
+  const [command, ...prefixArgs] = options.iamSignatureFix
+    ? [process.env["MOTO_PYTHON"] ?? "python3", fileURLToPath(new URL("./moto_iam_server.py", import.meta.url))]
+    : [found];
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const workDir = await mkdtemp(join(tmpdir(), "brender-moto-"));
   const recordingPath = join(workDir, "recording.jsonl");
 
   // Own process group: the pyenv shim execs python, but a group kill also ends anything it forks.
-  const child = spawn(command, ["-H", "127.0.0.1", "-p", String(port)], {
+  const child = spawn(command!, [...prefixArgs, "-H", "127.0.0.1", "-p", String(port)], {
     detached: true,
     stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, MOTO_RECORDER_FILEPATH: recordingPath, PYTHONUNBUFFERED: "1" },
+    env: { ...process.env, ...options.env, MOTO_RECORDER_FILEPATH: recordingPath, PYTHONUNBUFFERED: "1" },
   });
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (text: string) => {
@@ -102,6 +114,10 @@ export async function startMotoServer(options: { region?: string; startTimeoutMs
     async setBatchJobTransition(transition) {
       const path = transition === undefined ? "unset-transition" : "set-transition";
       await post(`/moto-api/state-manager/${path}`, { model_name: "batch::job", ...(transition ? { transition } : {}) });
+    },
+    async enforceIam() {
+      const response = await fetch(`${endpoint}/moto-api/reset-auth`, { method: "POST", body: "0" });
+      if (!response.ok) throw new Error(`moto /moto-api/reset-auth answered ${response.status}: ${await response.text()}`);
     },
     async startRecording() {
       await post("/moto-api/recorder/reset-recording");
