@@ -23,7 +23,6 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -32,16 +31,14 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { CreateEmailIdentityCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import { pino } from "pino";
-import sharp from "sharp";
 import { makeLinkKeyPair } from "../../src/backends/aws/farm/link-key.ts";
-import { outputLayout, workLayout } from "../../src/domain/layout.ts";
 import { synthFarmTemplate } from "../../src/infra/synth.ts";
 import { LINK_ENV } from "../../src/storage/cloudfront-link.ts";
 import { runWorker } from "../../src/worker/main.ts";
 import { tempDir } from "../helpers/blender.ts";
 import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
 import { batchFixture, type BatchFixture } from "../worker/aws-batch-fixture.ts";
-import { payloadFor } from "../worker/harness.ts";
+import { payloadFor, writeRenderedFrames } from "../worker/harness.ts";
 
 type Json = Record<string, any>;
 type Statement = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: Json };
@@ -139,16 +136,6 @@ let webhookSecretArn: string;
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function framesIn(home: string, renderId: string, frames: readonly number[]): Promise<void> {
-  const folder = outputLayout(workLayout(join(home, "work"), renderId).output).frames;
-  await mkdir(folder, { recursive: true });
-  for (const frame of frames) {
-    await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 90, g: 20 * frame, b: 10 } } })
-      .png()
-      .toFile(join(folder, `frame_${String(frame).padStart(4, "0")}.png`));
-  }
 }
 
 const STATEMENTS = jobRoleStatements();
@@ -276,13 +263,13 @@ async function runAsJobRole(statements: readonly Statement[], t: { after: (fn: (
   });
   if (copy.exitCode !== 0) problems.push(`copy: ${copy.error}`);
 
-  await framesIn(home, renderId, [1, 2]);
+  await writeRenderedFrames(join(home, "work"), renderId, [1, 2]);
   const upload = await runWorker({ env: { ...env, JOB_ACTION_TYPE: "upload_render_output", BRENDER_JOB_PAYLOAD: JSON.stringify(payload) }, stdout: () => {}, log: silent });
   if (upload.exitCode !== 0) problems.push(`upload: ${upload.error}`);
   else problems.push(...(await manifestProblems(renderId, "succeeded")));
 
   const failed = failedUploads[run]!;
-  await framesIn(home, failed.renderId, [1]);
+  await writeRenderedFrames(join(home, "work"), failed.renderId, [1]);
   const publisher = await runWorker({ env: { ...env, BRENDER_AFTER_FAILED_UPLOAD: failed.uploadJob }, stdout: () => {}, log: silent });
   if (publisher.error !== `Render ${failed.renderId} is incomplete: ${failed.renderId}-render: Host EC2 (instance i-0iam) terminated.`) {
     problems.push(`publisher: ${publisher.error ?? `exit ${publisher.exitCode}`}`);

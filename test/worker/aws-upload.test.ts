@@ -12,7 +12,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -25,14 +25,12 @@ import { createVerify } from "node:crypto";
 import { pino } from "pino";
 import { makeLinkKeyPair } from "../../src/backends/aws/farm/link-key.ts";
 import { cannedPolicy } from "../../src/storage/cloudfront-link.ts";
-import sharp from "sharp";
-import { outputLayout, workLayout } from "../../src/domain/layout.ts";
 import { NO_PUBLISH_REASON_PREFIX } from "../../src/worker/failed-upload.ts";
 import { runWorker } from "../../src/worker/main.ts";
 import { tempDir } from "../helpers/blender.ts";
 import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
 import { batchFixture, type BatchFixture } from "./aws-batch-fixture.ts";
-import { payloadFor } from "./harness.ts";
+import { payloadFor, writeRenderedFrames } from "./harness.ts";
 
 const BUCKET = "brender-renders";
 const SENDER = "renders@example.com";
@@ -99,13 +97,7 @@ async function manifestOf(renderId: string): Promise<Record<string, unknown> & {
 /** A work folder holding rendered frames `frames` of `renderId`, as the render job leaves it. */
 async function renderedWork(t: { after: (fn: () => Promise<void>) => void }, renderId: string, frames: readonly number[]) {
   const home = await tempDir(t);
-  const framesFolder = outputLayout(workLayout(join(home, "work"), renderId).output).frames;
-  await mkdir(framesFolder, { recursive: true });
-  for (const frame of frames) {
-    await sharp({ create: { width: 16, height: 9, channels: 3, background: { r: 200, g: 40 * frame, b: 10 } } })
-      .png()
-      .toFile(join(framesFolder, `frame_${String(frame).padStart(4, "0")}.png`));
-  }
+  await writeRenderedFrames(join(home, "work"), renderId, frames);
   return home;
 }
 
