@@ -55,7 +55,7 @@ function versionCachePath(env: NodeJS.ProcessEnv): string {
 export async function findBlenders(env: NodeJS.ProcessEnv = process.env): Promise<InstalledBlender[]> {
   const candidates = await candidatePaths(env);
   const cache = await readVersionCache(env);
-  const found = await Promise.all(candidates.map(async ({ path, sources }) => ({ path, sources, ...(await probe(path, cache)) })));
+  const found = await Promise.all(candidates.map(async ({ path, sources }) => ({ path, sources, ...(await probe(path, cache, env)) })));
   await writeVersionCache(env, cache);
   return found;
 }
@@ -76,7 +76,9 @@ export async function chooseBlender(fileVersion: string, options: { requested?: 
   }
   if (candidates.length === 1 && options.requested === undefined) return { path: candidates[0]!.path, version: undefined };
 
-  const usable = (await findBlenders(env)).filter((blender): blender is InstalledBlender & { version: string } => blender.version !== undefined);
+  const found = await findBlenders(env);
+  const usable = found.filter((blender): blender is InstalledBlender & { version: string } => blender.version !== undefined);
+  const passedOver = configuredButUnusable(found);
   const list = usable.map((blender) => blender.version).join(", ") || "none that answers --version";
   const pick = pickBlender(fileVersion, usable, options.requested);
   switch (pick.kind) {
@@ -86,22 +88,37 @@ export async function chooseBlender(fileVersion: string, options: { requested?: 
       throw new UserInputError(`Blender ${options.requested} is not installed here (found ${list}): pick one of those with --blender, or add one with 'brender blenders add PATH'.`);
     case "requested":
       // Asked for by name: the render itself warns when that Blender is older than the file.
-      return { path: pick.chosen.path, version: pick.chosen.version };
+      return withWarning({ path: pick.chosen.path, version: pick.chosen.version }, passedOver);
     case "older":
-      return {
+      return withWarning({
         path: pick.chosen.path,
         version: pick.chosen.version,
         warning: `No Blender at or above ${fileVersion} is installed here (found ${list}), so the newest, ${pick.chosen.version}, renders it: install Blender ${fileVersion} or newer and 'brender blenders add' it.`,
-      };
+      }, passedOver);
     case "same":
-      return { path: pick.chosen.path, version: pick.chosen.version };
+      return withWarning({ path: pick.chosen.path, version: pick.chosen.version }, passedOver);
     case "newer":
-      return {
+      return withWarning({
         path: pick.chosen.path,
         version: pick.chosen.version,
         warning: `The file was saved with Blender ${fileVersion}; rendering with ${pick.chosen.version} (${pick.chosen.path}), the nearest installed version above it.`,
-      };
+      }, passedOver);
   }
+}
+
+/**
+ * A BLENDER_EXECUTABLE that does not answer `--version` is passed over for a
+ * working Blender; the user set it on purpose, so they hear why it was not used.
+ */
+function configuredButUnusable(found: readonly InstalledBlender[]): string | undefined {
+  const configured = found.find((blender) => blender.sources.includes("BLENDER_EXECUTABLE"));
+  if (!configured || configured.version !== undefined) return undefined;
+  return `BLENDER_EXECUTABLE=${configured.path} ${configured.problem ?? "is not usable"}, so it was passed over: fix or unset BLENDER_EXECUTABLE ('brender blenders' lists what was found).`;
+}
+
+function withWarning(choice: BlenderChoice, extra: string | undefined): BlenderChoice {
+  if (extra === undefined) return choice;
+  return { ...choice, warning: choice.warning ? `${extra} ${choice.warning}` : extra };
 }
 
 /**
@@ -129,7 +146,7 @@ export async function addBlender(path: string, env: NodeJS.ProcessEnv = process.
   if (!(await isExecutableFile(absolute))) {
     throw new UserInputError(`${absolute} is not an executable file: give the path of a Blender executable (e.g. /opt/blender-4.5/blender).`);
   }
-  const version = await blenderVersionOf(absolute);
+  const version = await blenderVersionOf(absolute, env);
   if (version === undefined) {
     throw new UserInputError(`${absolute} did not answer --version like Blender does: give the path of a Blender executable.`);
   }
@@ -143,10 +160,14 @@ export async function addBlender(path: string, env: NodeJS.ProcessEnv = process.
   return { path: absolute, version, sources: ["registry"] };
 }
 
-/** Runs `PATH --version`; the version it prints, or undefined. */
-export function blenderVersionOf(path: string): Promise<string | undefined> {
+/**
+ * Runs `PATH --version` with `env` (the environment the render will run
+ * Blender with, e.g. the server's, not necessarily this process's); the
+ * version it prints, or undefined.
+ */
+export function blenderVersionOf(path: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   return new Promise((done) => {
-    execFile(path, ["--version"], { timeout: PROBE_TIMEOUT_MS, maxBuffer: 1 << 20 }, (_error, stdout) => done(versionFromBanner(String(stdout ?? ""))));
+    execFile(path, ["--version"], { env, timeout: PROBE_TIMEOUT_MS, maxBuffer: 1 << 20 }, (_error, stdout) => done(versionFromBanner(String(stdout ?? ""))));
   });
 }
 
@@ -244,7 +265,7 @@ async function readRegistry(env: NodeJS.ProcessEnv): Promise<string[]> {
   return parsed.data.blenders;
 }
 
-async function probe(path: string, cache: VersionCache): Promise<{ version: string | undefined; problem?: string }> {
+async function probe(path: string, cache: VersionCache, env: NodeJS.ProcessEnv): Promise<{ version: string | undefined; problem?: string }> {
   const info = await stat(path).catch(() => undefined);
   if (!info) return { version: undefined, problem: "not found" };
   const cached = cache[path];
@@ -252,7 +273,7 @@ async function probe(path: string, cache: VersionCache): Promise<{ version: stri
   if (cached && cached.size === info.size && cached.mtimeMs === info.mtimeMs) {
     version = cached.version ?? undefined;
   } else {
-    version = await blenderVersionOf(path);
+    version = await blenderVersionOf(path, env);
     cache[path] = { size: info.size, mtimeMs: info.mtimeMs, version: version ?? null };
   }
   return version ? { version } : { version: undefined, problem: "does not answer --version like Blender" };

@@ -38,6 +38,8 @@ export type FarmStackProps = {
   readonly createEmailIdentity?: boolean;
   /** Days CloudWatch keeps the jobs' logs (a value CloudWatch Logs accepts). @default 30 */
   readonly logRetentionDays?: number;
+  /** The default cost cap per render, US dollars (`render` uses it unless given --max-cost). @default no cap */
+  readonly maxCostUsd?: number;
   /** Days a render's outputs stay in the bucket before they expire. @default 90 */
   readonly renderRetentionDays?: number;
   /**
@@ -63,6 +65,7 @@ export type ResolvedFarmProps = {
   readonly logRetentionDays: number;
   readonly renderRetentionDays: number;
   readonly linkPublicKey: string | undefined;
+  readonly maxCostUsd: number | undefined;
 };
 
 export const FARM_DEFAULTS = {
@@ -122,6 +125,9 @@ export function resolveFarmProps(props: FarmStackProps): ResolvedFarmProps {
   if (!Number.isInteger(renderRetentionDays) || renderRetentionDays < 1) {
     throw new UserInputError(`Render retention "${renderRetentionDays}" days is invalid: use a whole number of days, at least 1 (e.g. 90).`);
   }
+  if (props.maxCostUsd !== undefined && !(Number.isFinite(props.maxCostUsd) && props.maxCostUsd > 0)) {
+    throw new UserInputError(`--max-cost "${props.maxCostUsd}" is not an amount of US dollars: give a positive number (e.g. --max-cost 20), or none for no default cap.`);
+  }
   return {
     farmName: props.farmName,
     region: props.region?.trim() || undefined,
@@ -137,6 +143,7 @@ export function resolveFarmProps(props: FarmStackProps): ResolvedFarmProps {
     logRetentionDays,
     renderRetentionDays,
     linkPublicKey: checkPublicKey(props.linkPublicKey),
+    maxCostUsd: props.maxCostUsd,
   };
 }
 

@@ -82,6 +82,7 @@ export class FarmStack extends Stack {
       settings.notificationEmail ? { senderEmail: settings.notificationEmail, createIdentity: settings.createEmailIdentity } : {},
     );
     const jobRole = new FarmJobRole(this, "JobRole", {
+      farmName: name,
       bucket: storage.bucket,
       fileSystem: work.fileSystem,
       accessPoint: work.accessPoint,
@@ -147,6 +148,7 @@ export class FarmStack extends Stack {
     if (notifications.senderEmail !== undefined) output(FARM_OUTPUTS.senderEmail, notifications.senderEmail, "SES sender of notifications");
     output(FARM_OUTPUTS.successTemplate, notifications.successTemplate.ref, "SES template of a finished render");
     output(FARM_OUTPUTS.failureTemplate, notifications.failureTemplate.ref, "SES template of a failed render");
+    if (settings.maxCostUsd !== undefined) output(FARM_OUTPUTS.maxCost, String(settings.maxCostUsd), "default cost cap per render, US dollars");
     output(FARM_INFRA_OUTPUTS.imageRepository, images.repository.repositoryUri, "ECR repository of the worker images");
     output(FARM_INFRA_OUTPUTS.imageBuildProject, images.project.ref, "CodeBuild project that builds a worker image");
     output(FARM_INFRA_OUTPUTS.fileSystemId, work.fileSystem.fileSystemId, "EFS work folder");

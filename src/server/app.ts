@@ -15,7 +15,7 @@ import { conflictOrAws } from "./aws/errors.ts";
 import { uploadsDirOf, type ServerContext } from "./context.ts";
 import { httpErrorOf } from "./http-errors.ts";
 import { scheduleUploadCleanup, sizeErrorOf, uploadLimitsOf } from "./uploads.ts";
-import { registerBlobRoutes } from "./routes/blobs.ts";
+import { blobsDirOf, registerBlobRoutes } from "./routes/blobs.ts";
 import { registerEventRoutes, type LiveStreams } from "./routes/events.ts";
 import { registerFarmRoutes } from "./routes/farms.ts";
 import { registerInspectRoutes } from "./routes/inspect.ts";
@@ -106,7 +106,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   registerLogRoutes(app, context);
   registerUploadRoutes(app, context);
   registerBlobRoutes(app, context);
-  scheduleUploadCleanup(app, context.uploadsDir);
+  scheduleUploadCleanup(app, context.uploadsDir, blobsDirOf(context));
   registerFarmRoutes(app, context);
   registerEventRoutes(app, context, live);
   registerOpenApiRoutes(app);

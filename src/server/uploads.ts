@@ -16,6 +16,7 @@ import type { ProjectSource } from "../backends/local/farm.ts";
 import { BrenderError } from "../errors.ts";
 import { extractArchive, limitsFromEnvironment } from "../worker/archive/extract.ts";
 import { DEFAULT_EXTRACTION_LIMITS, type ExtractionLimits } from "../worker/archive/policy.ts";
+import { removeIdleBlobs } from "./blob-store.ts";
 import { ApiError } from "./http-errors.ts";
 
 export type UploadKind = "blend" | "zip" | "folder";
@@ -377,13 +378,18 @@ export async function removeStaleUploads(uploadsDir: string, nowMs = Date.now())
   return removed;
 }
 
-/** Runs removeStaleUploads when the server starts (before it is ready) and then hourly until it closes. */
-export function scheduleUploadCleanup(app: FastifyInstance, uploadsDir: string): void {
+/**
+ * Runs removeStaleUploads and removeIdleBlobs when the server starts (before
+ * it is ready) and then hourly until it closes.
+ */
+export function scheduleUploadCleanup(app: FastifyInstance, uploadsDir: string, blobsDir: string): void {
   let timer: NodeJS.Timeout | undefined;
   const sweep = async (): Promise<void> => {
     try {
       const removed = await removeStaleUploads(uploadsDir);
       if (removed.length > 0) app.log.info({ removed }, "removed stale uploads");
+      const blobs = await removeIdleBlobs(blobsDir);
+      if (blobs.length > 0) app.log.info({ blobs: blobs.length }, "removed blobs unused for 7 days");
     } catch (error) {
       app.log.error(error, "the upload cleanup failed");
     }

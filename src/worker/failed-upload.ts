@@ -103,7 +103,8 @@ function ran(job: JobDetail): boolean {
   return (job.attempts?.length ?? 0) > 0 || (job.startedAt ?? 0) > 0;
 }
 
-async function describe(client: BatchClient, ids: readonly string[]): Promise<Map<string, JobDetail>> {
+/** DescribeJobs for any number of ids (100 a call), by job id. */
+export async function describe(client: BatchClient, ids: readonly string[]): Promise<Map<string, JobDetail>> {
   const details = new Map<string, JobDetail>();
   for (let start = 0; start < ids.length; start += DESCRIBE_BATCH) {
     const answer = await client.send(new DescribeJobsCommand({ jobs: ids.slice(start, start + DESCRIBE_BATCH) }));

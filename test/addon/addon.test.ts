@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import sharp from "sharp";
 import yauzl from "yauzl";
-import { BIN, brender, makeScene, pixels, REPO } from "../helpers/blender.ts";
+import { assertGreenTexture, BIN, brender, makeScene, pixels, REPO } from "../helpers/blender.ts";
 import { until } from "../helpers/wait.ts";
 
 const run = promisify(execFile);
@@ -115,13 +115,36 @@ async function renders(server: Served, token?: string): Promise<unknown[]> {
   return (await response.json()) as unknown[];
 }
 
-describe("the Blender add-on (headless Blender 3.4)", () => {
+/**
+ * The Python tracebacks in Blender's output that pass through the add-on or
+ * the test's driver. Blender's own add-ons may print theirs (Debian's 5.2
+ * package lacks python3-cattrs, which its extensions add-on imports at
+ * start); those are not the add-on's to answer for.
+ */
+function ourTracebacks(output: string): string[] {
+  return output.split("Traceback (most recent call last):").slice(1).filter((block) => /brender_submit|drive_addon\.py/.test(block.split(/\n(?=\S)/)[0] ?? block));
+}
+
+async function blobCount(home: string): Promise<number> {
+  const folders = await readdir(join(home, "blobs")).catch(() => [] as string[]);
+  let count = 0;
+  for (const folder of folders) count += (await readdir(join(home, "blobs", folder))).length;
+  return count;
+}
+
+async function leftMapFolders(): Promise<string[]> {
+  return (await readdir(join(root, "tmp"))).filter((name) => name.startsWith("brender-map-"));
+}
+
+describe("the Blender add-on (headless Blender; 3.4 unless BLENDER_EXECUTABLE and PATH say otherwise)", () => {
   before(async () => {
     root = await mkdtemp(join(tmpdir(), "brender-addon-"));
     const result = await brender(["addon", "--out", join(root, "dist")]);
     assert.equal(result.code, 0, result.stderr);
     zipFile = result.stdout.split("\n")[0]!;
-    userEnv = { ...process.env, BLENDER_USER_SCRIPTS: join(root, "scripts"), BLENDER_USER_CONFIG: join(root, "config") };
+    // Blender's own TMPDIR, so a test can see what the add-on leaves behind in it.
+    await mkdir(join(root, "tmp"));
+    userEnv = { ...process.env, BLENDER_USER_SCRIPTS: join(root, "scripts"), BLENDER_USER_CONFIG: join(root, "config"), TMPDIR: join(root, "tmp") };
     const { stdout } = await run("blender", ["-b", "-noaudio", "--python-exit-code", "1", "--python", INSTALL, "--", zipFile], { env: userEnv });
     assert.match(stdout, /\{"installed": true\}/);
   });
@@ -161,7 +184,7 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
       const { drive: submitted, output } = await drive(blend, { server: server.url, action: "submit" });
       assert.deepEqual(submitted.result, ["FINISHED"], output);
       assert.match(submitted.renderId, /^r-/);
-      assert.doesNotMatch(output, /Traceback/);
+      assert.deepEqual(ourTracebacks(output), []);
       const line = submitted.panel.find((entry) => entry.label?.startsWith("Uploads "));
       assert.match(line?.label ?? "", /^Uploads shot\.blend and 1 file \(1 outside its folder\), /);
       assert.ok(submitted.panel.some((entry) => entry.operator === "brender.submit_render"));
@@ -189,8 +212,7 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
         assert.ok(ours.data.equals(theirs.data), `frame ${frame} differs from Blender's own render`);
       }
       // The green texture came along: Blender's pink "missing" colour would not be mostly green.
-      const stats = await sharp(join(root, "outside", "farm_1.png")).stats();
-      assert.ok(stats.channels[1]!.mean > 1.5 * stats.channels[0]!.mean, "green texture found");
+      await assertGreenTexture(join(root, "outside", "farm_1.png"));
 
       // Load Frame: the scene's current frame (1), downloaded from the server into an image.
       const loaded = await drive(blend, { server: server.url, action: "load", scene: { last_render_id: submitted.renderId } });
@@ -200,11 +222,16 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
       assert.ok((await pixels(loaded.drive.images[0]!.filepath)).data.equals((await pixels(join(direct, "frame_0001.png"))).data));
       assert.match(loaded.output, new RegExp(`Loaded frame 1 of ${submitted.renderId} as image "frame_0001\\.png"; open an Image Editor to see it`));
 
-      // Submitted again unchanged, with other settings: a new render from the upload the server already has.
+      // Submitted again with other settings: a new render, and the texture is not sent again. The panel's
+      // settings live in the scene, so Blender 4.3 counts their change as an edit and the add-on saves the
+      // .blend first (a new upload holding the new .blend); 3.4 and 5.2 do not, and reuse the upload whole.
+      const blobsBefore = await blobCount(server.home);
       const again = await drive(blend, { server: server.url, action: "submit", scene: { use_scene_frames: false, frames: "2", percentage: 50 } });
       assert.deepEqual(again.drive.result, ["FINISHED"], again.output);
       assert.notEqual(again.drive.renderId, submitted.renderId);
-      assert.equal((await readdir(join(server.home, "uploads"))).length, 1);
+      const uploads = (await readdir(join(server.home, "uploads"))).length;
+      assert.equal(await blobCount(server.home) - blobsBefore, uploads - 1, "at most the re-saved .blend is sent again");
+      assert.ok(uploads <= 2, `${uploads} uploads`);
       const second = await until(
         async () => (await (await fetch(`${server.url}/api/renders/${again.drive.renderId}`)).json()) as Detail,
         (value) => value.status === "SUCCEEDED" || value.status === "FAILED",
@@ -216,6 +243,7 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
       assert.deepEqual(second.outputs.filter((entry) => entry.name.startsWith("frames/")).map((entry) => entry.name), ["frames/frame_0002.png"]);
       const half = await sharp(Buffer.from(await (await fetch(`${server.url}${second.outputs.find((entry) => entry.name === "frames/frame_0002.png")!.url}`)).arrayBuffer())).metadata();
       assert.deepEqual([half.width, half.height], [16, 9]);
+      assert.deepEqual(await leftMapFolders(), [], "each submit removes its temporary path-map folder");
     } finally {
       await server.stop();
     }
@@ -279,10 +307,10 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
     assert.ok(output.includes(`Error: ${expected}`), output);
     assert.ok(result.panel.some((entry) => entry.label === expected && entry.alert), "the panel shows it");
     assert.equal(result.renderId, "");
-    assert.doesNotMatch(output, /Traceback/);
+    assert.deepEqual(ourTracebacks(output), []);
     const { drive: tested, output: testOutput } = await drive(blend, { server: `127.0.0.1:${port}`, action: "test" });
     assert.deepEqual(tested.connection, [expected, true]);
-    assert.doesNotMatch(testOutput, /Traceback/);
+    assert.deepEqual(ourTracebacks(testOutput), []);
   });
 
   it("a server with a token: no token and a wrong one are worded, nothing is submitted; the right one connects", async () => {
@@ -291,7 +319,8 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
       const { blend } = await project("token");
       const wrong = await drive(blend, { server: server.url, token: "wrong-token", action: "submit" });
       assert.deepEqual(wrong.drive.message, [`The server at ${server.url} refused the token: copy the one \`brender serve\` printed into Edit > Preferences > Add-ons > Brender.`, true]);
-      assert.doesNotMatch(wrong.output, /Traceback|wrong-token/);
+      assert.deepEqual(ourTracebacks(wrong.output), []);
+      assert.doesNotMatch(wrong.output, /wrong-token/);
       const none = await drive(blend, { server: server.url, action: "test" });
       assert.deepEqual(none.drive.connection, [`The server at ${server.url} needs a token: paste the one \`brender serve\` printed into Edit > Preferences > Add-ons > Brender.`, true]);
       assert.deepEqual(await renders(server, "right-token"), []);
@@ -322,7 +351,7 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
       const badFrames = await drive(other, { server: server.url, action: "submit", scene: { use_scene_frames: false, frames: "1-x" } });
       assert.deepEqual(badFrames.drive.message, ['Frames: "1-x" is not a frame or range; write frames like "1-250", "1-250:5" or "1-10,15".', true]);
 
-      for (const { output } of [missing, gone, unsaved, badFrames]) assert.doesNotMatch(output, /Traceback/);
+      for (const { output } of [missing, gone, unsaved, badFrames]) assert.deepEqual(ourTracebacks(output), []);
       assert.deepEqual(await renders(server), []);
       const uploads = await fetch(`${server.url}/api/renders`);
       assert.equal(uploads.status, 200);
@@ -345,6 +374,7 @@ describe("the Blender add-on (headless Blender 3.4)", () => {
       assert.equal(((await (await fetch(`${server.url}/api/renders/${shown.renderId}`)).json()) as { status: string }).status, "SUCCEEDED");
       const { width, height } = await sharp(png).metadata();
       assert.ok(width! >= 800 && height! >= 600, `a screenshot of the Properties editor, not ${width}x${height}`);
+      assert.deepEqual(await leftMapFolders(), [], "the threaded submit removes its temporary path-map folder");
     } finally {
       await server.stop();
     }

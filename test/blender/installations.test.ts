@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { brender, makeScene, tempDir } from "../helpers/blender.ts";
+import { findBlenders } from "../../src/blender/installations.ts";
 
 /** A stand-in Blender: answers --version with `version`; anything else fails the way our inspection script would on an API change. */
 async function fakeBlender(dir: string, version: string): Promise<string> {
@@ -79,5 +80,32 @@ describe("brender blenders: the Blenders on this machine", () => {
     const missing = await brender(["inspect", blend, "--blender", "7.0"], env);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /Blender 7\.0 is not installed here \(found .*9\.1\.0.*\): pick one of those with --blender, or add one with 'brender blenders add PATH'/);
+  });
+});
+
+describe("a BLENDER_EXECUTABLE that is not a working Blender", () => {
+  it("is passed over for a working Blender, and the choice says so with the fix", async (t) => {
+    const home = await tempDir(t);
+    const blend = await makeScene(join(home, "host.blend"), { frames: [1, 1], resolution: [16, 16] });
+    const broken = join(home, "broken-blender");
+    await writeFile(broken, "#!/bin/sh\necho 'error while loading shared libraries: libGL.so.1'\nexit 127\n");
+    await chmod(broken, 0o755);
+
+    const inspected = await brender(["inspect", blend, "--json"], { BRENDER_HOME: home, BLENDER_EXECUTABLE: broken });
+    assert.equal(inspected.code, 0, inspected.stderr);
+    const choice = JSON.parse(inspected.stdout).renderBlender;
+    assert.notEqual(choice.path, broken);
+    assert.match(choice.warning, /BLENDER_EXECUTABLE=\S+broken-blender does not answer --version like Blender, so it was passed over: fix or unset BLENDER_EXECUTABLE/);
+  });
+
+  it("is probed with the environment the render will run it with, not this process's", async (t) => {
+    const home = await tempDir(t);
+    const needsVariable = join(home, "blender-needs-env");
+    await writeFile(needsVariable, '#!/bin/sh\nif [ "$1" = --version ] && [ -n "$BRENDER_TEST_LICENSE" ]; then echo "Blender 9.2.0"; exit 0; fi\nexit 1\n');
+    await chmod(needsVariable, 0o755);
+    assert.equal(process.env.BRENDER_TEST_LICENSE, undefined);
+
+    const found = await findBlenders({ BRENDER_HOME: home, BLENDER_EXECUTABLE: needsVariable, BRENDER_TEST_LICENSE: "yes", PATH: "/nonexistent" });
+    assert.equal(found.find((blender) => blender.path === needsVariable)?.version, "9.2.0");
   });
 });

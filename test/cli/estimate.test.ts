@@ -55,7 +55,11 @@ describe("brender estimate", () => {
   it("AWS: a default split with its reason, child-hours and dollars from the dated table; nothing submitted, no AWS call", async (t) => {
     const dir = await tempDir(t);
     const blend = await makeScene(join(dir, "scene.blend"), { frames: [1, 4] });
-    const env = { BRENDER_HOME: join(dir, "home"), AWS_ACCESS_KEY_ID: "none", AWS_SECRET_ACCESS_KEY: "none", AWS_EC2_METADATA_DISABLED: "true" };
+    // AWS's price services unreachable (a closed loopback port): the bundled table, and the method says so.
+    const env = {
+      BRENDER_HOME: join(dir, "home"), AWS_ACCESS_KEY_ID: "none", AWS_SECRET_ACCESS_KEY: "none", AWS_EC2_METADATA_DISABLED: "true",
+      AWS_ENDPOINT_URL_PRICING: "http://127.0.0.1:9", AWS_ENDPOINT_URL_EC2: "http://127.0.0.1:9",
+    };
     const spot = await estimate([blend, "--backend", "aws", "--queue", "spot-cpu", "--preset", "medium"], env);
     assert.equal(spot.target, "aws");
     assert.equal(spot.split.arraySize, 1);
@@ -66,6 +70,7 @@ describe("brender estimate", () => {
     assert.match(spot.prices?.date ?? "", /^\d{4}-\d{2}-\d{2}$/);
     assert.equal(spot.prices?.spot, "assumed-discount");
     assert.match(spot.method, /scaled to 8 vCPUs per child/);
+    assert.match(spot.method, /prices: AWS's Price List API unreachable \(connect ECONNREFUSED 127\.0\.0\.1:9\): the bundled on-demand table of \d{4}-\d{2}-\d{2}; spot price history unreachable/);
 
     const onDemand = await estimate([blend, "--backend", "aws", "--queue", "on-demand-cpu", "--preset", "medium", "--array-size", "2"], env);
     assert.equal(onDemand.split.arraySize, 2);

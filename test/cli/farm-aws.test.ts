@@ -51,7 +51,7 @@ describe("brender farm synth", () => {
     const dir = await tempDir(t);
     await moto.startRecording();
     const result = await brender(
-      ["farm", "synth", "studio", "--out", join(dir, "out"), "--blender", "3.6.0,4.2.0", "--email", "renders@example.com", "--private"],
+      ["farm", "synth", "studio", "--out", join(dir, "out"), "--blender", "3.6.0,4.2.0", "--email", "renders@example.com", "--private", "--max-cost", "20"],
       motoEnv(),
     );
     assert.equal(result.code, 0, result.stderr);
@@ -64,6 +64,7 @@ describe("brender farm synth", () => {
       assert.ok(key in template.Outputs, `output ${key}`);
     }
     assert.ok(Object.values(template.Resources).some((resource) => resource.Type === "AWS::EC2::NatGateway"), "--private reaches the stack");
+    assert.deepEqual(template.Outputs[FARM_OUTPUTS.maxCost], { Description: "default cost cap per render, US dollars", Value: "20" }, "--max-cost reaches the stack");
     assert.match(result.stdout, /brender-farm-studio\.template\.json \(\d+ bytes; Blender 3\.6\.0, 4\.2\.0\)/);
     assert.deepEqual(await moto.recordedRequests(), [], "no AWS call");
   });
@@ -75,6 +76,7 @@ describe("brender farm synth", () => {
       [["--max-vcpus", "lots"], /--max-vcpus "lots" is not a whole number/],
       [["--blender", "4.x"], /Blender version "4\.x" is invalid/],
       [["--email", "not-an-address"], /"not-an-address" is not an e-mail address/],
+      [["--max-cost", "lots"], /--max-cost "lots" is not an amount of US dollars/],
     ];
     for (const [options, message] of cases) {
       const result = await brender(["farm", "synth", "studio", "--out", dir, ...options], bareEnv);

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -83,6 +84,17 @@ export async function pixels(file: string): Promise<{ width: number; height: num
 export async function meanColor(file: string): Promise<[number, number, number]> {
   const stats = await sharp(file).stats();
   return [stats.channels[0]!.mean, stats.channels[1]!.mean, stats.channels[2]!.mean];
+}
+
+/**
+ * Asserts that a frame of a makeScene({texture: green.png}) scene shows the
+ * green floor, not Blender's pink "missing texture". The margin is 1.25, not
+ * more: Blender 4+'s AgX view transform desaturates pure green to about 1.5x
+ * red, where 3.4's Filmic gives 2.6x.
+ */
+export async function assertGreenTexture(file: string): Promise<void> {
+  const [red, green, blue] = await meanColor(file);
+  assert.ok(green > 1.25 * red && green > 1.25 * blue, `green texture found in ${file} (mean RGB ${red.toFixed(0)}, ${green.toFixed(0)}, ${blue.toFixed(0)})`);
 }
 
 /** The JSON event lines a worker printed. */

@@ -47,6 +47,7 @@ const PUBLIC_PROPS: FarmStackProps = {
   notificationEmail: "renders@example.com",
   logRetentionDays: 14,
   renderRetentionDays: 45,
+  maxCostUsd: 12.5,
 };
 const publicFarm = synthFarmTemplate(PUBLIC_PROPS);
 const privateFarm = synthFarmTemplate({ farmName: "Studio-2", blenderVersions: ["4.2.0"], private: true });
@@ -427,6 +428,16 @@ describe("farm stack: IAM", () => {
     }
   });
 
+  it("lets jobs terminate only jobs tagged with their own farm (a render passing its cost cap)", () => {
+    const terminate = all.filter(({ statement }) => actionsOf(statement).includes("batch:TerminateJob"));
+    const { statement } = only(terminate);
+    assert.deepEqual(actionsOf(statement), ["batch:TerminateJob"]);
+    const resource = JSON.stringify(only(resourcesOf(statement)));
+    assert.match(resource, /:batch:/);
+    assert.match(resource, /:job\/\*/);
+    assert.deepEqual(statement.Condition, { StringEquals: { "aws:ResourceTag/brender:farm": "demo" } });
+  });
+
   it('uses Resource "*" only for actions that have no resource to scope to', () => {
     const unscoped = all.filter(({ statement }) => statement.Effect === "Allow" && resourcesOf(statement).includes("*"));
     const actions = unscoped.flatMap(({ statement }) => actionsOf(statement)).sort();
@@ -597,6 +608,7 @@ describe("farm stack: outputs (the CLI contract)", () => {
     const [successId] = only(ofType("AWS::SES::Template").filter(([, t]) => t.Properties.Template.SubjectPart === SUCCESS_TEMPLATE.subject));
     const [failureId] = only(ofType("AWS::SES::Template").filter(([, t]) => t.Properties.Template.SubjectPart === FAILURE_TEMPLATE.subject));
     assert.deepEqual(farm.notification, { sender: "renders@example.com", successTemplate: ref(successId), failureTemplate: ref(failureId) });
+    assert.equal(farm.maxCostUsd, 12.5, "the farm's default cost cap");
   });
 
   it("outputs the image repository URI, build project, file system and source key", () => {
@@ -611,6 +623,7 @@ describe("farm stack: outputs (the CLI contract)", () => {
   it("a farm without e-mail still parses, with templates but no sender", () => {
     const farm = farmFromStack("Studio-2", REGION, describedStack(privateFarm.template.Outputs as Json));
     assert.equal(farm.notification.sender, undefined);
+    assert.equal(farm.maxCostUsd, undefined, "no default cost cap");
     assert.ok(farm.notification.successTemplate);
     assert.deepEqual(farm.jobDefinitions.map((definition) => definition.blenderVersion), ["4.2.0"]);
   });

@@ -6,9 +6,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { startTestServer, type TestServer } from "./harness.ts";
+import { blobPath, removeIdleBlobs } from "../../src/server/blob-store.ts";
 
 type Upload = { uploadId: string; kind: string; name: string; blendFiles: string[] };
 const sha = (data: Buffer) => createHash("sha256").update(data).digest("hex");
@@ -75,5 +76,30 @@ describe("POST /api/blobs/missing and /api/blobs/uploads: content-addressed uplo
     assert.deepEqual(await readdir(join(server.home, "uploads")).catch(() => []), []);
     const missing = (await (await post(server, "/api/blobs/missing", { hashes: [sha(data), "0".repeat(64)] })).json()) as { missing: string[] };
     assert.deepEqual(missing.missing.sort(), [sha(data), "0".repeat(64)].sort());
+  });
+});
+
+describe("the blob store's cleanup (src/server/blob-store.ts)", () => {
+  it("removes blobs unused for 7 days and keeps the ones asked about or used since; uploads built from them are untouched", async (t) => {
+    const server = await startTestServer(t);
+    const blend = Buffer.concat([Buffer.from("BLENDER-v304"), Buffer.alloc(1_000, 1)]);
+    const old = Buffer.alloc(2_000, 5);
+    const asked = Buffer.alloc(2_000, 6);
+    const { upload } = await sendProject(server, { "p/shot.blend": blend, "p/old.png": old, "p/asked.png": asked });
+    const blobsDir = join(server.home, "blobs");
+    const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+    for (const data of [blend, old, asked]) await utimes(blobPath(blobsDir, sha(data)), eightDaysAgo, eightDaysAgo);
+
+    // Asking about a blob is using it: the client is about to list it.
+    const answer = await post(server, "/api/blobs/missing", { hashes: [sha(asked)] });
+    assert.deepEqual(await answer.json(), { missing: [] });
+
+    const removed = await removeIdleBlobs(blobsDir);
+    assert.deepEqual(removed.sort(), [sha(blend), sha(old)].sort());
+    assert.deepEqual((await post(server, "/api/blobs/missing", { hashes: [sha(blend), sha(old), sha(asked)] }).then((r) => r.json())), { missing: [sha(blend), sha(old)] });
+    assert.ok((await readFile(join(server.home, "uploads", upload.uploadId, "project", "p", "old.png"))).equals(old), "the upload keeps its own copy");
+    // Sent again, the removed ones are simply uploaded again.
+    const again = await sendProject(server, { "p/shot.blend": blend, "p/old.png": old, "p/asked.png": asked });
+    assert.deepEqual(again.missing.sort(), [sha(blend), sha(old)].sort());
   });
 });

@@ -18,7 +18,8 @@ import { parseRenderPayload } from "../../src/domain/render-payload.ts";
 import { startTestServer } from "../server/harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const SCREENSHOTS = join(REPO, "docs", "screenshots");
+// The docs' screenshots are refreshed only on request, so a test run leaves the tree clean.
+const SCREENSHOTS = process.env.BRENDER_UPDATE_SCREENSHOTS === "1" ? join(REPO, "docs", "screenshots") : join(tmpdir(), `brender-ui-shots-${process.pid}`);
 
 let browser: BrowserContext;
 let profile: string;
@@ -45,6 +46,7 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
   after(async () => {
     await browser?.close();
     if (profile) await rm(profile, { recursive: true, force: true });
+    if (!SCREENSHOTS.startsWith(REPO)) await rm(SCREENSHOTS, { recursive: true, force: true });
   });
 
   it("submits a render of a .blend, watches it finish, views a frame and downloads the zip", { timeout: 90_000 }, async (t) => {

@@ -1,5 +1,6 @@
 """The add-on's operators: submit, test the connection, choose a farm, follow, open and load results."""
 import os
+import shutil
 import tempfile
 import threading
 
@@ -34,14 +35,23 @@ class BRENDER_OT_submit_render(bpy.types.Operator):
             names = ", ".join(missing[:3]) + (" and %d more" % (len(missing) - 3) if len(missing) > 3 else "")
             raise BrenderError("%d file%s the .blend uses %s missing: %s. Find them (File > External Data > Find Missing Files), then submit again."
                                % (len(missing), "" if len(missing) == 1 else "s", "is" if len(missing) == 1 else "are", names))
+        self._map_folder = tempfile.mkdtemp(prefix="brender-map-")
         try:
-            layout = project.add_map_file(project.upload_layout(bpy.data.filepath, found), tempfile.mkdtemp(prefix="brender-map-"))
+            layout = project.add_map_file(project.upload_layout(bpy.data.filepath, found), self._map_folder)
         except (ValueError, OSError) as error:
             raise BrenderError("Cannot upload: %s" % error) from None
         settings = submission.render_settings(panel_values(context.scene))
         return client(context), layout, settings
 
+    def _remove_map_folder(self):
+        """The path map is uploaded with the project; its temporary folder is not needed after the submit ends, either way."""
+        folder = getattr(self, "_map_folder", None)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+            self._map_folder = None
+
     def _finish(self, context, server_client, answer):
+        self._remove_map_folder()
         render_id = answer["renderId"]
         context.scene.brender.last_render_id = render_id
         follow.watch(server_client, render_id)
@@ -52,6 +62,7 @@ class BRENDER_OT_submit_render(bpy.types.Operator):
         self.report({"INFO"}, text)
 
     def _fail(self, text):
+        self._remove_map_folder()
         follow.STATE["submitting"] = ""
         follow.set_message(text, is_error=True)
         self.report({"ERROR"}, text)
@@ -215,15 +226,19 @@ class BRENDER_OT_choose_queue(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class BRENDER_OT_open_render_page(bpy.types.Operator):
-    """Open the render's page in the Brender web UI"""
-
-    bl_idname = "brender.open_render_page"
-    bl_label = "Open Render Page"
+class _OnLastRender:
+    """For the operators that act on the scene's last submitted render: greyed out until there is one."""
 
     @classmethod
     def poll(cls, context):
         return bool(context.scene.brender.last_render_id)
+
+
+class BRENDER_OT_open_render_page(_OnLastRender, bpy.types.Operator):
+    """Open the render's page in the Brender web UI"""
+
+    bl_idname = "brender.open_render_page"
+    bl_label = "Open Render Page"
 
     def execute(self, context):
         try:
@@ -235,15 +250,11 @@ class BRENDER_OT_open_render_page(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class BRENDER_OT_follow_render(bpy.types.Operator):
+class BRENDER_OT_follow_render(_OnLastRender, bpy.types.Operator):
     """Follow the last render submitted from this scene in the panel"""
 
     bl_idname = "brender.follow_render"
     bl_label = "Follow Render"
-
-    @classmethod
-    def poll(cls, context):
-        return bool(context.scene.brender.last_render_id)
 
     def execute(self, context):
         try:
@@ -254,15 +265,11 @@ class BRENDER_OT_follow_render(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class BRENDER_OT_load_frame(bpy.types.Operator):
+class BRENDER_OT_load_frame(_OnLastRender, bpy.types.Operator):
     """Download a rendered frame (the current one when rendered, else the last) and show it in an Image Editor"""
 
     bl_idname = "brender.load_frame"
     bl_label = "Load Frame"
-
-    @classmethod
-    def poll(cls, context):
-        return bool(context.scene.brender.last_render_id)
 
     def execute(self, context):
         render_id = context.scene.brender.last_render_id

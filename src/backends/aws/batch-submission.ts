@@ -10,6 +10,7 @@ import type { SubmitJobCommandInput } from "@aws-sdk/client-batch";
 import { z } from "zod";
 import { MAX_ARRAY_SIZE } from "../../domain/frames.ts";
 import { pickBlender } from "../../domain/blender-version.ts";
+import { COST_CAP_VARIABLE, type CostCapSetting } from "../../domain/cost/running-cap.ts";
 import type { PlannedJob } from "../../domain/render-plan.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
@@ -176,12 +177,15 @@ export type BatchSubmitOptions = {
   readonly tags: { readonly renderId: string; readonly project: string };
   /** 0..9999, higher first; only used on queues with a fair-share scheduling policy. */
   readonly priority?: number;
+  /** The cost cap the render children check while they run (running-cap.ts); absent: no cap. */
+  readonly costCap?: CostCapSetting;
 };
 
 /** Variables only the cloud run needs. */
-function cloudEnvironment(job: PlannedJob, farm: FarmResources): Record<string, string> {
+function cloudEnvironment(job: PlannedJob, farm: FarmResources, costCap: CostCapSetting | undefined): Record<string, string> {
   const env: Record<string, string> = { AWS_REGION: farm.region };
   if (job.action === "render" || job.action === "custom_render_python") env.BRENDER_PUBLISH_EVENTS = "1";
+  if (job.action === "render" && costCap) env[COST_CAP_VARIABLE] = JSON.stringify(costCap);
   // On a GPU queue the host was paid for its GPU: a render that finds none usable fails instead of using the CPU.
   if (job.action === "render" && gpuRequested(job)) env.BRENDER_REQUIRE_GPU = "1";
   if (job.action === "upload_render_output") {
@@ -241,7 +245,7 @@ export function toSubmitJobInputs(plan: readonly PlannedJob[], farm: FarmResourc
       containerOverrides: {
         environment: [
           { name: "JOB_ACTION_TYPE", value: job.action },
-          ...Object.entries({ ...job.environment, ...cloudEnvironment(job, farm) })
+          ...Object.entries({ ...job.environment, ...cloudEnvironment(job, farm, options.costCap) })
             .filter(([name]) => name !== "JOB_ACTION_TYPE")
             .map(([name, value]) => ({ name, value })),
         ],

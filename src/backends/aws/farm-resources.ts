@@ -19,6 +19,7 @@
  * | SenderEmail         | the SES identity notifications are sent from                     | no       |
  * | SuccessTemplate     | the SES template for a finished render                           | no       |
  * | FailureTemplate     | the SES template for a failed render                             | no       |
+ * | MaxCost             | the farm's default cost cap per render, US dollars               | no       |
  */
 import {
   CloudFormationClient,
@@ -43,6 +44,7 @@ export const FARM_OUTPUTS = {
   senderEmail: "SenderEmail",
   successTemplate: "SuccessTemplate",
   failureTemplate: "FailureTemplate",
+  maxCost: "MaxCost",
 } as const;
 
 const FARM_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/;
@@ -74,6 +76,8 @@ export const FarmResources = z.strictObject({
     failureTemplate: nonEmpty.optional(),
   }),
   logGroup: nonEmpty,
+  /** The farm's default cost cap per render (`farm deploy --max-cost`), US dollars. */
+  maxCostUsd: z.number().positive().optional(),
 });
 export type FarmResources = z.output<typeof FarmResources>;
 
@@ -162,10 +166,15 @@ const USABLE_STATUSES = new Set([
   "IMPORT_ROLLBACK_COMPLETE",
 ]);
 
+/** Whether a stack in this status describes a farm renders can be submitted to. */
+export function isUsableStackStatus(status: string | undefined): boolean {
+  return status !== undefined && USABLE_STATUSES.has(status);
+}
+
 /** Turns a described farm stack into FarmResources (pure; see the output table at the top). */
 export function farmFromStack(name: string, region: string, stack: Stack): FarmResources {
   const status = stack.StackStatus ?? "UNKNOWN";
-  if (!USABLE_STATUSES.has(status)) {
+  if (!isUsableStackStatus(status)) {
     throw new UserInputError(
       `Brender farm "${name}" in ${region} is not ready (stack status ${status}): wait for 'brender farm status ${name}' to show it complete, or deploy it again with 'brender farm deploy ${name}'.`,
     );
@@ -204,6 +213,7 @@ export function farmFromStack(name: string, region: string, stack: Stack): FarmR
       failureTemplate: optional(FARM_OUTPUTS.failureTemplate),
     }),
     logGroup: required(FARM_OUTPUTS.logGroup),
+    ...(optional(FARM_OUTPUTS.maxCost) !== undefined ? { maxCostUsd: Number(optional(FARM_OUTPUTS.maxCost)) } : {}),
   };
   const parsed = FarmResources.safeParse(candidate);
   if (parsed.success) return parsed.data;

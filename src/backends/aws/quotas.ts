@@ -51,7 +51,7 @@ export async function checkVcpuQuota(need: VcpuNeed, clients: { readonly service
   const region = await clients.serviceQuotasClient.config.region().catch(() => undefined);
   let limit: number;
   try {
-    limit = Math.floor(await readQuotaValue(clients.serviceQuotasClient, quota.code));
+    limit = Math.floor(await readQuotaValue(clients.serviceQuotasClient, "ec2", quota.code));
   } catch (error) {
     if (!isServiceError(error)) throw error;
     return {
@@ -66,7 +66,7 @@ export async function checkVcpuQuota(need: VcpuNeed, clients: { readonly service
 /** Pure part of checkVcpuQuota: the verdict and its message for a known limit. */
 export function compareWithNeed(need: VcpuNeed, limit: number, facts: QuotaFacts, region?: string): QuotaCheck {
   const perJob = need.vcpusPerJob ?? need.vcpus;
-  const where = `${facts.quotaCode} ("${facts.quotaName}") in the Service Quotas console${region ? ` (${region}): ${consoleUrl(facts.quotaCode, region)}` : ""}`;
+  const where = `${facts.quotaCode} ("${facts.quotaName}") in the Service Quotas console${region ? ` (${region}): ${quotaConsoleUrl("ec2", facts.quotaCode, region)}` : ""}`;
   if (limit < perJob) {
     return {
       ...facts,
@@ -86,23 +86,25 @@ export function compareWithNeed(need: VcpuNeed, limit: number, facts: QuotaFacts
   return { ...facts, limit, status: "ok" };
 }
 
-async function readQuotaValue(client: ServiceQuotasClient, quotaCode: string): Promise<number> {
+/** A quota's value for this account: the applied value, else AWS's default. Service errors are thrown as they come. */
+export async function readQuotaValue(client: ServiceQuotasClient, serviceCode: string, quotaCode: string): Promise<number> {
   let quota: ServiceQuota | undefined;
   try {
-    quota = (await client.send(new GetServiceQuotaCommand({ ServiceCode: "ec2", QuotaCode: quotaCode }))).Quota;
+    quota = (await client.send(new GetServiceQuotaCommand({ ServiceCode: serviceCode, QuotaCode: quotaCode }))).Quota;
   } catch (error) {
     // An account that never changed a quota may have no applied value: AWS's default is then the limit.
     if (!(error instanceof Error) || error.name !== "NoSuchResourceException") throw error;
   }
-  quota ??= (await client.send(new GetAWSDefaultServiceQuotaCommand({ ServiceCode: "ec2", QuotaCode: quotaCode }))).Quota;
+  quota ??= (await client.send(new GetAWSDefaultServiceQuotaCommand({ ServiceCode: serviceCode, QuotaCode: quotaCode }))).Quota;
   if (quota?.Value === undefined) {
     throw Object.assign(new Error(`Service Quotas returned no value for ${quotaCode}`), { name: "NoQuotaValue", $metadata: {} });
   }
   return quota.Value;
 }
 
-function consoleUrl(quotaCode: string, region: string): string {
-  return `https://${region}.console.aws.amazon.com/servicequotas/home/services/ec2/quotas/${quotaCode}`;
+/** The Service Quotas console page of one quota, where an increase is requested. */
+export function quotaConsoleUrl(serviceCode: string, quotaCode: string, region: string): string {
+  return `https://${region}.console.aws.amazon.com/servicequotas/home/services/${serviceCode}/quotas/${quotaCode}`;
 }
 
 /** Errors that came back from the service (they carry the SDK's `$metadata`), as opposed to local ones. */

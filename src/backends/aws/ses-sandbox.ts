@@ -30,8 +30,24 @@ export async function notificationDeliveryWarning(ses: SESv2Client, recipient: s
 
 async function verified(ses: SESv2Client, identity: string): Promise<boolean> {
   try {
-    return (await ses.send(new GetEmailIdentityCommand({ EmailIdentity: identity }))).VerifiedForSendingStatus === true;
+    return (await identityVerification(ses, identity)) === "verified";
   } catch {
     return false;
+  }
+}
+
+/**
+ * Whether SES may send from (or, in the sandbox, to) an address or domain:
+ * "verified", "pending" (created, the link not opened yet, or failed) or
+ * "missing" (no such identity). Other errors (no permission) are thrown.
+ */
+export async function identityVerification(ses: SESv2Client, identity: string): Promise<"verified" | "pending" | "missing"> {
+  try {
+    const answer = await ses.send(new GetEmailIdentityCommand({ EmailIdentity: identity }));
+    // VerificationStatus is the newer field; either one saying so is enough.
+    return answer.VerifiedForSendingStatus === true || answer.VerificationStatus === "SUCCESS" ? "verified" : "pending";
+  } catch (error) {
+    if (error instanceof Error && error.name === "NotFoundException") return "missing";
+    throw error;
   }
 }

@@ -11,6 +11,9 @@ import { HashCache, hashCachePath } from "../../storage/hash-cache.ts";
 import { manifestKeyFor } from "../../storage/project-manifest.ts";
 import { checkBucketAccess, S3ObjectStore } from "../../storage/s3-store.ts";
 import { attemptsFor, chooseBlenderVersion, payloadForQueue, type BatchSubmitOptions, type SubmitJobInput } from "./batch-submission.ts";
+import { costCapSetting } from "../../cost/queue-price.ts";
+import type { Prices } from "../../domain/cost/render-cost.ts";
+import type { CostCapSetting } from "../../domain/cost/running-cap.ts";
 import { findFarm, type FarmResources, type QueueKind } from "./farm-resources.ts";
 import { checkVcpuQuota } from "./quotas.ts";
 import { notificationDeliveryWarning } from "./ses-sandbox.ts";
@@ -33,6 +36,10 @@ export type AwsRenderRequest = {
   readonly blenderVersion?: string;
   readonly priority?: number;
   readonly brenderHome: string;
+  /** The cost cap, US dollars; "none": no cap; absent: the farm's default (farm deploy --max-cost), if it has one. */
+  readonly maxCost?: number | "none";
+  /** Prices for the cap's price per child-hour; absent: the bundled table for the farm's region. */
+  readonly prices?: Prices;
 };
 
 export type AwsRenderHooks = {
@@ -73,8 +80,20 @@ export async function planAwsRender(request: AwsRenderRequest, hooks: AwsRenderH
     blenderVersion: choice.version,
     tags: { renderId: request.payload.renderId, project: request.payload.project.name },
     ...(request.priority !== undefined ? { priority: request.priority } : {}),
+    ...(costCapOf(request, farm)),
   };
   return { payload, farm, plan, options, inputs: dryRun(plan, farm, options), storage, bucketKey };
+}
+
+/** The cap the render children check while they run: the request's, else the farm's default; none with "none". */
+export function effectiveMaxCost(request: Pick<AwsRenderRequest, "maxCost">, farm: FarmResources): number | undefined {
+  return request.maxCost === "none" ? undefined : (request.maxCost ?? farm.maxCostUsd);
+}
+
+function costCapOf(request: AwsRenderRequest, farm: FarmResources): { costCap?: CostCapSetting } {
+  const maxUsd = effectiveMaxCost(request, farm);
+  if (maxUsd === undefined) return {};
+  return { costCap: costCapSetting(maxUsd, request.queue, request.resources, request.prices ?? { region: farm.region }) };
 }
 
 /** The plan both backends run, pointed at the farm's bucket. */

@@ -2,6 +2,7 @@ import { inspectBlendFile } from "../../blender/inspect.ts";
 import { QUEUE_KINDS, type QueueKind } from "../../backends/aws/farm-resources.ts";
 import { resolveResources } from "../../backends/aws/server-sizes.ts";
 import { formatDollars as formatUsd } from "../../domain/cost/range.ts";
+import { queuePrices } from "../../cost/live-prices.ts";
 import { estimateRender, type AwsTarget, type RenderEstimate } from "../../cost/estimate-render.ts";
 import type { Range } from "../../domain/cost/range.ts";
 import { newRenderId } from "../../domain/ids.ts";
@@ -37,7 +38,9 @@ export async function runEstimate(path: string, options: EstimateOptions): Promi
   const inspectSeconds = (performance.now() - inspectStarted) / 1000;
   const payload = buildRenderPayload(options, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
   if (!options.json) process.stderr.write(`rendering a sample of ${payload.frames} at the render's settings…\n`);
-  const estimate = await estimateRender({ blendPath, payload, inspectSeconds, aws, signal });
+  const live = aws ? await queuePrices(aws.queue, aws.prices.region) : undefined;
+  const sampled = await estimateRender({ blendPath, payload, inspectSeconds, aws: aws && live ? { ...aws, prices: live.prices } : undefined, signal });
+  const estimate = live ? { ...sampled, method: `${sampled.method}; prices: ${live.notes.join("; ")}` } : sampled;
   process.stdout.write(options.json ? `${JSON.stringify(estimate)}\n` : formatEstimate(estimate));
   return 0;
 }

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BrenderError, UserInputError } from "../../errors.ts";
 import { DEFAULT_PACING, type FarmClients, type Pacing } from "../../backends/aws/farm/clients.ts";
-import { createFarmClients } from "../../backends/aws/farm/create-clients.ts";
+import { createFarmClients, type FarmClientConfig } from "../../backends/aws/farm/create-clients.ts";
 import { makeLinkKeyPair } from "../../backends/aws/farm/link-key.ts";
 import { deployFarm, type SynthesizeFarm } from "../../backends/aws/farm/deploy.ts";
 import { confirmDestroy, destroyFarm } from "../../backends/aws/farm/destroy.ts";
@@ -25,6 +25,7 @@ import {
 import { farmStatus, type FarmStatus } from "../../backends/aws/farm/status.ts";
 import { resolveBlenderReleases, type FetchText } from "../../backends/aws/farm/blender-release.ts";
 import { resolveFarmProps } from "../../infra/farm-props.ts";
+import { parseMaxCostOption } from "../../cost/cost-cap.ts";
 
 export type AwsOptions = { readonly profile?: string; readonly region?: string };
 export type FarmShapeOptions = {
@@ -33,10 +34,11 @@ export type FarmShapeOptions = {
   readonly spotBid?: string;
   readonly blender?: string;
   readonly email?: string;
+  readonly maxCost?: string;
 };
 
 /** The package root: dist/cli/commands/ and src/cli/commands/ are both three levels down. */
-const PACKAGE_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+export const PACKAGE_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
 /**
  * Turns the command's options into a deploy request: numbers parsed,
@@ -56,6 +58,7 @@ export async function farmRequest(name: string, options: FarmShapeOptions, fetch
   const maxVcpus = wholeNumber(options.maxVcpus, "--max-vcpus", "--max-vcpus 256");
   const spotBidPercentage = wholeNumber(options.spotBid, "--spot-bid", "--spot-bid 70");
   const email = options.email?.trim() || undefined;
+  const maxCost = options.maxCost === undefined ? undefined : parseMaxCostOption(options.maxCost);
   const request: FarmDeployRequest = {
     name,
     ...(options.private !== undefined ? { private: options.private } : {}),
@@ -63,6 +66,7 @@ export async function farmRequest(name: string, options: FarmShapeOptions, fetch
     ...(spotBidPercentage !== undefined ? { spotBidPercentage } : {}),
     ...(blenderVersions ? { blenderVersions } : {}),
     ...(email !== undefined ? { email } : {}),
+    ...(maxCost !== undefined ? { maxCost } : {}),
   };
   resolveFarmProps(templateProps(name, resolveFarmSettings(request, undefined), undefined));
   return request;
@@ -187,9 +191,14 @@ function pacing(): Pacing {
 
 /** The farm's clients from the command's --region and --profile. */
 export function farmClients(options: AwsOptions): FarmClients {
+  return createFarmClients(farmClientConfig(options));
+}
+
+/** The SDK settings of the command's --region and --profile. */
+export function farmClientConfig(options: AwsOptions): FarmClientConfig {
   const region = options.region?.trim() || undefined;
   const profile = options.profile?.trim() || undefined;
-  return createFarmClients({ ...(region ? { region } : {}), ...(profile ? { profile } : {}) });
+  return { ...(region ? { region } : {}), ...(profile ? { profile } : {}) };
 }
 
 async function loadSynthesizer(): Promise<SynthesizeFarm> {
@@ -202,7 +211,7 @@ async function loadImageSource(): Promise<ImageSource> {
   return { bundle: (outFile) => bundleImageSource(PACKAGE_ROOT, outFile), digest: sourceDigest };
 }
 
-async function withAwsErrors<T>(options: AwsOptions, body: () => Promise<T>): Promise<T> {
+export async function withAwsErrors<T>(options: AwsOptions, body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (error) {

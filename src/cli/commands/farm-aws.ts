@@ -14,7 +14,8 @@ function withFarmOptions(command: Command): Command {
     .option("--max-vcpus <n>", "most vCPUs each compute environment may run (default 256)")
     .option("--spot-bid <percent>", "highest spot price, as a percentage of on-demand (1-100, default 100)")
     .option("--blender <versions>", "Blender versions, comma-separated, e.g. 3.6.0,4.2.0 (default: the farm's current ones, else 4.2.0)")
-    .option("--email <address>", "send render notifications from this address (SES verifies it)");
+    .option("--email <address>", "send render notifications from this address (SES verifies it)")
+    .option("--max-cost <usd>", "default cost cap per render in US dollars (render --max-cost overrides it); none removes it");
 }
 
 /** `brender farm …`: deploy and manage render farms in the user's AWS account. */
@@ -51,6 +52,14 @@ export function registerAwsFarmCommands(program: Command): void {
       .argument("<name>", "farm name")
       .option("--json", "print JSON"),
   ).action((name: string, options) => runCommand(async () => (await load()).farmStatusCommand(name, options)));
+
+  withAws(
+    farm
+      .command("doctor")
+      .description("check before a render what the account and the farm need: vCPU quotas, instance types, images, queues, SES, service-linked roles, CodeBuild, the base image; exit 1 when something blocks a render")
+      .argument("<name>", "farm name")
+      .option("--json", "print JSON: {farm, region, checks:[{id, status, summary, fix?}], blocking}"),
+  ).action((name: string, options) => runCommand(async () => (await import("./farm-doctor-run.ts")).farmDoctorCommand(name, options)));
 
   withAws(
     farm

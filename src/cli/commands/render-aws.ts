@@ -23,12 +23,9 @@ type AwsRun = {
 
 /** `brender render --backend aws`: the same render, on a farm in the user's AWS account. */
 export async function runAwsRender(run: AwsRun): Promise<number> {
-  const request = awsRequest(run);
+  const { resolveAwsCostCap } = await import("./render-cost-cap.ts");
+  const request = await resolveAwsCostCap(run.options.maxCost, awsRequest(run), run.options.json === true);
   const warn = (message: string) => process.stderr.write(`warning: ${message}\n`);
-  if (run.options.maxCost !== undefined) {
-    const { checkAwsCostCap } = await import("./render-cost-cap.ts");
-    await checkAwsCostCap(run.options.maxCost, request, run.options.json === true);
-  }
   if (run.options.dryRun) {
     const planned = await planAwsRender(request, { warn });
     process.stdout.write(`${JSON.stringify(planned.inputs, null, 2)}\n`);

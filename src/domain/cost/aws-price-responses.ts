@@ -30,7 +30,7 @@ const PriceListItem = z.object({
 
 /**
  * On-demand USD per hour by instance type, from GetProducts' PriceList
- * (strings or already-parsed objects). Keeps only plain Linux, shared
+ * (strings, the SDK's String objects, or already-parsed objects). Keeps only plain Linux, shared
  * tenancy, no pre-installed software, capacity "Used" (the other rows are
  * reservations and licences); with `region`, only that region's rows.
  */
@@ -38,9 +38,10 @@ export function onDemandPricesFromPriceList(priceList: readonly unknown[], regio
   const prices = new Map<string, number>();
   for (const entry of priceList) {
     let raw: unknown = entry;
-    if (typeof entry === "string") {
+    // The SDK hands each item over as a String object (its LazyJsonString), not a primitive string.
+    if (typeof entry === "string" || entry instanceof String) {
       try {
-        raw = JSON.parse(entry);
+        raw = JSON.parse(String(entry));
       } catch {
         continue;
       }

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { access, mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { blobPath, hasBlob } from "../blob-store.ts";
 import type { ServerContext } from "../context.ts";
 import { ApiError } from "../http-errors.ts";
 import { describeZodError } from "../schemas.ts";
@@ -63,15 +64,10 @@ export function blobOpenApiPaths(): Record<string, unknown> {
   };
 }
 
-function blobsDirOf(context: ServerContext): string {
+export function blobsDirOf(context: Pick<ServerContext, "uploadsDir">): string {
   return join(dirname(context.uploadsDir), "blobs");
 }
 
-function blobPath(blobsDir: string, hash: string): string {
-  return join(blobsDir, hash.slice(0, 2), hash);
-}
-
-const present = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
 
 /** Streams a part into the store, refusing it (nothing kept) when its content does not have the hash it is named by. */
 async function storeBlob(blobsDir: string, hash: string, content: Readable): Promise<void> {
@@ -106,7 +102,7 @@ export function registerBlobRoutes(app: FastifyInstance, context: ServerContext)
   app.post("/api/blobs/missing", async (request) => {
     const { hashes } = parsed(missingBlobsSchema, request.body, "");
     const missing: string[] = [];
-    for (const hash of new Set(hashes)) if (!(await present(blobPath(blobsDir, hash)))) missing.push(hash);
+    for (const hash of new Set(hashes)) if (!(await hasBlob(blobsDir, hash))) missing.push(hash);
     return { missing };
   });
 
@@ -132,7 +128,7 @@ export function registerBlobRoutes(app: FastifyInstance, context: ServerContext)
     }
     if (!files) throw new ApiError(400, 'files: missing; send the list of {"path", "sha256"} as a "files" field.', "files");
     for (const { path, sha256 } of files) {
-      if (!(await present(blobPath(blobsDir, sha256)))) throw new ApiError(400, `files: "${path}" has content ${sha256} the server lacks; send it as a "blob" part (POST /api/blobs/missing lists what to send).`, "files");
+      if (!(await hasBlob(blobsDir, sha256))) throw new ApiError(400, `files: "${path}" has content ${sha256} the server lacks; send it as a "blob" part (POST /api/blobs/missing lists what to send).`, "files");
     }
     const upload = await IncomingUpload.start(context.uploadsDir, limits);
     try {

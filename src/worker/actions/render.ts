@@ -15,6 +15,7 @@ import { withPublishedEvents } from "../publish-events.ts";
 import { arrayIndex, renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { assertBlendFileReadable } from "./files.ts";
 import { dependencyMapOf } from "./dependency-map.ts";
+import { costCapGuard, PERIODIC_CHECK_MS } from "../cost-cap-guard.ts";
 
 /** What render_frames.py reads (written next to the events, one file per child). */
 type BpyRenderJob = {
@@ -74,53 +75,77 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
     emit({ type: "child_finished", child: index, status: "succeeded", framesDone: share.length, seconds: seconds() });
     return;
   }
+  const guard = costCapGuard(context.processEnv, { log: context.log });
+  const capStop = new AbortController();
+  const stopPeriodic = guard?.every(PERIODIC_CHECK_MS);
+  try {
+    // Past the cap already (other children spent it): no Blender start at all.
+    const passedAtStart = await guard?.check(true);
+    if (passedAtStart) capFailure(passedAtStart, share.length - todo.length);
 
-  const jobFile = join(layout.root, "jobs", `render-${index}.json`);
-  await mkdir(join(layout.root, "jobs"), { recursive: true });
-  const job: BpyRenderJob = {
-    scene: payload.scene,
-    viewLayer: payload.viewLayer,
-    camera: payload.camera,
-    gpu: payload.gpu,
-    requireGpu: payload.gpu && context.env.BRENDER_REQUIRE_GPU,
-    overrides: payload.render ?? null,
-    compositorFolder: folders.compositor,
-    ...(await dependencyMapOf(layout.project)),
-    frames: todo.map((frame) => ({ frame, partialBase: join(folders.partial, frameFileStem(frame)), finalFolder: folders.frames })),
-  };
-  await writeFile(jobFile, JSON.stringify(job));
+    const jobFile = join(layout.root, "jobs", `render-${index}.json`);
+    await mkdir(join(layout.root, "jobs"), { recursive: true });
+    const job: BpyRenderJob = {
+      scene: payload.scene,
+      viewLayer: payload.viewLayer,
+      camera: payload.camera,
+      gpu: payload.gpu,
+      requireGpu: payload.gpu && context.env.BRENDER_REQUIRE_GPU,
+      overrides: payload.render ?? null,
+      compositorFolder: folders.compositor,
+      ...(await dependencyMapOf(layout.project)),
+      frames: todo.map((frame) => ({ frame, partialBase: join(folders.partial, frameFileStem(frame)), finalFolder: folders.frames })),
+    };
+    await writeFile(jobFile, JSON.stringify(job));
 
-  const tracker = blenderOutputTracker((event) => {
-    if (event.type === "render_settings") {
-      const device = event.device === "GPU" ? `GPU (${event.gpuBackend ?? "unknown backend"})` : "CPU";
-      context.log.info({ device, engine: event.engine }, `rendering on the ${device}`);
+    const tracker = blenderOutputTracker((event) => {
+      if (event.type === "render_settings") {
+        const device = event.device === "GPU" ? `GPU (${event.gpuBackend ?? "unknown backend"})` : "CPU";
+        context.log.info({ device, engine: event.engine }, `rendering on the ${device}`);
+      }
+      emit(event);
+      // After each frame: the spend so far against the cap; past it, Blender is stopped and the render terminated.
+      if (guard && event.type === "frame_finished") {
+        void guard.check().then((reason) => reason && capStop.abort());
+      }
+    }, (blender) => {
+      const warning = newerFileWarning(header.version, blender);
+      if (warning) emit({ type: "warning", message: warning });
+    });
+    const exit = await runBlender(
+      ["-b", blendFile, "--factory-startup", "-noaudio", "--python-exit-code", String(SETTINGS_FAILED),
+        "--python", join(BPY_SCRIPTS, "render_frames.py"), "--", jobFile],
+      {
+        executable: context.env.BLENDER_EXECUTABLE,
+        env: context.processEnv,
+        logFile: join(layout.logs, `render-${index}.log`),
+        signal: AbortSignal.any([context.signal, capStop.signal]),
+        onLine: tracker.onLine,
+      },
+    );
+
+    const rendered = await renderedFrames(folders.frames);
+    const missing = share.filter((frame) => !rendered.has(frame));
+    // A check still under way decides whether the missing frames were stopped by the cap.
+    const stoppedAtCap = guard ? await guard.check() : undefined;
+    if (stoppedAtCap && missing.length > 0) capFailure(stoppedAtCap, share.length - missing.length);
+    if (exit.exitCode === 0 && missing.length === 0) {
+      emit({ type: "child_finished", child: index, status: "succeeded", framesDone: share.length, seconds: seconds() });
+      return;
     }
-    emit(event);
-  }, (blender) => {
-    const warning = newerFileWarning(header.version, blender);
-    if (warning) emit({ type: "warning", message: warning });
-  });
-  const exit = await runBlender(
-    ["-b", blendFile, "--factory-startup", "-noaudio", "--python-exit-code", String(SETTINGS_FAILED),
-      "--python", join(BPY_SCRIPTS, "render_frames.py"), "--", jobFile],
-    {
-      executable: context.env.BLENDER_EXECUTABLE,
-      env: context.processEnv,
-      logFile: join(layout.logs, `render-${index}.log`),
-      signal: context.signal,
-      onLine: tracker.onLine,
-    },
-  );
-
-  const rendered = await renderedFrames(folders.frames);
-  const missing = share.filter((frame) => !rendered.has(frame));
-  if (exit.exitCode === 0 && missing.length === 0) {
-    emit({ type: "child_finished", child: index, status: "succeeded", framesDone: share.length, seconds: seconds() });
-    return;
+    const reason = failureReason(exit, tracker, missing);
+    emit({ type: "child_finished", child: index, status: "failed", framesDone: share.length - missing.length, seconds: seconds(), reason });
+    throw new JobFailedError(reason);
+  } finally {
+    stopPeriodic?.();
+    guard?.close();
   }
-  const reason = failureReason(exit, tracker, missing);
-  emit({ type: "child_finished", child: index, status: "failed", framesDone: share.length - missing.length, seconds: seconds(), reason });
-  throw new JobFailedError(reason);
+
+  /** Fails the child with the cap's reason; the frames so far stay for the publisher. */
+  function capFailure(reason: string, framesDone: number): never {
+    emit({ type: "child_finished", child: index, status: "failed", framesDone, seconds: seconds(), reason });
+    throw new JobFailedError(reason);
+  }
 }
 
 /** This child's frames; checks the array size AWS Batch reports against the payload's split. */

@@ -169,6 +169,7 @@ function describeSettings(settings: FarmSettings): string {
     `Blender ${settings.blenderVersions.join(", ")}`,
     ...(settings.maxVcpus !== undefined ? [`max ${settings.maxVcpus} vCPUs`] : []),
     ...(settings.spotBidPercentage !== undefined ? [`spot bid ${settings.spotBidPercentage}%`] : []),
+    ...(settings.maxCostUsd !== undefined ? [`default cost cap $${settings.maxCostUsd} per render`] : []),
   ].join("; ");
 }
 

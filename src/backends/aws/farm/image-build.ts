@@ -137,16 +137,26 @@ const RECENT_BUILDS = 100;
 /** StartBuild refusals for the account's build limit before giving up: about 10 minutes at the default pacing. */
 export const BUILD_LIMIT_RETRIES = 60;
 
-/** Blender version -> id of the project's builds still IN_PROGRESS, for the versions in `versions`. */
-async function buildsInProgress(codeBuild: CodeBuildClient, project: string, versions: readonly string[]): Promise<Map<string, string>> {
+/** The project's newest builds (one ListBuildsForProject page, at most RECENT_BUILDS), newest first. */
+export async function recentBuilds(codeBuild: CodeBuildClient, project: string): Promise<Build[]> {
   const listed = await codeBuild.send(new ListBuildsForProjectCommand({ projectName: project, sortOrder: "DESCENDING" }));
   const ids = (listed?.ids ?? []).slice(0, RECENT_BUILDS);
+  if (ids.length === 0) return [];
+  const builds = (await codeBuild.send(new BatchGetBuildsCommand({ ids })))?.builds ?? [];
+  return ids.map((id) => builds.find((build) => build.id === id)).filter((build): build is Build => build !== undefined);
+}
+
+/** The Blender version a build built (its BLENDER_VERSION variable). */
+export function builtVersion(build: Build): string | undefined {
+  return build.environment?.environmentVariables?.find((variable) => variable.name === "BLENDER_VERSION")?.value;
+}
+
+/** Blender version -> id of the project's builds still IN_PROGRESS, for the versions in `versions`. */
+async function buildsInProgress(codeBuild: CodeBuildClient, project: string, versions: readonly string[]): Promise<Map<string, string>> {
   const running = new Map<string, string>();
-  if (ids.length === 0) return running;
-  const answer = await codeBuild.send(new BatchGetBuildsCommand({ ids }));
-  for (const build of answer?.builds ?? []) {
+  for (const build of await recentBuilds(codeBuild, project)) {
     if (build.buildStatus !== "IN_PROGRESS" || !build.id) continue;
-    const version = build.environment?.environmentVariables?.find((variable) => variable.name === "BLENDER_VERSION")?.value;
+    const version = builtVersion(build);
     if (version !== undefined && versions.includes(version) && !running.has(version)) running.set(version, build.id);
   }
   return running;

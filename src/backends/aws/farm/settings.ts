@@ -15,6 +15,7 @@ export type FarmTemplateProps = {
   readonly spotBidPercentage?: number;
   readonly blenderVersions: string[];
   readonly notificationEmail?: string;
+  readonly maxCostUsd?: number;
   /** Whether the stack declares the SES identity; deploy manages it through the SDK instead (see templateProps). */
   readonly createEmailIdentity?: boolean;
   /** Public key (PEM) of the signed output links: with it the stack has the CloudFront link distribution. */
@@ -70,6 +71,8 @@ export type FarmDeployRequest = {
   readonly spotBidPercentage?: number;
   readonly blenderVersions?: readonly string[];
   readonly email?: string;
+  /** The default cost cap per render; "none" removes the farm's. */
+  readonly maxCost?: number | "none";
 };
 
 /** The settings a farm is deployed with (stored in its bucket after each deploy). */
@@ -81,6 +84,8 @@ export type FarmSettings = {
   readonly notificationEmail?: string;
   /** Public key of the signed output links (its private half is only in the farm's secret); kept across deploys so links stay valid. */
   readonly linkPublicKey?: string;
+  /** The default cost cap per render, US dollars. */
+  readonly maxCostUsd?: number;
 };
 
 /** Merges a request with the farm's previous settings (pure): what is not asked for stays as it was. */
@@ -88,6 +93,7 @@ export function resolveFarmSettings(request: FarmDeployRequest, previous: FarmSe
   const maxVcpus = request.maxVcpus ?? previous?.maxVcpus;
   const spotBidPercentage = request.spotBidPercentage ?? previous?.spotBidPercentage;
   const notificationEmail = request.email ?? previous?.notificationEmail;
+  const maxCostUsd = request.maxCost === "none" ? undefined : (request.maxCost ?? previous?.maxCostUsd);
   return {
     private: request.private ?? previous?.private ?? false,
     blenderVersions: [...(request.blenderVersions ?? previous?.blenderVersions ?? DEFAULT_BLENDER_VERSIONS)],
@@ -95,6 +101,7 @@ export function resolveFarmSettings(request: FarmDeployRequest, previous: FarmSe
     ...(spotBidPercentage !== undefined ? { spotBidPercentage } : {}),
     ...(notificationEmail !== undefined ? { notificationEmail } : {}),
     ...(previous?.linkPublicKey !== undefined ? { linkPublicKey: previous.linkPublicKey } : {}),
+    ...(maxCostUsd !== undefined ? { maxCostUsd } : {}),
   };
 }
 
@@ -107,6 +114,7 @@ export function templateProps(name: string, settings: FarmSettings, region: stri
     blenderVersions: [...settings.blenderVersions],
     ...(settings.maxVcpus !== undefined ? { maxVcpus: settings.maxVcpus } : {}),
     ...(settings.spotBidPercentage !== undefined ? { spotBidPercentage: settings.spotBidPercentage } : {}),
+    ...(settings.maxCostUsd !== undefined ? { maxCostUsd: settings.maxCostUsd } : {}),
     // The identity is created (and verified, and later deleted) by deploy through SES: declared in the
     // stack, an address already verified in the account, or shared by two farms, would fail the stack.
     ...(settings.notificationEmail !== undefined ? { notificationEmail: settings.notificationEmail, createEmailIdentity: false } : {}),

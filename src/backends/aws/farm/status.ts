@@ -3,12 +3,13 @@
  * holds, its Batch queues and compute environments, and its last image
  * build.
  */
-import { DescribeComputeEnvironmentsCommand, DescribeJobQueuesCommand } from "@aws-sdk/client-batch";
+import type { CloudFormationClient, Stack } from "@aws-sdk/client-cloudformation";
 import { BatchGetBuildsCommand, ListBuildsForProjectCommand, type CodeBuildClient } from "@aws-sdk/client-codebuild";
 import { UserInputError } from "../../../errors.ts";
 import { FARM_OUTPUTS, farmStackName } from "../farm-resources.ts";
+import { readFarmCapacity } from "./batch-capacity.ts";
 import type { FarmClients } from "./clients.ts";
-import { imageTagsPresent, repositoryName } from "./image-build.ts";
+import { builtVersion, imageTagsPresent, repositoryName } from "./image-build.ts";
 import { BUILD_OUTPUTS, checkFarmName, imageTag } from "./settings.ts";
 import { describeStack, stackOutputs } from "./stack.ts";
 
@@ -34,23 +35,10 @@ export type FarmStatus = {
   readonly lastBuild?: { id: string; status: string; blenderVersion?: string; started?: string; ended?: string };
 };
 
-const QUEUE_OUTPUTS = [
-  FARM_OUTPUTS.ioQueue,
-  FARM_OUTPUTS.spotCpuQueue,
-  FARM_OUTPUTS.onDemandCpuQueue,
-  FARM_OUTPUTS.spotGpuQueue,
-  FARM_OUTPUTS.onDemandGpuQueue,
-];
-
 /** Farm `name`'s stack, images, queues, compute environments and last image build. */
 export async function farmStatus(name: string, clients: FarmClients): Promise<FarmStatus> {
-  checkFarmName(name);
-  const region = await clients.cloudFormation.config.region();
+  const { region, stack } = await findFarmStack(name, clients.cloudFormation);
   const stackName = farmStackName(name);
-  const stack = await describeStack(clients.cloudFormation, stackName);
-  if (stack === undefined) {
-    throw new UserInputError(`No Brender farm "${name}" in ${region}: deploy it with 'brender farm deploy ${name}', or check --region/--profile.`);
-  }
   const outputs = stackOutputs(stack);
 
   const images: Record<string, boolean> = {};
@@ -61,37 +49,25 @@ export async function farmStatus(name: string, clients: FarmClients): Promise<Fa
     for (const version of versions) images[version] = tags.has(imageTag(version));
   }
 
-  const queueNames = QUEUE_OUTPUTS.map((key) => outputs[key]).filter((queue): queue is string => Boolean(queue));
-  const queues: FarmStatus["queues"][number][] = [];
-  const environmentArns = new Set<string>();
-  if (queueNames.length > 0) {
-    const answer = await clients.batch.send(new DescribeJobQueuesCommand({ jobQueues: queueNames }));
-    for (const queue of answer?.jobQueues ?? []) {
-      const environments = (queue.computeEnvironmentOrder ?? [])
-        .slice()
-        .sort((a, b) => (a.order ?? 0) - (b.order ?? 0))
-        .map((entry) => entry.computeEnvironment ?? "")
-        .filter(Boolean);
-      for (const arn of environments) environmentArns.add(arn);
-      queues.push({ name: queue.jobQueueName ?? "", state: queue.state ?? "?", status: queue.status ?? "?", computeEnvironments: environments.map(lastPart) });
-    }
-  }
-  const computeEnvironments: FarmStatus["computeEnvironments"][number][] = [];
-  if (environmentArns.size > 0) {
-    const answer = await clients.batch.send(new DescribeComputeEnvironmentsCommand({ computeEnvironments: [...environmentArns] }));
-    for (const environment of answer?.computeEnvironments ?? []) {
-      const resources = environment.computeResources;
-      computeEnvironments.push({
-        name: environment.computeEnvironmentName ?? "",
-        state: environment.state ?? "?",
-        status: environment.status ?? "?",
-        type: resources?.type ?? environment.type ?? "?",
-        ...(resources?.minvCpus !== undefined ? { minVcpus: resources.minvCpus } : {}),
-        ...(resources?.maxvCpus !== undefined ? { maxVcpus: resources.maxvCpus } : {}),
-        ...(resources?.desiredvCpus !== undefined ? { desiredVcpus: resources.desiredvCpus } : {}),
-      });
-    }
-  }
+  const capacity = await readFarmCapacity(clients.batch, outputs);
+  const queues = capacity.queues.map((queue) => ({
+    name: queue.name,
+    state: queue.state,
+    status: queue.status,
+    computeEnvironments: queue.environments.map((environment) => environment.name),
+  }));
+  // Each environment once, in the order the queues name them.
+  const computeEnvironments = [...new Map(capacity.queues.flatMap((queue) => queue.environments).map((environment) => [environment.name, environment])).values()]
+    .filter((environment) => environment.status !== "MISSING")
+    .map(({ name, state, status, type, minVcpus, maxVcpus, desiredVcpus }) => ({
+      name,
+      state,
+      status,
+      type,
+      ...(minVcpus !== undefined ? { minVcpus } : {}),
+      ...(maxVcpus !== undefined ? { maxVcpus } : {}),
+      ...(desiredVcpus !== undefined ? { desiredVcpus } : {}),
+    }));
 
   const project = outputs[BUILD_OUTPUTS.imageBuildProject];
   const lastBuild = project ? await latestBuild(clients.codeBuild, project) : undefined;
@@ -109,19 +85,32 @@ export async function farmStatus(name: string, clients: FarmClients): Promise<Fa
   };
 }
 
-function lastPart(arn: string): string {
-  return arn.slice(arn.lastIndexOf("/") + 1);
-}
-
-/** Blender versions named in the JobDefinitions output ({"4.2.0":"arn…"}); empty when unreadable. */
-export function deployedVersions(jobDefinitions: string | undefined): string[] {
-  if (!jobDefinitions) return [];
+/** The JobDefinitions output ({"4.2.0":"arn…"}) as Blender version -> job definition ARN; empty when unreadable. */
+export function deployedJobDefinitions(jobDefinitions: string | undefined): Record<string, string> {
+  if (!jobDefinitions) return {};
   try {
     const value = JSON.parse(jobDefinitions) as unknown;
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? Object.keys(value) : [];
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+    return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
   } catch {
-    return [];
+    return {};
   }
+}
+
+/** Farm `name`'s stack, in whatever state; UserInputError (exit 2) for a bad name or no such farm in the region. */
+export async function findFarmStack(name: string, cloudFormation: CloudFormationClient): Promise<{ region: string; stack: Stack }> {
+  checkFarmName(name);
+  const region = await cloudFormation.config.region();
+  const stack = await describeStack(cloudFormation, farmStackName(name));
+  if (stack === undefined) {
+    throw new UserInputError(`No Brender farm "${name}" in ${region}: deploy it with 'brender farm deploy ${name}', or check --region/--profile.`);
+  }
+  return { region, stack };
+}
+
+/** Blender versions named in the JobDefinitions output; empty when unreadable. */
+export function deployedVersions(jobDefinitions: string | undefined): string[] {
+  return Object.keys(deployedJobDefinitions(jobDefinitions));
 }
 
 /** The project's newest build, with the Blender version it built. */
@@ -131,7 +120,7 @@ async function latestBuild(codeBuild: CodeBuildClient, project: string): Promise
   if (!id) return undefined;
   const build = (await codeBuild.send(new BatchGetBuildsCommand({ ids: [id] })))?.builds?.[0];
   if (!build) return undefined;
-  const version = build.environment?.environmentVariables?.find((variable) => variable.name === "BLENDER_VERSION")?.value;
+  const version = builtVersion(build);
   return {
     id,
     status: build.buildStatus ?? "UNKNOWN",

@@ -158,6 +158,18 @@ describe("deployFarm", () => {
     assert.match(reports(cloud.log).join("\n"), /NAT gateway: \$32\.85/);
   }));
 
+  it("--max-cost is the farm's default cap: synthesized into the stack, kept by a later deploy, removed with none", withCloud(async (cloud) => {
+    const first = await cloud.deploy({ blenderVersions: ["4.2.0"], maxCost: 20 });
+    assert.equal(first.settings.maxCostUsd, 20);
+    assert.equal(cloud.synthesized.at(-1)?.maxCostUsd, 20);
+    assert.match(reports(cloud.log).join("\n"), /default cost cap \$20 per render/);
+    await cloud.deploy({ blenderVersions: ["4.2.0"] });
+    assert.equal(cloud.synthesized.at(-1)?.maxCostUsd, 20, "kept from the stored settings");
+    const lifted = await cloud.deploy({ blenderVersions: ["4.2.0"], maxCost: "none" });
+    assert.equal(lifted.settings.maxCostUsd, undefined);
+    assert.equal(cloud.synthesized.at(-1)?.maxCostUsd, undefined);
+  }));
+
   it("uploads the image source only when its digest changed", withCloud(async (cloud) => {
     await cloud.deploy();
     const uploads = () => cloud.log.filter((entry) => entry === "PutObject:build/source.zip").length;
