@@ -4,7 +4,8 @@
  * statements from the synthesized template (Ref, Fn::GetAtt and Fn::Join
  * resolved to moto's resources), and the worker's real AWS calls made as that
  * user: the copy job (S3 reads), the upload job (S3 writes, the links' signing
- * key, SES, the webhook secret) and the failed-render publisher (Batch).
+ * key, SES, the webhook secret), the failed-render publisher (Batch
+ * DescribeJobs) and the render job's cost-cap guard (Batch TerminateJob).
  *
  * Each statement is then removed in turn and the same run must go wrong: a
  * missing permission fails a test, and so does one that nothing needs (an
@@ -14,7 +15,9 @@
  * - Condition keys: identity policies get no request context, so any
  *   Condition would deny. Left out of the executed policy:
  *   `ses:FromAddress` (AWS compares it with SendEmail's FromEmailAddress; the
- *   template test checks it names the farm's sender) and
+ *   template test checks it names the farm's sender),
+ *   `aws:ResourceTag/<farm tag>` on TerminateJob (AWS compares the job's tags,
+ *   which the submission sets, with the farm's name) and
  *   `elasticfilesystem:AccessPointArn` (AWS checks it when ECS mounts EFS).
  * - Resources of services other than S3: moto checks their actions against
  *   resource "*", so their statements run with Resource "*" here; their
@@ -34,6 +37,7 @@ import { pino } from "pino";
 import { makeLinkKeyPair } from "../../src/backends/aws/farm/link-key.ts";
 import { synthFarmTemplate } from "../../src/infra/synth.ts";
 import { LINK_ENV } from "../../src/storage/cloudfront-link.ts";
+import { costCapGuard } from "../../src/worker/cost-cap-guard.ts";
 import { runWorker } from "../../src/worker/main.ts";
 import { tempDir } from "../helpers/blender.ts";
 import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
@@ -128,7 +132,7 @@ let imds: Server;
 let hookUrl: string;
 let imdsUrl: string;
 /** Failed uploads (Batch failed them unstarted after a failed render), one per run, made before IAM is enforced. */
-const failedUploads: Array<{ renderId: string; uploadJob: string }> = [];
+const failedUploads: Array<{ renderId: string; renderJob: string; uploadJob: string }> = [];
 let runs = 0;
 let linkSecretArn: string;
 let webhookSecretArn: string;
@@ -181,7 +185,7 @@ before(async () => {
       BRENDER_SES_FROM: SENDER,
     });
     await fixture.settled(uploadJob);
-    failedUploads.push({ renderId, uploadJob });
+    failedUploads.push({ renderId, renderJob: render, uploadJob });
   }
 
   // What the template's references stand for in this moto account.
@@ -276,6 +280,16 @@ async function runAsJobRole(statements: readonly Statement[], t: { after: (fn: (
   } else {
     problems.push(...(await manifestProblems(failed.renderId, "failed")));
   }
+
+  // The render job's cost-cap guard (Blender itself is not needed for its AWS calls): DescribeJobs, then TerminateJob.
+  // moto's failed render ran about half a second, which at this price is far past the cap.
+  const guard = costCapGuard(
+    { ...env, BRENDER_COST_CAP: JSON.stringify({ maxUsd: 1, usdPerChildHour: 1_000_000 }), AWS_BATCH_JOB_ID: failed.renderJob },
+    { log: silent, minIntervalMs: 0 },
+  )!;
+  const stopped = await guard.check(true);
+  guard.close();
+  if (stopped === undefined) problems.push("cost cap guard: the render over its cap was not stopped");
   return { clean: problems.length === 0, problems };
 }
 
