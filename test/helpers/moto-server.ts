@@ -7,7 +7,7 @@
  * When it is missing the start FAILS (never skips) with how to install it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -59,7 +59,7 @@ export async function startMotoServer(
   if (found === undefined) throw new Error(INSTALL_HINT);
   // For IAM enforcement: moto_server through moto_iam_server.py, which fixes moto's signature check of encoded queries.
   const [command, ...prefixArgs] = options.iamSignatureFix
-    ? [process.env["MOTO_PYTHON"] ?? "python3", fileURLToPath(new URL("./moto_iam_server.py", import.meta.url))]
+    ? [process.env["MOTO_PYTHON"] ?? pythonOf(found), fileURLToPath(new URL("./moto_iam_server.py", import.meta.url))]
     : [found];
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
@@ -158,6 +158,13 @@ function findMotoServer(): string | undefined {
   const home = process.env["PYENV_ROOT"] ?? join(process.env["HOME"] ?? "/root", ".pyenv");
   const shim = join(home, "shims", "moto_server");
   return existsSync(shim) ? shim : undefined;
+}
+
+/** The Python that runs moto_server (its "#!" line when that names one), so moto imports in the launcher too. */
+function pythonOf(motoServer: string): string {
+  const firstLine = readFileSync(motoServer, "utf8").split("\n", 1)[0] ?? "";
+  const shebang = /^#!\s*(\S*python[\d.]*)\s*$/.exec(firstLine)?.[1];
+  return shebang && existsSync(shebang) ? shebang : "python3";
 }
 
 /** A port nothing listens on right now (the OS picks it). */
