@@ -17,6 +17,10 @@ export const progressEventSchema = z.discriminatedUnion("type", [
     seconds: z.number().optional(), peakMemoryMb: z.number().optional(),
     reused: z.boolean().optional().describe("rendered by an earlier attempt and kept"),
   }),
+  z.object({
+    type: z.literal("file_published"), at, file: z.string(), key: z.string(), size: z.number().int(), sha256: z.string(),
+    mtimeMs: z.number().describe("the file's modification time when it was copied: a file rendered again since is copied again"),
+  }).describe("a finished frame already copied to the object store, which the upload job then does not copy again"),
   z.object({ type: z.literal("frame_failed"), at, frame: z.number().int(), reason: z.string() }),
   z.object({ type: z.literal("warning"), at, message: z.string() }),
   z.object({
