@@ -4,6 +4,8 @@
  * saved, warnings); Blender itself prints status lines such as
  *   Fra:12 Mem:13.17M (Peak 14.93M) | Time:00:00.37 | ... | Sample 16/16     (Cycles)
  *   Fra:1 Mem:13.47M (Peak 14.30M) | Time:00:01.25 | Rendering 1 / 16 samples (Eevee)
+ * and from Blender 5.0 with a time and log category first and spaces after the colons:
+ *   00:01.430  render           | Fra: 1 | Remaining: 00:05.86 | Mem: 4M | Sample 1/16
  */
 export const MARKER_PREFIX = "@@BRENDER ";
 
@@ -13,7 +15,7 @@ export type BlenderLine =
   | { readonly kind: "error"; readonly message: string }
   | { readonly kind: "other" };
 
-const FRAME = /^Fra:(-?\d+)\s/;
+const FRAME = /^(?:\d+:\d+\.\d+\s+\S+\s*\|\s*)?Fra:\s*(-?\d+)\s/;
 const CYCLES_SAMPLES = /\|\s*Sample (\d+)\/(\d+)/;
 const EEVEE_SAMPLES = /\|\s*Rendering (\d+) \/ (\d+) samples/;
 const ERROR = /^(?:Error|ERROR|Traceback|.*Exception:)/;

@@ -30,6 +30,10 @@ export const progressEventSchema = z.discriminatedUnion("type", [
     reused: z.boolean().optional().describe("rendered by an earlier attempt and kept"),
     cpuSeconds: z.number().nonnegative().optional().describe("Blender's CPU time so far (user + system, every thread, since it started)"),
   }),
+  z.object({
+    type: z.literal("file_published"), at, file: z.string(), key: z.string(), size: z.number().int(), sha256: z.string(),
+    mtimeMs: z.number().describe("the file's modification time when it was copied: a file rendered again since is copied again"),
+  }).describe("a finished frame already copied to the object store, which the upload job then does not copy again"),
   z.object({ type: z.literal("frame_failed"), at, frame: z.number().int(), reason: z.string() }),
   z.object({ type: z.literal("warning"), at, message: z.string() }),
   z.object({

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import type { Writable } from "node:stream";
 import { JobFailedError, UserInputError } from "../errors.ts";
 
 /** The two programs of the FFmpeg suite that Brender drives. */
@@ -50,13 +51,17 @@ export function tailOf(text: string, maxChars: number): string {
  * UserInputError saying how to install it.
  */
 export function runMediaTool(tool: MediaTool, args: readonly string[]): Promise<{ stdout: Buffer; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(tool, [...args], { stdio: ["ignore", "pipe", "pipe"] });
+  return spawnMediaTool(tool, args, "ignore").done;
+}
+
+function spawnMediaTool(tool: MediaTool, args: readonly string[], stdin: "ignore" | "pipe") {
+  const child = spawn(tool, [...args], { stdio: [stdin, "pipe", "pipe"] });
+  const done = new Promise<{ stdout: Buffer; stderr: string }>((resolve, reject) => {
     const stdoutChunks: Buffer[] = [];
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => stdoutChunks.push(chunk));
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => {
+    child.stdout!.on("data", (chunk: Buffer) => stdoutChunks.push(chunk));
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (chunk: string) => {
       stderr = tailOf(stderr + chunk, STDERR_KEEP_CHARS);
     });
     child.on("error", (error: NodeJS.ErrnoException) => {
@@ -71,6 +76,19 @@ export function runMediaTool(tool: MediaTool, args: readonly string[]): Promise<
       else reject(new FfmpegError(tool, code, signal, stderr));
     });
   });
+  return { child, done };
+}
+
+/** A running ffmpeg that reads its input from `input` (its stdin); `done` settles as runFfmpeg's promise does. */
+export type RunningFfmpeg = { readonly input: Writable; readonly done: Promise<unknown>; kill(): void };
+
+/** Starts ffmpeg quietly (errors only, overwriting outputs) with its stdin open for input ("-i -"). */
+export function startFfmpeg(args: readonly string[]): RunningFfmpeg {
+  const { child, done } = spawnMediaTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", ...args], "pipe");
+  // A write after ffmpeg failed would throw EPIPE from the stream; `done` reports the failure instead.
+  child.stdin!.on("error", () => {});
+  done.catch(() => {});
+  return { input: child.stdin!, done, kill: () => child.kill("SIGKILL") };
 }
 
 /**

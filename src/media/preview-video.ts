@@ -1,8 +1,9 @@
-import { copyFile, mkdir, mkdtemp, rename, rm, symlink } from "node:fs/promises";
+import { once } from "node:events";
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { UserInputError } from "../errors.ts";
-import { probeVideoStream, runFfmpeg } from "./ffmpeg.ts";
+import { probeVideoStream, runFfmpeg, startFfmpeg } from "./ffmpeg.ts";
 import { decodeToDisplayPng, ffmpegImageExtension, planFrameDecoding, type FrameDecoding } from "./decode.ts";
 
 /** Blender's FFmpeg output quality presets. */
@@ -132,6 +133,79 @@ export async function makePreviewVideo(
   options: PreviewVideoOptions,
 ): Promise<PreviewVideo> {
   if (frames.length === 0) throw new UserInputError("no frames to make a preview video from; render at least one frame first");
+  const encoding = encodingFor(output, options);
+  await mkdir(path.dirname(path.resolve(encoding.file)), { recursive: true });
+  const partial = `${encoding.file}.partial`;
+  const tempDir = await mkdtemp(path.join(tmpdir(), "brender-preview-"));
+  try {
+    const input = await stageFrames(frames, tempDir);
+    await runFfmpeg([
+      "-xerror", // a damaged frame fails the video instead of silently dropping out of it
+      ...input.decoderArgs,
+      "-f", "image2",
+      "-framerate", encoding.rate,
+      "-start_number", "0",
+      "-i", input.pattern,
+      ...encoding.outputArgs,
+      partial,
+    ]);
+    return await finishVideo(partial, encoding.file, frames.length);
+  } finally {
+    await rm(partial, { force: true });
+    await rm(tempDir, { recursive: true, force: true });
+  }
+}
+
+/** A preview video encoded while its PNG frames are still being rendered (see startPreviewVideo). */
+export type PreviewVideoStream = {
+  /** Sends the next frame (a PNG file) to the encoder, in video order. */
+  addFrame(file: string): Promise<void>;
+  /** Ends the input and waits for the finished video. */
+  finish(): Promise<PreviewVideo>;
+  /** Stops the encoder and removes what it wrote. */
+  abort(): Promise<void>;
+};
+
+/**
+ * makePreviewVideo for frames that arrive one by one: ffmpeg reads PNGs
+ * through a pipe as each is added, so when the last frame is rendered only
+ * its encoding and the container's finishing are left. PNG frames only
+ * (other formats need the staging makePreviewVideo does).
+ */
+export function startPreviewVideo(output: string, options: PreviewVideoOptions): PreviewVideoStream {
+  const encoding = encodingFor(output, options);
+  const partial = `${encoding.file}.partial`;
+  const started = mkdir(path.dirname(path.resolve(encoding.file)), { recursive: true }).then(() =>
+    startFfmpeg(["-xerror", "-f", "image2pipe", "-framerate", encoding.rate, "-c:v", "png", "-i", "-", ...encoding.outputArgs, partial]));
+  let frames = 0;
+  return {
+    async addFrame(file) {
+      const ffmpeg = await started;
+      const bytes = await readFile(file);
+      if (!ffmpeg.input.write(bytes)) await once(ffmpeg.input, "drain");
+      frames++;
+    },
+    async finish() {
+      const ffmpeg = await started;
+      try {
+        ffmpeg.input.end();
+        await ffmpeg.done;
+        return await finishVideo(partial, encoding.file, frames);
+      } finally {
+        await rm(partial, { force: true });
+      }
+    },
+    async abort() {
+      const ffmpeg = await started.catch(() => undefined);
+      ffmpeg?.kill();
+      await ffmpeg?.done.catch(() => undefined);
+      await rm(partial, { force: true });
+    },
+  };
+}
+
+/** The checked options: the file to write, ffmpeg's frame rate, and every argument after the input. */
+function encodingFor(output: string, options: PreviewVideoOptions): { file: string; rate: string; outputArgs: string[] } {
   const container = options.container ?? "MPEG4";
   const settings = containerSettings(container);
   const encoder = x264Arguments(options.quality ?? "MEDIUM", options.encodingSpeed ?? "GOOD");
@@ -140,36 +214,22 @@ export async function makePreviewVideo(
   if (!Number.isInteger(maxWidth) || maxWidth < 2) {
     throw new UserInputError(`preview width "${maxWidth}" is not a whole number of pixels of at least 2; use e.g. 1280`);
   }
+  const outputArgs = [
+    "-filter_complex", previewFilterGraph(maxWidth),
+    "-map", "[out]",
+    "-an",
+    ...encoder,
+    "-pix_fmt", "yuv420p",
+    ...(settings.faststart ? ["-movflags", "+faststart"] : []),
+    "-f", settings.muxer,
+  ];
+  return { file: previewVideoPath(output, container), rate, outputArgs };
+}
 
-  const file = previewVideoPath(output, container);
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const partial = `${file}.partial`;
-  const tempDir = await mkdtemp(path.join(tmpdir(), "brender-preview-"));
-  try {
-    const input = await stageFrames(frames, tempDir);
-    await runFfmpeg([
-      "-xerror", // a damaged frame fails the video instead of silently dropping out of it
-      ...input.decoderArgs,
-      "-f", "image2",
-      "-framerate", rate,
-      "-start_number", "0",
-      "-i", input.pattern,
-      "-filter_complex", previewFilterGraph(maxWidth),
-      "-map", "[out]",
-      "-an",
-      ...encoder,
-      "-pix_fmt", "yuv420p",
-      ...(settings.faststart ? ["-movflags", "+faststart"] : []),
-      "-f", settings.muxer,
-      partial,
-    ]);
-    const stream = await probeVideoStream(partial);
-    await rename(partial, file);
-    return { file, frames: frames.length, width: stream.width, height: stream.height };
-  } finally {
-    await rm(partial, { force: true });
-    await rm(tempDir, { recursive: true, force: true });
-  }
+async function finishVideo(partial: string, file: string, frames: number): Promise<PreviewVideo> {
+  const stream = await probeVideoStream(partial);
+  await rename(partial, file);
+  return { file, frames, width: stream.width, height: stream.height };
 }
 
 /**

@@ -29,6 +29,8 @@ export const renderReportSchema = z.object({
     zip: z.string().optional(),
     thumbnail: z.string().optional(),
     preview: z.string().optional(),
+    /** When the zip, thumbnail and preview links stop working (the earliest of them); absent when they do not expire. */
+    linksExpireAt: isoTimestamp.optional(),
   }),
   warnings: z.array(z.string()),
   host: z
@@ -131,6 +133,7 @@ function sections(report: RenderReport, missingCount: number): Section[] {
   for (const [label, value] of optionalOutputs) {
     if (value !== undefined) outputRows.push({ label, value, link: true });
   }
+  if (outputs.linksExpireAt !== undefined) outputRows.push({ label: "Links work until", value: outputs.linksExpireAt });
 
   const result: Section[] = [
     { title: "Summary", rows: summary },

@@ -45,6 +45,13 @@ export const workerEnvSchema = z.object({
   BRENDER_UPSTREAM_FAILURE: optionalText,
   /** "1": a render that asks for the GPU fails when Blender finds none usable, instead of using the CPU (AWS GPU queues). */
   BRENDER_REQUIRE_GPU: optionalSwitch,
+  /** How many Blender processes a render child runs at once (default: chosen from the cores, see render-processes.ts). */
+  BRENDER_RENDER_PROCESSES: z
+    .string()
+    .trim()
+    .regex(/^[1-9]\d*$/, "BRENDER_RENDER_PROCESSES must be a whole number of 1 or more")
+    .transform(Number)
+    .optional(),
   /** "1": render jobs copy their events file into the object store while they run (for monitors without the work folder). */
   BRENDER_PUBLISH_EVENTS: optionalSwitch,
 });

@@ -2,25 +2,26 @@ import { pino, type Logger } from "pino";
 import { brenderPaths } from "../config.ts";
 import { DiskFullError, diskFullFolder, isDiskFull } from "../disk-full.ts";
 import { BrenderError } from "../errors.ts";
-import { openObjectStore } from "../storage/open-store.ts";
-import { copyEfs } from "./actions/copy-efs.ts";
-import { customRenderPython } from "./actions/custom-render-python.ts";
-import { removeEfs } from "./actions/remove-efs.ts";
-import { render } from "./actions/render.ts";
-import { uploadRenderOutput } from "./actions/upload-render-output.ts";
+import { loadObjectStore } from "../storage/store-location.ts";
 import type { ActionContext } from "./context.ts";
 import { workFolderOf } from "./context.ts";
 import { parseWorkerEnv } from "./env.ts";
 import { type JobActionType } from "../domain/job-actions.ts";
-import { batchClientFromEnv, planFailedUpload } from "./failed-upload.ts";
 
-/** One function per JOB_ACTION_TYPE; each lives in its own file under actions/. */
-const ACTIONS: Record<JobActionType, (context: ActionContext) => Promise<void>> = {
-  copy_efs: copyEfs,
-  render,
-  custom_render_python: customRenderPython,
-  upload_render_output: uploadRenderOutput,
-  remove_efs: removeEfs,
+type Action = (context: ActionContext) => Promise<void>;
+
+/**
+ * One function per JOB_ACTION_TYPE; each lives in its own file under actions/.
+ * Loaded on demand: a worker runs one action, and the others' libraries (the
+ * mailer, sharp, archive readers) would add about half a second to every
+ * render child's start.
+ */
+const ACTIONS: Record<JobActionType, () => Promise<Action>> = {
+  copy_efs: async () => (await import("./actions/copy-efs.ts")).copyEfs,
+  render: async () => (await import("./actions/render.ts")).render,
+  custom_render_python: async () => (await import("./actions/custom-render-python.ts")).customRenderPython,
+  upload_render_output: async () => (await import("./actions/upload-render-output.ts")).uploadRenderOutput,
+  remove_efs: async () => (await import("./actions/remove-efs.ts")).removeEfs,
 };
 
 export type WorkerOptions = {
@@ -45,6 +46,7 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerResu
     // The farm's publisher job (`--after-failed-upload ID`): publish and report a render whose upload Batch failed.
     const failedUpload = processEnv.BRENDER_AFTER_FAILED_UPLOAD?.trim();
     if (failedUpload) {
+      const { batchClientFromEnv, planFailedUpload } = await import("./failed-upload.ts");
       const batch = batchClientFromEnv(processEnv);
       try {
         const plan = await planFailedUpload(failedUpload, processEnv, batch);
@@ -64,13 +66,14 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerResu
       processEnv,
       paths: brenderPaths(processEnv),
       workFolder: workFolderOf(env, processEnv),
-      store: openObjectStore(processEnv),
+      store: await loadObjectStore(processEnv),
       log: log.child({ action: env.JOB_ACTION_TYPE, child: env.AWS_BATCH_JOB_ARRAY_INDEX }),
       signal: options.signal ?? new AbortController().signal,
       stdout: options.stdout ?? ((line) => process.stdout.write(line)),
     };
+    const action = await ACTIONS[env.JOB_ACTION_TYPE]();
     context.log.info("job started");
-    await ACTIONS[env.JOB_ACTION_TYPE](context);
+    await action(context);
     context.log.info("job succeeded");
     return { exitCode: 0 };
   } catch (caught) {

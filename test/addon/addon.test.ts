@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import sharp from "sharp";
-import yauzl from "yauzl";
+import { zipEntryNames } from "../helpers/archives.ts";
 import { assertGreenTexture, BIN, brender, makeScene, pixels, REPO } from "../helpers/blender.ts";
 import { until } from "../helpers/wait.ts";
 
@@ -88,17 +88,6 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-async function zipNames(file: string): Promise<string[]> {
-  const zip = await yauzl.openPromise(file, { lazyEntries: true });
-  const names: string[] = [];
-  try {
-    for await (const entry of zip.eachEntry()) names.push(entry.fileName);
-  } finally {
-    zip.close();
-  }
-  return names.sort();
-}
-
 /** A project whose .blend (shots/shot.blend) uses a texture outside its folder (assets/green.png), stored as `//../assets/green.png`. */
 async function project(name: string): Promise<{ blend: string; texture: string }> {
   const folder = join(root, name);
@@ -153,7 +142,7 @@ describe("the Blender add-on (headless Blender; 3.4 unless BLENDER_EXECUTABLE an
   it("`brender addon --out DIR` writes brender_submit-VERSION.zip: the package folder with bl_info and blender_manifest.toml, one version everywhere", async () => {
     const version = (JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as { version: string }).version;
     assert.equal(zipFile, join(root, "dist", `brender_submit-${version}.zip`));
-    const names = await zipNames(zipFile);
+    const names = (await zipEntryNames(zipFile)).sort();
     assert.ok(names.every((name) => name.startsWith("brender_submit/")), names.join(", "));
     for (const file of ["__init__.py", "api.py", "blender_manifest.toml", "ops.py", "ui.py", "brender_deps.py"]) assert.ok(names.includes(`brender_submit/${file}`), file);
     const init = await readFile(join(REPO, "src", "addon", "brender_submit", "__init__.py"), "utf8");

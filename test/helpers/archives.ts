@@ -3,6 +3,7 @@
  * "../" names, absolute paths, links out, devices, sizes that lie.
  */
 import { crc32, deflateRawSync, gzipSync } from "node:zlib";
+import yauzl from "yauzl";
 
 export type TarSpec = {
   path: string;
@@ -130,4 +131,16 @@ export function buildZip(specs: readonly ZipSpec[]): Buffer {
   end.writeUInt32LE(directory.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, directory, end]);
+}
+
+/** The entry names of a zip file, in the archive's order. */
+export async function zipEntryNames(file: string): Promise<string[]> {
+  const zip = await yauzl.openPromise(file, { lazyEntries: true });
+  const names: string[] = [];
+  try {
+    for await (const entry of zip.eachEntry()) names.push(entry.fileName);
+  } finally {
+    zip.close();
+  }
+  return names;
 }

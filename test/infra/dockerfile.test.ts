@@ -6,8 +6,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import yauzl from "yauzl";
 import { bundleImageSource } from "../../src/infra/image-source.ts";
+import { zipEntryNames } from "../helpers/archives.ts";
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DOCKERFILE = readFileSync(join(REPO_ROOT, "docker/Dockerfile"), "utf8");
@@ -62,17 +62,6 @@ function envValues(): Map<string, string> {
 function bash(script: string): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync("bash", ["-o", "pipefail", "-c", script], { encoding: "utf8" });
   return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr };
-}
-
-async function zipEntryNames(file: string): Promise<string[]> {
-  const zip = await yauzl.openPromise(file, { lazyEntries: true });
-  const names: string[] = [];
-  try {
-    for await (const entry of zip.eachEntry()) names.push(entry.fileName);
-  } finally {
-    zip.close();
-  }
-  return names;
 }
 
 describe("docker/Dockerfile", () => {

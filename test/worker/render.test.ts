@@ -8,13 +8,15 @@ import { brender, events, makeScene, meanColor, pixels, tempDir, REPO } from "..
 import { payloadFor, workerHarness } from "./harness.ts";
 
 const run = promisify(execFile);
+/** The direct renders compare against the Blender the worker runs (BLENDER_EXECUTABLE picks one of the test matrix's). */
+const SAME_BLENDER = process.env.BLENDER_EXECUTABLE || "blender";
 
 describe("render action (real Blender)", () => {
   it("renders an animation split across 3 children pixel-identical to a direct blender -b render", async (t) => {
     const { store, work, runJob } = await workerHarness(t);
     const dir = await tempDir(t);
     const blend = await makeScene(join(dir, "scene.blend"), { frames: [1, 6] });
-    await run("blender", ["-b", blend, "-o", join(dir, "direct", "frame_####"), "-F", "PNG", "-a"]);
+    await run(SAME_BLENDER, ["-b", blend, "-o", join(dir, "direct", "frame_####"), "-F", "PNG", "-a"]);
     await store.putFile("proj/scene.blend", blend);
     const payload = payloadFor("split-three", { split: { arraySize: 3 } });
 
@@ -41,6 +43,37 @@ describe("render action (real Blender)", () => {
       assert.ok(ours.data.equals(direct.data), `frame ${frame} differs from the direct render`);
     }
     assert.deepEqual(await readdir(join(work, "split-three", "output", ".partial")), [], "no partial frame is left");
+  });
+
+  it("renders one child's frames with several Blenders at once (-t threads each), pixel-identical to blender -a", async (t) => {
+    const { store, work, runJob } = await workerHarness(t);
+    const dir = await tempDir(t);
+    const blend = await makeScene(join(dir, "scene.blend"), { frames: [1, 5] });
+    await run(SAME_BLENDER, ["-b", blend, "-o", join(dir, "direct", "frame_####"), "-F", "PNG", "-a"]);
+    await store.putFile("proj/scene.blend", blend);
+    const payload = payloadFor("two-blenders", { frames: "1-5" });
+    assert.equal((await runJob("copy_efs", payload, { BUCKET_KEY: "proj/scene.blend" })).code, 0);
+
+    const child = await runJob("render", payload, { BRENDER_RENDER_PROCESSES: "2", BRENDER_LOG_LEVEL: "info" });
+    assert.equal(child.code, 0, child.stderr);
+    assert.match(child.stderr, /rendering with 2 Blenders of 1 threads each/);
+    const finished = events(child.stdout).filter((event) => event.type === "frame_finished").map((event) => event.frame as number);
+    assert.deepEqual(finished.sort(), [1, 2, 3, 4, 5]);
+    assert.equal(events(child.stdout).filter((event) => event.type === "render_settings").length, 1, "one settings report for the child");
+    // Each Blender has its own log, and was given its share of the threads.
+    const logs = (await readdir(join(work, "two-blenders", "logs"))).sort();
+    assert.deepEqual(logs, ["render-0.0.log", "render-0.1.log"]);
+    const jobs = join(work, "two-blenders", "jobs");
+    const dealt = await Promise.all(["render-0.0.json", "render-0.1.json"].map(async (name) =>
+      (JSON.parse(await readFile(join(jobs, name), "utf8")) as { frames: { frame: number }[] }).frames.map((item) => item.frame)));
+    assert.deepEqual(dealt, [[1, 3, 5], [2, 4]]);
+
+    const frames = join(work, "two-blenders", "output", "frames");
+    for (const frame of [1, 2, 3, 4, 5]) {
+      const ours = await pixels(join(frames, `frame_000${frame}.png`));
+      const direct = await pixels(join(dir, "direct", `frame_000${frame}.png`));
+      assert.ok(ours.data.equals(direct.data), `frame ${frame} differs from the direct render`);
+    }
   });
 
   it("respects the frame step across children: 1-12:5 renders exactly 1, 6 and 11", async (t) => {

@@ -44,6 +44,8 @@ function eventInWords(event: Record<string, unknown>): { level: string; message:
     case "frame_finished":
       if (e.reused) return { level: "info", message: `frame ${e.frame} kept from an earlier attempt` };
       return { level: "info", message: `frame ${e.frame} done${e.seconds !== undefined ? ` in ${seconds(e.seconds)}` : ""}${e.peakMemoryMb !== undefined ? `, peak memory ${Math.round(e.peakMemoryMb)} MB` : ""}` };
+    case "file_published":
+      return { level: "info", message: `published ${e.key}` };
     case "frame_failed":
       return { level: "error", message: `frame ${e.frame} failed: ${e.reason}` };
     case "warning":

@@ -5,7 +5,8 @@ Run by Blender: blender -b FILE --factory-startup --python-exit-code 3 \
 
 The job JSON is written by src/worker/actions/render.ts. This script prints
 `@@BRENDER {json}` lines that the worker turns into progress events; Blender's
-own status lines carry the per-sample progress. Every frame is rendered into
+own status lines carry the per-sample progress (on 5.x, which prints none
+while a Python script renders, the render_stats handler reports it). Every frame is rendered into
 a staging folder and moved into the frames folder only when complete, so a
 frame that is visible is always whole.
 
@@ -14,6 +15,7 @@ Python error); 4 a frame failed to render.
 """
 import json
 import os
+import re
 import resource
 import sys
 import time
@@ -254,8 +256,25 @@ def cpu_seconds():
     return round(usage.ru_utime + usage.ru_stime, 3)
 
 
+SAMPLES = re.compile(r"Sample (\d+)/(\d+)|Rendering (\d+) / (\d+) samples")
+rendering = {"frame": None}
+
+
+def report_samples(*args):
+    """Blender 5.x passes its status line to this handler and no longer prints it during a
+    render started from Python; earlier versions print the line themselves and pass None."""
+    stats = args[0] if args else None
+    if not isinstance(stats, str) or rendering["frame"] is None:
+        return
+    found = SAMPLES.search(stats)
+    if found:
+        sample, samples = [int(group) for group in found.groups() if group is not None]
+        emit("frame_progress", frame=rendering["frame"], sample=sample, samples=samples)
+
+
 def render_frame(scene, item):
     frame = item["frame"]
+    rendering["frame"] = frame
     emit("frame_started", frame=frame)
     started = time.monotonic()
     scene.frame_set(frame)
@@ -296,6 +315,7 @@ def remap_dependencies(job):
 
 def main():
     job = load_job()
+    bpy.app.handlers.render_stats.append(report_samples)
     remap_dependencies(job)
     try:
         scene = select_scene(job.get("scene"))

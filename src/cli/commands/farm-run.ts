@@ -10,6 +10,7 @@ import { webhookStatusLines } from "../notify-status.ts";
 import { watchAndSummarize } from "../render-follow.ts";
 import { formatSeconds } from "../render-watch.ts";
 import { terminationSignal } from "../run-command.ts";
+import { formatDuration } from "../../notify/render-report.ts";
 
 /*
  * Commands that look at and steer renders, on whichever backend each runs:
@@ -114,12 +115,26 @@ export function linkRender(id: string, options: { expires: string; json?: boolea
   const seconds = parseExpiry(options.expires);
   return withOutputs(id, async (renderId, objects, prefix) => {
     const links: Record<string, string> = {};
+    let expiresAt: Date | undefined;
     for (const name of SHARED_OUTPUTS) {
-      if (await objects.stat(prefix + name)) links[name] = await objects.linkFor(prefix + name, seconds);
+      if (!(await objects.stat(prefix + name))) continue;
+      const link = await objects.linkFor(prefix + name, seconds);
+      links[name] = link.url;
+      if (link.expiresAt && (expiresAt === undefined || link.expiresAt < expiresAt)) expiresAt = link.expiresAt;
     }
     if (Object.keys(links).length === 0) throw new JobFailedError(`Render ${renderId} has no outputs yet; 'brender status ${renderId}' says where it stands.`);
-    if (options.json) process.stdout.write(`${JSON.stringify({ renderId, expiresSeconds: seconds, links }, null, 2)}\n`);
-    else for (const [name, url] of Object.entries(links)) process.stdout.write(`${name.padEnd(14)} ${url}\n`);
+    // The real lifetime: presigned links end with the credentials that signed them (SSO, a role) when those expire first.
+    const lifetime = expiresAt === undefined ? undefined : Math.max(0, Math.round((expiresAt.getTime() - Date.now()) / 1000));
+    if (options.json) {
+      const expiry = expiresAt === undefined ? {} : { expiresAt: expiresAt.toISOString() };
+      process.stdout.write(`${JSON.stringify({ renderId, requestedSeconds: seconds, expiresSeconds: lifetime ?? seconds, ...expiry, links }, null, 2)}\n`);
+      return 0;
+    }
+    for (const [name, url] of Object.entries(links)) process.stdout.write(`${name.padEnd(14)} ${url}\n`);
+    if (expiresAt !== undefined) {
+      const cut = lifetime! < seconds - 1 ? ` (not the ${options.expires.trim()} asked: the credentials that signed them expire then)` : "";
+      process.stdout.write(`These links work until ${expiresAt.toISOString()}, in ${formatDuration(lifetime!)}${cut}.\n`);
+    }
     return 0;
   });
 }

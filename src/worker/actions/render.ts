@@ -1,4 +1,5 @@
 import { readdir, writeFile, mkdir } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { runBlender, BPY_SCRIPTS, describeExit } from "../../blender/runner.ts";
 import { parseBlenderLine } from "../../blender/output-parser.ts";
@@ -6,17 +7,21 @@ import {
   arraySizeFor, compressFrames, expandFrames, formatFrameSet, framesForChild, parseFrameSet,
 } from "../../domain/frames.ts";
 import { newerFileWarning } from "../../domain/blender-release.ts";
-import { eventFileName, frameFileStem, frameOfFileName, outputLayout } from "../../domain/layout.ts";
+import { chooseRenderProcesses, dealFrames } from "../../domain/render-processes.ts";
+import { eventFileName, frameFileStem, frameOfFileName, outputLayout, outputPrefix } from "../../domain/layout.ts";
 import { progressEventSchema, type ProgressEventBody } from "../../domain/progress-events.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
 import { eventSink, type EmitEvent } from "../events.ts";
 import { hostInfo } from "../host-info.ts";
 import { withPublishedEvents } from "../publish-events.ts";
+import { framePublisher } from "../frame-publisher.ts";
+import { clearPrework, previewPrework, type PreviewPrework } from "../preview-prework.ts";
 import { arrayIndex, renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { assertBlendFileReadable } from "./files.ts";
 import { dependencyMapOf } from "./dependency-map.ts";
-import { costCapGuard, PERIODIC_CHECK_MS } from "../cost-cap-guard.ts";
+import type { CostCapGuard } from "../cost-cap-guard.ts";
+import { COST_CAP_VARIABLE } from "../../domain/cost/running-cap.ts";
 
 /** What render_frames.py reads (written next to the events, one file per child). */
 type BpyRenderJob = {
@@ -70,27 +75,30 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
   const header = await assertBlendFileReadable(blendFile);
   await mkdir(folders.frames, { recursive: true });
 
+  const prework = await startPrework(context, payload, share, join(layout.root, "prework"));
   const done = await renderedFrames(folders.frames);
   for (const frame of share) {
     const file = done.get(frame);
-    if (file) emit({ type: "frame_finished", frame, file: join(folders.frames, file), reused: true });
+    if (file) {
+      emit({ type: "frame_finished", frame, file: join(folders.frames, file), reused: true });
+      prework?.frameReady(frame, join(folders.frames, file));
+    }
   }
   const todo = share.filter((frame) => !done.has(frame));
   if (todo.length === 0) {
     emit({ type: "child_finished", child: index, status: "succeeded", framesDone: share.length, seconds: seconds() });
     return;
   }
-  const guard = costCapGuard(context.processEnv, { log: context.log });
+  const guard = await loadCostCapGuard(context);
   const capStop = new AbortController();
-  const stopPeriodic = guard?.every(PERIODIC_CHECK_MS);
+  const stopPeriodic = guard?.every(guard.periodicMs);
   try {
     // Past the cap already (other children spent it): no Blender start at all.
     const passedAtStart = await guard?.check(true);
     if (passedAtStart) capFailure(passedAtStart, share.length - todo.length);
 
-    const jobFile = join(layout.root, "jobs", `render-${index}.json`);
     await mkdir(join(layout.root, "jobs"), { recursive: true });
-    const job: BpyRenderJob = {
+    const job: Omit<BpyRenderJob, "frames"> = {
       scene: payload.scene,
       viewLayer: payload.viewLayer,
       camera: payload.camera,
@@ -99,47 +107,78 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
       overrides: payload.render ?? null,
       compositorFolder: folders.compositor,
       ...(await dependencyMapOf(layout.project)),
-      frames: todo.map((frame) => ({ frame, partialBase: join(folders.partial, frameFileStem(frame)), finalFolder: folders.frames })),
     };
-    await writeFile(jobFile, JSON.stringify(job));
-
-    const tracker = blenderOutputTracker((event) => {
-      if (event.type === "render_settings") {
-        const device = event.device === "GPU" ? `GPU (${event.gpuBackend ?? "unknown backend"})` : "CPU";
-        context.log.info({ device, engine: event.engine }, `rendering on the ${device}`);
-      }
-      emit(event);
-      // After each frame: the spend so far against the cap; past it, Blender is stopped and the render terminated.
-      if (guard && event.type === "frame_finished") {
-        void guard.check().then((reason) => reason && capStop.abort());
-      }
-    }, (blender) => {
+    const split = chooseRenderProcesses({
+      cores: availableParallelism(), frames: todo.length, gpu: payload.gpu, processes: context.env.BRENDER_RENDER_PROCESSES,
+    });
+    if (split.processes > 1) context.log.info(split, `rendering with ${split.processes} Blenders of ${split.threads} threads each`);
+    let blenderReported = false;
+    const onBlender = (blender: string) => {
+      if (blenderReported) return;
+      blenderReported = true;
       const warning = newerFileWarning(header.version, blender);
       if (warning) emit({ type: "warning", message: warning });
+    };
+    const publisher = framePublisher({
+      store: context.store, outputFolder: output, prefix: outputPrefix(payload.project.name, payload.renderId),
+      emit, warn: (message) => context.log.warn(message), signal: context.signal,
     });
-    const exit = await runBlender(
-      ["-b", blendFile, "--factory-startup", "-noaudio", "--python-exit-code", String(SETTINGS_FAILED),
-        "--python", join(BPY_SCRIPTS, "render_frames.py"), "--", jobFile],
-      {
-        executable: context.env.BLENDER_EXECUTABLE,
-        env: context.processEnv,
-        logFile: join(layout.logs, `render-${index}.log`),
-        signal: AbortSignal.any([context.signal, capStop.signal]),
-        onLine: tracker.onLine,
-      },
-    );
+    const runs = await Promise.all(dealFrames(todo, split.processes).map(async (frames, slot) => {
+      // One Blender keeps the names it always had; several get a suffix each.
+      const name = split.processes > 1 ? `render-${index}.${slot}` : `render-${index}`;
+      const jobFile = join(layout.root, "jobs", `${name}.json`);
+      const bpyJob: BpyRenderJob = {
+        ...job,
+        frames: frames.map((frame) => ({ frame, partialBase: join(folders.partial, frameFileStem(frame)), finalFolder: folders.frames })),
+      };
+      await writeFile(jobFile, JSON.stringify(bpyJob));
+      const tracker = blenderOutputTracker((event) => {
+        if (event.type === "frame_finished") {
+          publisher.publish(event.file);
+          prework?.frameReady(event.frame, event.file);
+        }
+        if (event.type === "render_settings") {
+          if (slot > 0) return; // every Blender reports the same settings; the first speaks for all
+          prework?.start(event.fps, event.format);
+          const device = event.device === "GPU" ? `GPU (${event.gpuBackend ?? "unknown backend"})` : "CPU";
+          context.log.info({ device, engine: event.engine }, `rendering on the ${device}`);
+        }
+        emit(event);
+        // After each frame: the spend so far against the cap; past it, every Blender is stopped and the render terminated.
+        if (guard && event.type === "frame_finished") {
+          void guard.check().then((reason) => reason && capStop.abort());
+        }
+      }, onBlender);
+      const exit = await runBlender(
+        ["-b", blendFile, "--factory-startup", "-noaudio", ...(split.threads ? ["-t", String(split.threads)] : []),
+          "--python-exit-code", String(SETTINGS_FAILED), "--python", join(BPY_SCRIPTS, "render_frames.py"), "--", jobFile],
+        {
+          executable: context.env.BLENDER_EXECUTABLE,
+          env: context.processEnv,
+          logFile: join(layout.logs, `${name}.log`),
+          signal: AbortSignal.any([context.signal, capStop.signal]),
+          onLine: tracker.onLine,
+        },
+      );
+      return { exit, tracker };
+    }));
 
+    await Promise.all([publisher.finish(), prework?.finish()]);
     const rendered = await renderedFrames(folders.frames);
     const missing = share.filter((frame) => !rendered.has(frame));
     // A check still under way decides whether the missing frames were stopped by the cap.
     const stoppedAtCap = guard ? await guard.check() : undefined;
-    if (stoppedAtCap && missing.length > 0) capFailure(stoppedAtCap, share.length - missing.length, tracker.cpu);
-    if (exit.exitCode === 0 && missing.length === 0) {
-      emit({ type: "child_finished", child: index, status: "succeeded", framesDone: share.length, seconds: seconds(), ...tracker.cpu });
+    // Blender's CPU time: each Blender reports its own; the child's is their sum.
+    const cpu = cpuOfRuns(runs.map((run) => run.tracker.cpu));
+    if (stoppedAtCap && missing.length > 0) capFailure(stoppedAtCap, share.length - missing.length, cpu);
+    if (runs.every((run) => run.exit.exitCode === 0) && missing.length === 0) {
+      emit({ type: "child_finished", child: index, status: "succeeded", framesDone: share.length, seconds: seconds(), ...cpu });
       return;
     }
-    const reason = failureReason(exit, tracker, missing);
-    emit({ type: "child_finished", child: index, status: "failed", framesDone: share.length - missing.length, seconds: seconds(), reason, ...tracker.cpu });
+    // The Blender that failed explains the failure; when none did, the first one says what is missing.
+    const failed = runs.find((run) => run.exit.exitCode !== 0) ?? runs[0]!;
+    const reason = failureReason(failed.exit, failed.tracker, missing);
+    emit({ type: "child_finished", child: index, status: "failed", framesDone: share.length - missing.length, seconds: seconds(), reason, ...cpu });
     throw new JobFailedError(reason);
   } finally {
     stopPeriodic?.();
@@ -157,6 +196,33 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
 function attemptOf(variable: string | undefined): { attempt?: number } {
   const attempt = Number(variable);
   return Number.isInteger(attempt) && attempt >= 1 ? { attempt } : {};
+}
+
+/** The CPU seconds of several Blenders together; empty when none reported any. */
+function cpuOfRuns(reports: readonly { cpuSeconds?: number }[]): { cpuSeconds?: number } {
+  const reported = reports.flatMap((report) => (report.cpuSeconds !== undefined ? [report.cpuSeconds] : []));
+  return reported.length > 0 ? { cpuSeconds: Math.round(reported.reduce((sum, seconds) => sum + seconds, 0) * 1000) / 1000 } : {};
+}
+
+/**
+ * The cost cap's guard when the job has a cap (AWS only), else undefined. Loaded on demand: its AWS Batch
+ * client would add a third of a second to every render child's start.
+ */
+async function loadCostCapGuard(context: ActionContext): Promise<(CostCapGuard & { periodicMs: number }) | undefined> {
+  if (!context.processEnv[COST_CAP_VARIABLE]?.trim()) return undefined;
+  const { costCapGuard, PERIODIC_CHECK_MS } = await import("../cost-cap-guard.ts");
+  const guard = costCapGuard(context.processEnv, { log: context.log });
+  return guard && Object.assign(guard, { periodicMs: PERIODIC_CHECK_MS });
+}
+
+/** The preview video made while rendering, when this child renders every frame of an animation (see preview-prework.ts). */
+async function startPrework(context: ActionContext, payload: RenderJobPayload, share: readonly number[], folder: string): Promise<PreviewPrework | undefined> {
+  const all = expandFrames(parseFrameSet(payload.frames));
+  if (payload.type !== "animation" || !payload.video.enabled || share.length < 2 || share.length !== all.length) return undefined;
+  await clearPrework(folder);
+  return previewPrework({
+    folder, frames: [...share].sort((a, b) => a - b), video: payload.video, fps: payload.render?.fps, warn: (message) => context.log.warn(message),
+  });
 }
 
 /** This child's frames; checks the array size AWS Batch reports against the payload's split. */
@@ -232,7 +298,10 @@ function blenderOutputTracker(emit: EmitEvent, onBlender: (version: string) => v
           return;
         }
         const { at: _at, ...body } = event.data;
-        if (body.type === "frame_started") {
+        if (body.type === "frame_progress") {
+          if (body.sample === lastSample) return; // Blender repeats a status line for other changes than the sample
+          lastSample = body.sample;
+        } else if (body.type === "frame_started") {
           currentFrame = body.frame;
           lastSample = -1;
         } else if (body.type === "frame_finished") {

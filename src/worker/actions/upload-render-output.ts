@@ -1,10 +1,10 @@
 import { createWriteStream } from "node:fs";
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import yazl from "yazl";
 import { compressFrames, expandFrames, formatFrameSet, parseFrameSet } from "../../domain/frames.ts";
-import { outputLayout, outputPrefix, RENDER_OUTPUT_TAG } from "../../domain/layout.ts";
+import { outputLayout, outputPrefix } from "../../domain/layout.ts";
 import { mergeFrameTimes, type RenderManifest } from "../../domain/render-manifest.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { JobFailedError } from "../../errors.ts";
@@ -14,15 +14,16 @@ import { mailerConfigFromEnv, sendRenderNotification } from "../../notify/mailer
 import type { RenderReport } from "../../notify/render-report.ts";
 import { renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { hostInfo } from "../host-info.ts";
+import { linkMakerFromEnv } from "../../storage/share-links.ts";
 import { notifyWebhooks } from "../webhook-notify.ts";
 import { alreadyPublished, publishedManifest, restoreFromStore } from "../published-outputs.ts";
 import { renderCostOf } from "../render-cost.ts";
 import { readRenderEvents, summarizeEvents, type RenderSummary } from "../render-summary.ts";
 import { renderedFrames } from "./render.ts";
+import { OUTPUT_TAGS, publishedFiles } from "../frame-publisher.ts";
+import { preworkVideo } from "../preview-prework.ts";
 
 const PARALLEL_UPLOADS = 4;
-/** Every output is tagged so the farm's lifecycle rule can expire old renders. */
-const OUTPUT_TAGS = { [RENDER_OUTPUT_TAG.key]: RENDER_OUTPUT_TAG.value };
 
 /**
  * The `upload_render_output` action: uploads everything the render produced
@@ -53,11 +54,12 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true });
 
-  const summary = summarizeEvents(await readRenderEvents(layout.events));
+  const events = await readRenderEvents(layout.events);
+  const summary = summarizeEvents(events);
   const frames = await frameAccounting(payload, outputLayout(output).frames);
   const warnings = [...summary.warnings];
   const files = await listFiles(output);
-  const uploaded = await uploadAll(context, files.map((file) => ({ file, key: prefix + toKey(relative(output, file)) })));
+  const uploaded = await uploadAll(context, files.map((file) => ({ file, key: prefix + toKey(relative(output, file)) })), publishedFiles(events));
 
   const extras: RenderManifest["outputs"] = { prefix };
   if (files.length > 0) {
@@ -75,14 +77,17 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
   }
   if (payload.type === "animation" && payload.video.enabled && frameFiles.length >= 2) {
     await attempt(warnings, "preview video", async () => {
-      const video = await makePreviewVideo(frameFiles, join(scratch, "preview.mp4"), {
+      const options = {
         fps: payload.render?.fps ?? summary.fps ?? 24,
         quality: payload.video.quality,
         encodingSpeed: payload.video.encodingSpeed,
         container: payload.video.container,
-      });
-      const name = video.file.slice(video.file.lastIndexOf("/") + 1);
-      extras.preview = await uploadOne(context, video.file, prefix + name, uploaded);
+      };
+      // The render child may have encoded it already, while it rendered (preview-prework.ts).
+      const video = await preworkVideo(join(layout.root, "prework"), frameFiles, options)
+        ?? (await makePreviewVideo(frameFiles, join(scratch, "preview.mp4"), options)).file;
+      const name = video.slice(video.lastIndexOf("/") + 1);
+      extras.preview = await uploadOne(context, video, prefix + name, uploaded);
     });
   }
 
@@ -182,13 +187,24 @@ function toKey(relativePath: string): string {
 
 type UploadedFile = RenderManifest["files"][number];
 
-async function uploadAll(context: ActionContext, items: readonly { file: string; key: string }[]): Promise<UploadedFile[]> {
+/** Uploads the files, except those the render children already copied (see frame-publisher.ts) and that have not changed since. */
+async function uploadAll(
+  context: ActionContext,
+  items: readonly { file: string; key: string }[],
+  published: ReturnType<typeof publishedFiles>,
+): Promise<UploadedFile[]> {
   const uploaded: UploadedFile[] = [];
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const item = items[next++]!;
-      await uploadOne(context, item.file, item.key, uploaded);
+      const copy = published.get(item.file);
+      const now = copy?.key === item.key ? await stat(item.file).catch(() => undefined) : undefined;
+      if (copy && now && now.size === copy.size && now.mtimeMs === copy.mtimeMs) {
+        uploaded.push({ key: copy.key, size: copy.size, sha256: copy.sha256 });
+      } else {
+        await uploadOne(context, item.file, item.key, uploaded);
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_UPLOADS, items.length) }, worker));
@@ -223,12 +239,32 @@ export function batchJobLink(env: NodeJS.ProcessEnv, jobId: string | undefined):
   return `https://${region}.console.aws.amazon.com/batch/home?region=${region}#jobs/detail/${jobId}`;
 }
 
-/** Links in the e-mail work for a week without credentials (presigned on S3); where signing fails, the location. */
+/**
+ * Links in the e-mail are asked for a week without credentials: CloudFront signed URLs on a farm with a link
+ * distribution, else presigned S3, which end with the job's credentials (the e-mail states the earlier time).
+ * Where signing fails, the location.
+ */
 const EMAIL_LINK_SECONDS = 604_800;
 
-async function shareLink(store: ActionContext["store"], key: string | undefined): Promise<string | undefined> {
-  if (!key) return undefined;
-  return store.linkFor(key, EMAIL_LINK_SECONDS).catch(() => store.describe(key));
+type EmailLinks = { readonly outputs: Partial<Record<"zip" | "thumbnail" | "preview", string>>; readonly expiresAt?: string };
+
+async function emailLinks(context: ActionContext, outputs: RenderManifest["outputs"], warnings: string[]): Promise<EmailLinks> {
+  const { store } = context;
+  const { maker, warning } = await linkMakerFromEnv(store, context.processEnv);
+  if (warning) {
+    context.log.warn(warning);
+    warnings.push(warning);
+  }
+  const links: Partial<Record<"zip" | "thumbnail" | "preview", string>> = {};
+  let expiresAt: Date | undefined;
+  for (const name of ["zip", "thumbnail", "preview"] as const) {
+    const key = outputs[name];
+    if (!key) continue;
+    const link = await maker.link(key, EMAIL_LINK_SECONDS).catch(() => undefined);
+    links[name] = link?.url ?? store.describe(key);
+    if (link?.expiresAt && (expiresAt === undefined || link.expiresAt < expiresAt)) expiresAt = link.expiresAt;
+  }
+  return { outputs: links, ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}) };
 }
 
 async function renderReport(
@@ -239,6 +275,7 @@ async function renderReport(
   logLink: string | undefined,
 ): Promise<RenderReport> {
   const { store } = context;
+  const links = await emailLinks(context, manifest.outputs, manifest.warnings);
   return {
     renderId: payload.renderId,
     project: payload.project.name,
@@ -254,9 +291,8 @@ async function renderReport(
     outputs: {
       location: store.describe(manifest.outputs.prefix),
       frames: store.describe(`${manifest.outputs.prefix}frames/`),
-      zip: await shareLink(store, manifest.outputs.zip),
-      thumbnail: await shareLink(store, manifest.outputs.thumbnail),
-      preview: await shareLink(store, manifest.outputs.preview),
+      ...links.outputs,
+      ...(links.expiresAt ? { linksExpireAt: links.expiresAt } : {}),
     },
     warnings: manifest.warnings,
     ...(logLink ? { logLink } : {}),
