@@ -174,7 +174,7 @@ describe("upload_render_output on AWS (moto)", () => {
   });
 
   it("prices the render from Batch's own attempt times and the hosts its children reported, next to the estimate, in the manifest and the e-mail", async (t) => {
-    const renderId = "r-20261122-000000-000024";
+    const renderId = "r-20261122-000000-000030";
     const copy = await fixture.succeeded(`${renderId}-copy`);
     const render = await fixture.succeeded(`${renderId}-render`, 3, [copy]);
     const upload = await fixture.succeeded(`${renderId}-upload`, 1, [render]);
