@@ -1,11 +1,13 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { ProjectUploadSummary } from "../backends/local/farm.ts";
+import { costLine } from "../domain/cost/cost-words.ts";
 import { frameCount, parseFrameSet } from "../domain/frames.ts";
 import { outputPrefix } from "../domain/layout.ts";
 import type { RenderManifest } from "../domain/render-manifest.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";
 import type { RenderBackend, WatchSnapshot } from "../renders/backend.ts";
+import { costView } from "../renders/views.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { formatProgressLine, formatSeconds } from "./render-watch.ts";
 import { traceMark } from "./trace.ts";
@@ -138,6 +140,7 @@ export function printOutcome(
     seconds: Math.round(seconds * 10) / 10,
     ...(upload ? { upload } : {}),
     ...(outputs ? { outputs } : {}),
+    ...costView(payload.estimate, manifest),
   };
   if (json) {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -149,6 +152,7 @@ export function printOutcome(
       ...summary.warnings.map((warning) => `  warning: ${warning}`),
       ...(outputs ? [`  outputs: ${outputs.location}`, ...[outputs.zip, outputs.thumbnail, outputs.preview].filter(Boolean).map((path) => `    ${path}`)] : []),
       ...(blender ? [`  rendered with Blender ${blender.version} (${blender.path})`] : []),
+      ...(summary.cost && costLine(summary.cost) ? [`  cost: ${costLine(summary.cost)}`] : []),
     ];
     process.stdout.write(`${lines.join("\n")}\n`);
   }

@@ -11,6 +11,8 @@ import { renderCost, type PriceSource, type Prices, type QueueOffer } from "../d
 import { awsRenderTime, localCpuHours, localRenderSeconds, secondsPerFrame, type ChildResources } from "../domain/cost/render-time.ts";
 import { arraySizeFor, expandFrames, parseFrameSet, type FrameSplit } from "../domain/frames.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";
+import type { QueueKind } from "../backends/aws/farm-resources.ts";
+import { FARM_DEFAULTS } from "../infra/farm-props.ts";
 
 export type AwsTarget = {
   readonly queue: QueueOffer & { readonly kind: string };
@@ -20,6 +22,39 @@ export type AwsTarget = {
   /** The split the user asked for; absent: the default split from the estimate. */
   readonly split?: FrameSplit;
 };
+
+/** What each queue kind offers: spot or on demand, CPU or GPU instances (the farm's defaults). */
+export const QUEUE_OFFERS: Record<QueueKind, { readonly spot: boolean; readonly gpu: boolean }> = {
+  "spot-cpu": { spot: true, gpu: false },
+  "on-demand-cpu": { spot: false, gpu: false },
+  "spot-gpu": { spot: true, gpu: true },
+  "on-demand-gpu": { spot: false, gpu: true },
+};
+
+/** The AWS target of an estimate: a farm queue of the default instance families, children of this size. */
+export function awsTargetOf(target: {
+  readonly queue: QueueKind;
+  readonly child: ChildResources;
+  readonly region: string;
+  /** @default FARM_DEFAULTS.maxVcpus */
+  readonly queueMaxVcpus?: number;
+  readonly split?: FrameSplit;
+  /** The queue's own instance types and spot bid (`--farm`); default: the farm's deploy defaults. */
+  readonly instanceTypes?: readonly string[];
+  readonly spotBidPercentage?: number;
+  /** Live prices (live-prices.ts); default: the bundled table for the region. */
+  readonly prices?: Prices;
+}): AwsTarget {
+  const offer = QUEUE_OFFERS[target.queue];
+  const instanceTypes = target.instanceTypes ?? (offer.gpu ? FARM_DEFAULTS.gpuInstanceTypes : FARM_DEFAULTS.cpuInstanceTypes);
+  return {
+    queue: { kind: target.queue, spot: offer.spot, instanceTypes, ...(offer.spot && target.spotBidPercentage !== undefined ? { spotBidPercentage: target.spotBidPercentage } : {}) },
+    child: { vcpus: target.child.vcpus, gpus: target.child.gpus },
+    queueMaxVcpus: target.queueMaxVcpus ?? FARM_DEFAULTS.maxVcpus,
+    prices: target.prices ?? { region: target.region },
+    ...(target.split ? { split: target.split } : {}),
+  };
+}
 
 export type RenderEstimate = {
   readonly target: "local" | "aws";
@@ -38,6 +73,8 @@ export type RenderEstimate = {
   readonly usd?: Range;
   readonly prices?: PriceSource & { readonly table?: string };
   readonly queue?: string;
+  /** The Blender that rendered the sample. */
+  readonly blender?: { readonly version: string; readonly path: string };
 };
 
 export type EstimateInput = {
@@ -46,6 +83,8 @@ export type EstimateInput = {
   /** Seconds the inspection before it took (a render pays it too). */
   readonly inspectSeconds: number;
   readonly aws?: AwsTarget;
+  /** The Blender that samples (the one that will render here: `--blender` or the nearest to the file's); default: the environment's. */
+  readonly blender?: { readonly path: string; readonly version: string };
   readonly signal?: AbortSignal;
   readonly env?: NodeJS.ProcessEnv;
 };
@@ -54,8 +93,10 @@ export type EstimateInput = {
 export async function estimateRender(input: EstimateInput): Promise<RenderEstimate> {
   const frames = expandFrames(parseFrameSet(input.payload.frames));
   const picked = spreadFrames(frames);
-  const sample = await sampleFrames(input.blendPath, input.payload, picked, { signal: input.signal, env: input.env });
-  return input.aws ? awsEstimate(frames.length, sample, input.aws) : localEstimate(frames.length, sample, input.payload.split, input.inspectSeconds);
+  const env = input.blender ? { ...(input.env ?? process.env), BLENDER_EXECUTABLE: input.blender.path } : input.env;
+  const sample = await sampleFrames(input.blendPath, input.payload, picked, { signal: input.signal, env });
+  const estimate = input.aws ? awsEstimate(frames.length, sample, input.aws) : localEstimate(frames.length, sample, input.payload.split, input.inspectSeconds);
+  return input.blender ? { ...estimate, blender: { version: input.blender.version, path: input.blender.path } } : estimate;
 }
 
 function sampleSummary(sample: SampleResult) {

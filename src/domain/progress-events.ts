@@ -8,14 +8,27 @@ import { z } from "zod";
  */
 const at = z.string().describe("ISO-8601 time the event happened");
 
+/** Where an attempt runs: what prices it on AWS. */
+export const hostSchema = z.object({
+  instanceType: z.string().optional(),
+  /** true on spot, false on demand; absent when unknown. */
+  spot: z.boolean().optional(),
+  availabilityZone: z.string().optional(),
+});
+
 export const progressEventSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("child_started"), at, child: z.number().int(), frames: z.string(), frameCount: z.number().int() }),
+  z.object({
+    type: z.literal("child_started"), at, child: z.number().int(), frames: z.string(), frameCount: z.number().int(),
+    attempt: z.number().int().positive().optional().describe("the try of this child (AWS_BATCH_JOB_ATTEMPT), 1 first"),
+    host: hostSchema.optional().describe("the machine this attempt runs on (AWS: from the instance metadata), for its price"),
+  }),
   z.object({ type: z.literal("frame_started"), at, frame: z.number().int() }),
   z.object({ type: z.literal("frame_progress"), at, frame: z.number().int(), sample: z.number().int(), samples: z.number().int() }),
   z.object({
     type: z.literal("frame_finished"), at, frame: z.number().int(), file: z.string(),
     seconds: z.number().optional(), peakMemoryMb: z.number().optional(),
     reused: z.boolean().optional().describe("rendered by an earlier attempt and kept"),
+    cpuSeconds: z.number().nonnegative().optional().describe("Blender's CPU time so far (user + system, every thread, since it started)"),
   }),
   z.object({
     type: z.literal("file_published"), at, file: z.string(), key: z.string(), size: z.number().int(), sha256: z.string(),
@@ -34,6 +47,7 @@ export const progressEventSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("child_finished"), at, child: z.number().int(), status: z.enum(["succeeded", "failed"]),
     framesDone: z.number().int(), seconds: z.number(), reason: z.string().optional(),
+    cpuSeconds: z.number().nonnegative().optional().describe("the CPU time Blender used in this attempt, as it last reported it"),
   }),
 ]);
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { renderCostSchema, type RenderCostRecord } from "./cost/cost-record.ts";
 import type { RenderManifest } from "./render-manifest.ts";
 
 /**
@@ -46,6 +47,8 @@ export const renderEventSchema = z.object({
       .optional(),
     /** The render's page on `brender serve`, when BRENDER_SERVER_URL is configured. */
     url: z.string().optional(),
+    /** Finished renders: the estimate made before submitting, and the actual cost (AWS) or CPU time (local). */
+    cost: renderCostSchema.optional(),
   }),
   /** For frame.failed: which frame and why. */
   frame: z.object({ number: z.number().int(), reason: z.string().optional() }).optional(),
@@ -67,6 +70,7 @@ export type FinishedRender = {
   readonly finishedAt: string;
   readonly renderSeconds?: number | undefined;
   readonly outputs: { readonly location: string; readonly zip?: string | undefined; readonly thumbnail?: string | undefined; readonly preview?: string | undefined };
+  readonly cost?: RenderCostRecord | undefined;
 };
 
 // Both farms end a cancelled job with this reason (AWS Batch: TerminateJob's reason, the local farm: job-state.ts).
@@ -109,6 +113,7 @@ export function finishedRenderEvent(render: FinishedRender, options: { readonly 
       ...(render.renderSeconds !== undefined ? { seconds: render.renderSeconds } : {}),
       outputs: { location, ...(zip ? { zip } : {}), ...(thumbnail ? { thumbnail } : {}), ...(preview ? { preview } : {}) },
       ...(options.serverUrl ? { url: renderPageUrl(options.serverUrl, render.renderId) } : {}),
+      ...(render.cost ? { cost: render.cost } : {}),
     },
   };
 }
@@ -132,6 +137,7 @@ export function manifestRenderEvent(manifest: RenderManifest, location: string):
       startedAt: manifest.startedAt,
       finishedAt: manifest.finishedAt,
       renderSeconds: manifest.renderSeconds,
+      cost: manifest.cost,
       outputs: { location },
     },
     { id: `${manifest.renderId}@${manifest.finishedAt}`, createdAt: manifest.finishedAt },

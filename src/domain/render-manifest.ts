@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { renderCostSchema } from "./cost/cost-record.ts";
 
 /**
  * One webhook's delivery of one event: every attempt and the outcome. `target`
@@ -66,6 +67,8 @@ export const renderManifestSchema = z.object({
   /** Webhook deliveries of the render's final event (absent when it had no webhooks). */
   webhooks: z.array(webhookDeliverySchema).optional(),
   host: z.object({ instanceType: z.string().optional(), spot: z.boolean().optional(), availabilityZone: z.string().optional() }).optional(),
+  /** The estimate made before submitting (when one was) and the actual cost: USD from Batch's timestamps on AWS, CPU-hours locally. */
+  cost: renderCostSchema.optional(),
 });
 
 export type RenderManifest = z.infer<typeof renderManifestSchema>;

@@ -11,6 +11,7 @@ import { z } from "zod";
 import { UserInputError } from "./errors.ts";
 import { RENDER_ID_PATTERN } from "./ids.ts";
 import { MAX_WEBHOOKS, webhookUrlSchema } from "./notify-target.ts";
+import { storedEstimateSchema } from "./cost/cost-record.ts";
 import { arraySizeFor, formatFrameSet, frameCount, parseFrameSet } from "./frames.ts";
 
 /** The payload version this Brender writes and understands. */
@@ -305,6 +306,9 @@ const renderJobPayloadObject = z.strictObject({
   // prefault (not default): the empty object is parsed, so the field defaults inside apply.
   video: videoSchema.prefault({}),
   notify: notifySchema.prefault({}),
+  estimate: storedEstimateSchema
+    .optional()
+    .describe("the estimate made before submitting (render --estimate, --max-cost, the web form's Estimate), kept so the outputs can show estimate next to actual"),
 });
 
 /** The render job payload (version 1), with cross-field rules. Parse with parseRenderPayload for readable errors. */

@@ -42,6 +42,11 @@ export type FarmStackProps = {
   readonly maxCostUsd?: number;
   /** Days a render's outputs stay in the bucket before they expire. @default 90 */
   readonly renderRetentionDays?: number;
+  /**
+   * Public key (PEM) of the farm's signed output links, made by `farm deploy`: with it the stack adds a
+   * CloudFront distribution whose links last as long as the e-mail says. @default none (presigned S3 links)
+   */
+  readonly linkPublicKey?: string;
 };
 
 /** FarmStackProps with every default filled in and every value checked. */
@@ -59,6 +64,7 @@ export type ResolvedFarmProps = {
   readonly createEmailIdentity: boolean;
   readonly logRetentionDays: number;
   readonly renderRetentionDays: number;
+  readonly linkPublicKey: string | undefined;
   readonly maxCostUsd: number | undefined;
 };
 
@@ -136,8 +142,18 @@ export function resolveFarmProps(props: FarmStackProps): ResolvedFarmProps {
     createEmailIdentity: props.createEmailIdentity ?? true,
     logRetentionDays,
     renderRetentionDays,
+    linkPublicKey: checkPublicKey(props.linkPublicKey),
     maxCostUsd: props.maxCostUsd,
   };
+}
+
+function checkPublicKey(pem: string | undefined): string | undefined {
+  const trimmed = pem?.trim();
+  if (!trimmed) return undefined;
+  if (!/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----$/.test(trimmed)) {
+    throw new UserInputError("The link signing key is not a PEM public key (-----BEGIN PUBLIC KEY-----): let 'brender farm deploy' make it.");
+  }
+  return trimmed;
 }
 
 function checkInstanceTypes(types: readonly string[], kind: "CPU" | "GPU"): readonly string[] {

@@ -19,6 +19,8 @@ import { FarmFileSystem } from "./constructs/file-system.ts";
 import { IMAGE_SOURCE_KEY, ImageBuild } from "./constructs/image-build.ts";
 import { JobDefinitions } from "./constructs/job-definitions.ts";
 import { FarmJobRole } from "./constructs/job-role.ts";
+import { LinkDistribution } from "./constructs/link-distribution.ts";
+import { LINK_ENV } from "../storage/cloudfront-link.ts";
 import { FarmNetwork } from "./constructs/network.ts";
 import { Notifications, sendCondition } from "./constructs/notifications.ts";
 import { FarmStorage } from "./constructs/storage.ts";
@@ -33,6 +35,9 @@ export const FARM_INFRA_OUTPUTS = {
   fileSystemId: "FileSystemId",
   webhookSecret: "WebhookSecretArn",
   sourceKey: "SourceKey",
+  linkDomain: "LinkDomain",
+  linkKeyId: "LinkKeyId",
+  linkKeySecret: "LinkKeySecretArn",
 } as const;
 
 /** The tag every resource of a farm carries (cost reports, `farm list`). */
@@ -85,6 +90,9 @@ export class FarmStack extends Stack {
       ...(notifications.senderEmail !== undefined ? { sesCondition: sendCondition(notifications.senderEmail) } : {}),
     });
     const webhookSecret = new WebhookSecret(this, "WebhookSecret", { reader: jobRole.role });
+    const links = settings.linkPublicKey
+      ? new LinkDistribution(this, "Links", { bucket: storage.bucket, publicKeyPem: settings.linkPublicKey, signer: jobRole.role, farmName: name })
+      : undefined;
     const compute = new BatchCompute(this, "Compute", {
       farmName: name,
       subnets: network.vpc.selectSubnets(network.hostSubnets).subnets,
@@ -105,6 +113,15 @@ export class FarmStack extends Stack {
       accessPoint: work.accessPoint,
       jobRole: jobRole.role,
       webhookSecretArn: webhookSecret.secret.secretArn,
+      ...(links
+        ? {
+            linkEnvironment: {
+              [LINK_ENV.domain]: links.distribution.distributionDomainName,
+              [LINK_ENV.keyPairId]: links.publicKey.publicKeyId,
+              [LINK_ENV.privateKeySecret]: links.privateKey.secretArn,
+            },
+          }
+        : {}),
       logRetention,
     });
 
@@ -137,6 +154,11 @@ export class FarmStack extends Stack {
     output(FARM_INFRA_OUTPUTS.fileSystemId, work.fileSystem.fileSystemId, "EFS work folder");
     output(FARM_INFRA_OUTPUTS.webhookSecret, webhookSecret.secret.secretArn, "Secrets Manager secret that signs webhook bodies (read it to verify them)");
     output(FARM_INFRA_OUTPUTS.sourceKey, IMAGE_SOURCE_KEY, "bucket key of the image build's source zip");
+    if (links) {
+      output(FARM_INFRA_OUTPUTS.linkDomain, links.distribution.distributionDomainName, "CloudFront domain of the signed output links");
+      output(FARM_INFRA_OUTPUTS.linkKeyId, links.publicKey.publicKeyId, "CloudFront public key id (Key-Pair-Id) of the signed output links");
+      output(FARM_INFRA_OUTPUTS.linkKeySecret, links.privateKey.secretArn, "Secrets Manager secret holding the links' private key (written by farm deploy)");
+    }
   }
 
   // Two AZs from Fn::GetAZs even when an account is given: a lookup would need credentials at synth time.

@@ -1,3 +1,4 @@
+import { costLine } from "../domain/cost/cost-words.ts";
 import type { RenderEvent } from "../domain/render-event.ts";
 import { formatDuration, formatFrameRanges } from "./render-report.ts";
 
@@ -38,6 +39,8 @@ function lines(event: RenderEvent): Line[] {
     { label: "Frames", value: `${render.frames.done}/${render.frames.total} done${render.frames.failed > 0 ? `, ${render.frames.failed} failed` : ""}` },
   ];
   if (render.seconds !== undefined) result.push({ label: "Time", value: formatDuration(render.seconds) });
+  const cost = costLine(render.cost);
+  if (cost !== undefined) result.push({ label: "Cost", value: cost });
   result.push({ label: "Render", value: render.id });
   if (render.missingFrames !== undefined && render.missingFrames.length > 0) {
     result.push({ label: "Missing frames", value: formatFrameRanges(render.missingFrames, 20) });

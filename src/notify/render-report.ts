@@ -1,4 +1,9 @@
 import { z } from "zod";
+import { renderCostSchema } from "../domain/cost/cost-record.ts";
+import { costLine } from "../domain/cost/cost-words.ts";
+import { formatDuration } from "../domain/duration.ts";
+
+export { formatDuration };
 
 const isoTimestamp = z.iso.datetime({ offset: true });
 const frameCount = z.number().int().nonnegative();
@@ -24,6 +29,8 @@ export const renderReportSchema = z.object({
     zip: z.string().optional(),
     thumbnail: z.string().optional(),
     preview: z.string().optional(),
+    /** When the zip, thumbnail and preview links stop working (the earliest of them); absent when they do not expire. */
+    linksExpireAt: isoTimestamp.optional(),
   }),
   warnings: z.array(z.string()),
   host: z
@@ -33,6 +40,8 @@ export const renderReportSchema = z.object({
     })
     .optional(),
   logLink: z.string().optional(),
+  /** The estimate made before submitting and what the render actually cost (AWS) or took in CPU time (local). */
+  cost: renderCostSchema.optional(),
 });
 
 export type RenderReport = z.infer<typeof renderReportSchema>;
@@ -63,18 +72,6 @@ export function formatFrameRanges(frames: readonly number[], maxRanges = Number.
   if (shown.length === ranges.length) return text;
   const hiddenFrames = ranges.slice(maxRanges).reduce((sum, [from, to]) => sum + (to - from + 1), 0);
   return `${text},… (+${hiddenFrames} more frames)`;
-}
-
-/** Formats seconds for people: 3723 -> "1h 02m 03s", 125 -> "2m 05s", 7 -> "7s". */
-export function formatDuration(totalSeconds: number): string {
-  const seconds = Math.max(0, Math.round(totalSeconds));
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  const pad = (n: number): string => String(n).padStart(2, "0");
-  if (h > 0) return `${h}h ${pad(m)}m ${pad(s)}s`;
-  if (m > 0) return `${m}m ${pad(s)}s`;
-  return `${s}s`;
 }
 
 /** Render time if the job measured it, else the wall-clock time between start and finish. */
@@ -121,6 +118,8 @@ function sections(report: RenderReport, missingCount: number): Section[] {
   if (seconds !== undefined) summary.push({ label: "Render time", value: formatDuration(seconds) });
   if (report.startedAt !== undefined) summary.push({ label: "Started", value: report.startedAt });
   summary.push({ label: "Finished", value: report.finishedAt });
+  const cost = costLine(report.cost);
+  if (cost !== undefined) summary.push({ label: "Cost", value: cost });
 
   const { outputs } = report;
   const outputRows: Row[] = [{ label: "Location", value: outputs.location, link: true }];
@@ -134,6 +133,7 @@ function sections(report: RenderReport, missingCount: number): Section[] {
   for (const [label, value] of optionalOutputs) {
     if (value !== undefined) outputRows.push({ label, value, link: true });
   }
+  if (outputs.linksExpireAt !== undefined) outputRows.push({ label: "Links work until", value: outputs.linksExpireAt });
 
   const result: Section[] = [
     { title: "Summary", rows: summary },

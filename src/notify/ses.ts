@@ -49,6 +49,8 @@ export type RenderTemplateData = {
   readonly thumbnailLink: string;
   readonly previewLink: string;
   readonly logLink: string;
+  /** When the links stop working (ISO time), or "" when they do not expire. */
+  readonly linksExpireAt: string;
   readonly instanceType: string;
   readonly spot: boolean;
   /** "spot", "on-demand", or "" when unknown. */
@@ -85,6 +87,7 @@ export function renderTemplateData(report: RenderReport): RenderTemplateData {
     thumbnailLink: report.outputs.thumbnail ?? "",
     previewLink: report.outputs.preview ?? "",
     logLink: report.logLink ?? "",
+    linksExpireAt: report.outputs.linksExpireAt ?? "",
     instanceType: report.host?.instanceType ?? "",
     spot: spot === true,
     capacity: spot === undefined ? "" : spot ? "spot" : "on-demand",

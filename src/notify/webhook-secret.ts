@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { readSecretString } from "../backends/aws/secret-string.ts";
 import { UserInputError } from "../errors.ts";
 
 /** The local farm's webhook signing secret: one file, readable by its owner only. */
@@ -42,26 +43,9 @@ export async function farmSecret(brenderHome: string): Promise<string> {
   return (await readFile(file, "utf8")).trim();
 }
 
-/** A Secrets Manager secret's string, read with the job role; the SDK is loaded only on AWS farms. */
+/** The farm's webhook secret, read with the job role; the SDK is loaded only on AWS farms. */
 async function readSecretValue(secretId: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
-  const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
-  const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER?.trim() || env.AWS_ENDPOINT_URL?.trim();
-  const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();
-  const sessionToken = env.AWS_SESSION_TOKEN?.trim();
-  const client = new SecretsManagerClient({
-    ...(region ? { region } : {}),
-    ...(endpoint ? { endpoint } : {}),
-    // `env` may not be this process's environment (tests, the local farm): its keys win over the default chain (the job role's).
-    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } } : {}),
-  });
-  try {
-    const answer = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    const value = answer.SecretString?.trim();
-    if (!value) throw new UserInputError(`The webhook secret ${secretId} has no string value: set one (aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string …)`);
-    return value;
-  } finally {
-    client.destroy();
-  }
+  const value = await readSecretString(secretId, env);
+  if (!value) throw new UserInputError(`The webhook secret ${secretId} has no string value: set one (aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string …)`);
+  return value;
 }

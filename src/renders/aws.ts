@@ -34,7 +34,7 @@ import type { LiveEvent, LiveFollower, OutputView, RenderBackend, RenderDetail, 
 import { noSuchRender, RenderConflictError } from "./errors.ts";
 import { EventReader, storedEvents } from "./event-reader.ts";
 import { readRenderManifest } from "./manifest.ts";
-import { jobSeconds, outputUrl } from "./views.ts";
+import { costView, jobSeconds, outputUrl } from "./views.ts";
 
 /** How long a running render's status is reused before AWS is asked again. */
 export const STATUS_TTL_MS = 10_000;
@@ -194,6 +194,7 @@ export class AwsRenderBackend implements RenderBackend {
       progress: progressView(progress, snapshot.manifest),
       warnings: snapshot.manifest?.warnings ?? [...progress.warnings],
       manifest: snapshot.manifest ?? null,
+      ...costView(payload.estimate, snapshot.manifest),
       outputs: await this.#outputs(record),
     };
   }

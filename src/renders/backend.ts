@@ -5,6 +5,7 @@
  * submit path (the farm is the user's choice there); everything after it is here.
  */
 import type { Readable } from "node:stream";
+import type { RenderCostRecord } from "../domain/cost/cost-record.ts";
 import type { JobActionType } from "../domain/job-actions.ts";
 import type { StatusSummary } from "../domain/job-status.ts";
 import type { RenderEvent } from "../domain/render-event.ts";
@@ -57,6 +58,8 @@ export type RenderDetail = {
   readonly progress: FrameProgressView;
   readonly warnings: string[];
   readonly manifest: RenderManifest | null;
+  /** The estimate it was submitted with and (once ended) the actual cost or CPU time. */
+  readonly cost?: RenderCostRecord;
   readonly outputs: OutputView[];
 };
 

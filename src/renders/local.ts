@@ -24,7 +24,7 @@ import type { FoundOutput, LiveEvent, LiveFollower, LogFileView, OutputView, Ren
 import { RenderConflictError, noSuchRender } from "./errors.ts";
 import { EventReader, workFolderEvents } from "./event-reader.ts";
 import { readRenderManifest } from "./manifest.ts";
-import { jobSeconds, outputUrl } from "./views.ts";
+import { costView, jobSeconds, outputUrl } from "./views.ts";
 
 /** Plan order of a submission's jobs. */
 const PLAN_ORDER = ["copy_efs", "render", "custom_render_python", "upload_render_output"];
@@ -196,6 +196,7 @@ export class LocalRenderBackend implements RenderBackend {
       progress: progressView(progress, manifest),
       warnings: manifest?.warnings ?? [...progress.warnings],
       manifest: manifest ?? null,
+      ...costView(payload.estimate, manifest),
       outputs: await this.#outputs(payload, !state.terminal),
     };
   }

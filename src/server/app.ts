@@ -16,6 +16,7 @@ import { uploadsDirOf, type ServerContext } from "./context.ts";
 import { httpErrorOf } from "./http-errors.ts";
 import { scheduleUploadCleanup, sizeErrorOf, uploadLimitsOf } from "./uploads.ts";
 import { blobsDirOf, registerBlobRoutes } from "./routes/blobs.ts";
+import { registerEstimateRoutes } from "./routes/estimate.ts";
 import { registerEventRoutes, type LiveStreams } from "./routes/events.ts";
 import { registerFarmRoutes } from "./routes/farms.ts";
 import { registerInspectRoutes } from "./routes/inspect.ts";
@@ -102,6 +103,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(multipart, { limits: { fileSize: uploadLimits.maxTotalBytes, files: 1, fields: 10 } });
 
   registerInspectRoutes(app, context);
+  registerEstimateRoutes(app, context);
   registerJobRoutes(app, context);
   registerLogRoutes(app, context);
   registerUploadRoutes(app, context);

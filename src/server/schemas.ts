@@ -3,6 +3,7 @@
  * OpenAPI document is generated from them, so the two cannot drift apart.
  */
 import { z } from "zod";
+import { renderCostSchema, storedEstimateSchema } from "../domain/cost/cost-record.ts";
 import { BLENDER_VERSION_PATTERN, QUEUE_KINDS } from "../backends/aws/farm-resources.ts";
 import { LIMITS, SERVER_PRESET_NAMES, type ServerPresetName } from "../backends/aws/server-sizes.ts";
 import { renderManifestSchema } from "../domain/render-manifest.ts";
@@ -43,6 +44,9 @@ export const renderSettingsSchema = z
     gpus: z.int().min(0).max(LIMITS.gpus).optional().describe("GPUs per render child (overrides the preset's)"),
     blender: z.string().regex(BLENDER_VERSION_PATTERN, 'must be a version like "4.2.0"').optional().describe("a Blender version deployed on the AWS farm, or installed on the server for the local farm; default: the nearest at or above the one that saved the file"),
     region: z.string().min(1).optional().describe("the farm's AWS region; default: the server's AWS_REGION"),
+    estimate: storedEstimateSchema
+      .optional()
+      .describe("the estimate POST /api/estimate gave for these settings (target, seconds, usd or cpuHours, madeAt): kept with the render and shown next to its actual cost"),
   })
   .refine((settings) => settings.arraySize === undefined || settings.chunkSize === undefined, {
     message: "give arraySize or chunkSize, not both",
@@ -54,6 +58,26 @@ export type RenderSettings = z.output<typeof renderSettingsSchema>;
 export const submitUploadedSchema = z.strictObject({
   uploadId: z.string().regex(UPLOAD_ID, 'must be the "uploadId" POST /api/uploads or POST /api/inspect returned'),
   settings: renderSettingsSchema.prefault({}),
+});
+
+const rangeSchema = z.object({ low: z.number(), expected: z.number(), high: z.number() });
+
+/** POST /api/estimate's answer: `brender estimate --json`'s, plus `stored`, which the form sends back as settings.estimate when it submits. */
+export const estimateResponseSchema = z.object({
+  target: z.enum(["local", "aws"]),
+  method: z.string().describe("how the figures were reached"),
+  frames: z.number().int(),
+  sample: z.object({ frames: z.array(z.number().int()), secondsPerFrame: z.array(z.number()), startupSeconds: z.number(), cores: z.number().int() }),
+  secondsPerFrame: rangeSchema,
+  split: z.object({ arraySize: z.number().int(), reason: z.string() }),
+  seconds: rangeSchema.describe("wall time of the whole render"),
+  cpuHours: rangeSchema.optional().describe("local: core-hours this machine is busy"),
+  instanceHours: rangeSchema.optional().describe("AWS: render child-hours"),
+  usd: rangeSchema.optional().describe("AWS: US dollars"),
+  prices: z.object({ onDemand: z.string(), date: z.string().optional(), spot: z.string().optional(), region: z.string(), table: z.string().optional() }).optional(),
+  queue: z.string().optional(),
+  blender: z.object({ version: z.string(), path: z.string() }).optional().describe("the Blender that rendered the sample"),
+  stored: storedEstimateSchema.describe("the figures to send back as settings.estimate with POST /api/renders"),
 });
 
 /** POST /api/inspect as JSON: a .blend inside an earlier upload. */
@@ -157,6 +181,9 @@ export const renderDetailSchema = z.object({
   progress: frameProgressSchema,
   warnings: z.array(z.string()),
   manifest: renderManifestSchema.nullable(),
+  cost: renderCostSchema
+    .optional()
+    .describe("the estimate the render was submitted with (when one was made) and, once it ended, the actual cost: USD from AWS Batch's timestamps, CPU-hours on the local farm"),
   outputs: z.array(outputSchema),
 });
 

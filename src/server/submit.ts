@@ -3,6 +3,8 @@ import { submitRender } from "../backends/local/farm.ts";
 import { inspectBlendFile } from "../blender/inspect.ts";
 import { jobBlender } from "../blender/installations.ts";
 import { newRenderId } from "../domain/ids.ts";
+import type { RenderJobPayload } from "../domain/render-payload.ts";
+import type { SceneInspection } from "../domain/scene-inspection.ts";
 import { UserInputError } from "../errors.ts";
 import { buildPayload, parseDuration } from "../renders/render-request.ts";
 import { apiField, SettingError } from "../renders/render-settings.ts";
@@ -23,17 +25,7 @@ import { projectOf, type StoredUpload } from "./uploads.ts";
  * for AWS, the warnings the CLI would print.
  */
 export async function submitUploadedRender(context: ServerContext, upload: StoredUpload, settings: RenderSettings): Promise<{ renderId: string; warnings: string[] }> {
-  checkFarmSettings(settings);
-  const { source, blendPath, blendFile } = await projectOf(upload, settings.blend, context.uploadLimits);
-  try {
-    const local = settings.farm === LOCAL_FARM;
-    const inspection = await inspectBlendFile(blendPath, { env: context.env, ...(local && settings.blender ? { blender: settings.blender } : {}) });
-    // The body's settings are the render settings as they are: no flags in between, errors name settings.<field>.
-    const payload = buildPayload(settings, inspection, {
-      renderId: newRenderId(),
-      blendFile,
-      defaultProject: upload.kind === "zip" ? upload.name.replace(/\.zip$/i, "") : basename(upload.name),
-    }, apiField);
+  return withUploadedProject(context, upload, settings, async ({ source, blendPath, inspection, payload }) => {
     const timeoutSeconds = settings.timeout === undefined ? undefined : typeof settings.timeout === "number" ? settings.timeout : parseDuration(settings.timeout, "settings.timeout");
     if (settings.farm !== LOCAL_FARM) return await submitToAwsFarm(settings, { payload, source, blendPath, timeoutSeconds }, context.home);
     // A store we cannot write to fails here, before anything is uploaded or submitted.
@@ -45,6 +37,42 @@ export async function submitUploadedRender(context: ServerContext, upload: Store
       renderId: payload.renderId,
       warnings: [...(blender.warning ? [blender.warning] : []), ...describeNotInUpload(notInUpload(await unmappedDependencies(inspection.dependencies ?? [], projectRootOf(source)), projectRootOf(source)))],
     };
+  });
+}
+
+/** An uploaded project inspected and turned into the payload its settings ask for. */
+export type UploadedProject = {
+  readonly source: Awaited<ReturnType<typeof projectOf>>["source"];
+  readonly blendPath: string;
+  readonly blendFile: string;
+  readonly inspection: SceneInspection;
+  /** Seconds the inspection took (an estimate counts it: a render pays it too). */
+  readonly inspectSeconds: number;
+  readonly payload: RenderJobPayload;
+};
+
+/**
+ * Inspects the upload, builds the payload (errors name settings.<field>) and
+ * runs `work` on it; bad input anywhere becomes a 400 naming the file as the
+ * client knows it, never where the server keeps it.
+ */
+export async function withUploadedProject<T>(context: ServerContext, upload: StoredUpload, settings: RenderSettings, work: (project: UploadedProject) => Promise<T>): Promise<T> {
+  checkFarmSettings(settings);
+  const { source, blendPath, blendFile } = await projectOf(upload, settings.blend, context.uploadLimits);
+  try {
+    const local = settings.farm === LOCAL_FARM;
+    const inspectStarted = performance.now();
+    const inspection = await inspectBlendFile(blendPath, { env: context.env, ...(local && settings.blender ? { blender: settings.blender } : {}) });
+    const inspectSeconds = (performance.now() - inspectStarted) / 1000;
+    // The body's settings are the render settings as they are: no flags in between, errors name settings.<field>.
+    const built = buildPayload(settings, inspection, {
+      renderId: newRenderId(),
+      blendFile,
+      defaultProject: upload.kind === "zip" ? upload.name.replace(/\.zip$/i, "") : basename(upload.name),
+    }, apiField);
+    // The estimate the form made (POST /api/estimate) travels with the render, to be shown next to the actual cost.
+    const payload = settings.estimate ? { ...built, estimate: settings.estimate } : built;
+    return await work({ source, blendPath, blendFile, inspection, inspectSeconds, payload });
   } catch (error) {
     if (error instanceof UserInputError) {
       // Name the file as the client knows it, not by where the server keeps it; the server's AWS profile is not a setting.

@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { createHash, randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { countBytes } from "./progress.ts";
-import { assertValidKey, type ObjectStore, type PutOptions, type PutResult, type StoredObject, type TransferOptions } from "./object-store.ts";
+import { assertValidKey, type ObjectStore, type PutOptions, type PutResult, type ShareLink, type StoredObject, type TransferOptions } from "./object-store.ts";
 
 /** Marks files being written; listings skip them so half objects never show. */
 const PARTIAL_SUFFIX = ".brender-partial";
@@ -108,8 +108,8 @@ export class FsObjectStore implements ObjectStore {
   }
 
   /** Local files need no signing: the link is the file's URL, valid as long as the file is there. */
-  async linkFor(key: string, _expiresSeconds: number): Promise<string> {
-    return pathToFileURL(this.pathOf(key)).href;
+  async linkFor(key: string, _expiresSeconds: number): Promise<ShareLink> {
+    return { url: pathToFileURL(this.pathOf(key)).href };
   }
 
   private async *walk(folder: string, prefix: string): AsyncIterable<StoredObject> {

@@ -1,5 +1,8 @@
 import { UserInputError } from "../errors.ts";
 
+/** A link that fetches an object without credentials, and when it stops working (none: as long as the object is there). */
+export type ShareLink = { readonly url: string; readonly expiresAt?: Date };
+
 /** One object in a listing. */
 export type StoredObject = { readonly key: string; readonly size: number };
 
@@ -40,8 +43,11 @@ export interface ObjectStore {
   /** Every object whose key starts with `prefix`, in key order, however many there are. */
   list(prefix: string): AsyncIterable<StoredObject>;
   delete(key: string): Promise<void>;
-  /** A link that fetches the object without credentials for `expiresSeconds` (presigned on S3, file:// locally). */
-  linkFor(key: string, expiresSeconds: number): Promise<string>;
+  /**
+   * A link that fetches the object without credentials for `expiresSeconds` (presigned on S3, file:// locally),
+   * with the time it really stops working: on S3 the signing credentials' own expiry when that comes first.
+   */
+  linkFor(key: string, expiresSeconds: number): Promise<ShareLink>;
 }
 
 const UNSAFE_SEGMENT = /^(|\.|\.\.)$/;

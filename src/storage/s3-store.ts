@@ -19,7 +19,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { UserInputError } from "../errors.ts";
 import { countBytes } from "./progress.ts";
-import { assertValidKey, type ObjectStore, type PutOptions, type PutResult, type StoredObject, type TransferOptions } from "./object-store.ts";
+import { assertValidKey, type ObjectStore, type PutOptions, type PutResult, type ShareLink, type StoredObject, type TransferOptions } from "./object-store.ts";
 import { explainS3Error, ObjectNotFoundError, type S3Place } from "./s3-errors.ts";
 
 const MiB = 1024 * 1024;
@@ -34,8 +34,16 @@ export const MAX_LINK_SECONDS = 604_800;
 /** Times a download restarts from scratch when the object changes under it. */
 const MAX_RESTARTS = 2;
 
-/** Static credentials; omitted, the standard AWS chain (environment, AWS_PROFILE, SSO, instance role…) is used. */
-export type S3Credentials = { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+/**
+ * Static credentials (with the expiry of temporary ones); omitted, the standard AWS chain (environment,
+ * AWS_PROFILE, SSO, instance role…) is used.
+ */
+export type S3Credentials = {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+  readonly expiration?: Date;
+};
 
 export type S3StoreOptions = {
   readonly bucket: string;
@@ -160,9 +168,16 @@ export class S3ObjectStore implements ObjectStore {
     const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || undefined;
     const accessKeyId = env.AWS_ACCESS_KEY_ID?.trim();
     const secretAccessKey = env.AWS_SECRET_ACCESS_KEY?.trim();
+    // AWS_CREDENTIAL_EXPIRATION is how SSO and assume-role tools hand the expiry of session keys to the SDK.
+    const expiration = env.AWS_CREDENTIAL_EXPIRATION?.trim() ? new Date(env.AWS_CREDENTIAL_EXPIRATION.trim()) : undefined;
     const credentials =
       accessKeyId && secretAccessKey
-        ? { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
+        ? {
+            accessKeyId,
+            secretAccessKey,
+            ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+            ...(expiration && !Number.isNaN(expiration.getTime()) ? { expiration } : {}),
+          }
         : undefined;
     const profile = env.AWS_PROFILE?.trim() || undefined;
     return new S3ObjectStore({
@@ -337,15 +352,28 @@ export class S3ObjectStore implements ObjectStore {
     await this.call("DeleteObject", key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: fullKey })));
   }
 
-  /** A presigned GET URL, valid 5 minutes to 7 days (SigV4's limit). Signing is local: it does not check the object exists. */
-  async linkFor(key: string, expiresSeconds: number): Promise<string> {
-    if (!Number.isInteger(expiresSeconds) || expiresSeconds < MIN_LINK_SECONDS || expiresSeconds > MAX_LINK_SECONDS) {
-      throw new UserInputError(
-        `Link expiry of ${expiresSeconds} seconds is out of range; use 5 minutes to 7 days (${MIN_LINK_SECONDS} to ${MAX_LINK_SECONDS} seconds).`,
-      );
-    }
+  /**
+   * A presigned GET URL, asked for 5 minutes to 7 days (SigV4's limit). S3 refuses a presigned URL once the
+   * credentials that signed it expire, so with temporary credentials (SSO, a role, a Batch job) the link
+   * lives until the earlier of the two, and says so: `expiresAt`, and X-Amz-Expires shortened to match.
+   * Signing is local: it does not check the object exists.
+   */
+  async linkFor(key: string, expiresSeconds: number): Promise<ShareLink> {
+    checkLinkSeconds(expiresSeconds);
     const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) });
-    return this.call("GetObject", key, () => getSignedUrl(this.client, command, { expiresIn: expiresSeconds }));
+    return this.call("GetObject", key, async () => {
+      const now = Date.now();
+      const credentialsExpire = (await this.client.config.credentials()).expiration;
+      const requested = new Date(now + expiresSeconds * 1000);
+      const expiresAt = credentialsExpire !== undefined && credentialsExpire < requested ? credentialsExpire : requested;
+      const lifetime = Math.max(1, Math.floor((expiresAt.getTime() - now) / 1000));
+      return { url: await getSignedUrl(this.client, command, { expiresIn: lifetime }), expiresAt };
+    });
+  }
+
+  /** The bucket key of a store key (with the store's prefix): what a CloudFront URL in front of the bucket names. */
+  bucketKey(key: string): string {
+    return this.keyOf(key);
   }
 
   /** The bucket key of a store key (validated), with the prefix. */
@@ -479,6 +507,15 @@ export class S3ObjectStore implements ObjectStore {
     options.signal?.throwIfAborted();
     await rename(files.partial, files.destination);
     await rm(files.journal, { force: true });
+  }
+}
+
+/** Throws UserInputError unless `seconds` is a whole number from 5 minutes to 7 days. */
+export function checkLinkSeconds(seconds: number): void {
+  if (!Number.isInteger(seconds) || seconds < MIN_LINK_SECONDS || seconds > MAX_LINK_SECONDS) {
+    throw new UserInputError(
+      `Link expiry of ${seconds} seconds is out of range; use 5 minutes to 7 days (${MIN_LINK_SECONDS} to ${MAX_LINK_SECONDS} seconds).`,
+    );
   }
 }
 

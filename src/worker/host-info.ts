@@ -17,19 +17,25 @@ const DEFAULT_TIMEOUT_MS = 1000;
 const TOKEN_TTL_SECONDS = "60";
 
 /**
- * Reads the host's description. IMDS is only asked when AWS_BATCH_JOB_ID is
- * set (a laptop has no IMDS, and a request to its address would just hang
- * until the timeout); BRENDER_IMDS_ENDPOINT replaces its address (tests).
+ * Reads the host's description. IMDS is only asked inside an AWS Batch job on
+ * a real compute environment (AWS_BATCH_JOB_ID and AWS_BATCH_CE_NAME, which
+ * the local farm does not set: a laptop has no IMDS, and a request to its
+ * address would just hang until the timeout); BRENDER_IMDS_ENDPOINT replaces
+ * its address (tests) and then stands in for AWS_BATCH_CE_NAME.
  * ECS task metadata is read when ECS_CONTAINER_METADATA_URI_V4 is set.
  * Never throws.
  */
 export async function hostInfo(env: NodeJS.ProcessEnv, options: { readonly timeoutMs?: number } = {}): Promise<HostInfo> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const [ec2, availabilityZone] = await Promise.all([
-    env.AWS_BATCH_JOB_ID?.trim() ? fromImds(env.BRENDER_IMDS_ENDPOINT?.trim() || DEFAULT_IMDS_ENDPOINT, timeoutMs) : {},
+    onBatchHost(env) ? fromImds(env.BRENDER_IMDS_ENDPOINT?.trim() || DEFAULT_IMDS_ENDPOINT, timeoutMs) : {},
     env.ECS_CONTAINER_METADATA_URI_V4?.trim() ? availabilityZoneFromEcs(env.ECS_CONTAINER_METADATA_URI_V4.trim(), timeoutMs) : undefined,
   ]);
   return { ...ec2, ...(availabilityZone ? { availabilityZone } : {}) };
+}
+
+function onBatchHost(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.AWS_BATCH_JOB_ID?.trim() && (env.AWS_BATCH_CE_NAME?.trim() || env.BRENDER_IMDS_ENDPOINT?.trim()));
 }
 
 async function fromImds(endpoint: string, timeoutMs: number): Promise<{ instanceType?: string; spot?: boolean }> {

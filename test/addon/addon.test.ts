@@ -238,6 +238,26 @@ describe("the Blender add-on (headless Blender; 3.4 unless BLENDER_EXECUTABLE an
     }
   });
 
+  it("Estimate, then Submit in the same session: the server's estimate is shown in the panel, the upload is reused and the estimate is kept with the render", async () => {
+    const server = await serve();
+    try {
+      const { blend } = await project("estimate");
+      const { drive: done, output } = await drive(blend, { server: server.url, action: "estimate+submit" });
+      assert.deepEqual(done.result, ["FINISHED"], output);
+      assert.deepEqual(ourTracebacks(output), []);
+      assert.match(output, /Info: Estimate: about \d+ (s|min)\b.*CPU-hours/);
+      assert.ok(done.panel.some((entry) => entry.operator === "brender.estimate_render"));
+      assert.ok(done.panel.some((entry) => entry.label?.startsWith("Estimate: about ")), "the estimate stays in the panel after the submit");
+      assert.equal((await readdir(join(server.home, "uploads"))).length, 1, "the submit reused the estimate's upload");
+      type Detail = { status: string; cost?: { estimate?: { target: string; seconds: { expected: number } } } };
+      const detail = (await (await fetch(`${server.url}/api/renders/${done.renderId}`)).json()) as Detail;
+      assert.equal(detail.cost?.estimate?.target, "local");
+      assert.ok(detail.cost!.estimate!.seconds.expected > 0);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it("a texture at an ABSOLUTE path outside the .blend's folder travels as packing lays it out (_external/ and the farm's map): moved away after upload, the render from that upload still has Blender's own pixels", async () => {
     const server = await serve();
     try {

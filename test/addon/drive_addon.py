@@ -57,20 +57,24 @@ def draw_panel():
     return record
 
 
-action = options["action"]
 raised = ""
-try:
-    if action == "submit":
-        result = bpy.ops.brender.submit_render(allow_missing=options.get("allow_missing", False))
-    elif action == "test":
-        result = bpy.ops.brender.test_connection()
-    elif action == "load":
-        result = bpy.ops.brender.load_frame()
-    else:
-        result = set()
-except RuntimeError as error:
-    # bpy.ops raises what an operator reported as an error, so scripts learn of it.
-    result, raised = {"CANCELLED"}, str(error)
+# "estimate+submit" runs both in this one Blender session, as a person pressing Estimate then Submit would.
+for action in options["action"].split("+"):
+    try:
+        if action == "submit":
+            result = bpy.ops.brender.submit_render(allow_missing=options.get("allow_missing", False))
+        elif action == "estimate":
+            result = bpy.ops.brender.estimate_render(allow_missing=options.get("allow_missing", False))
+        elif action == "test":
+            result = bpy.ops.brender.test_connection()
+        elif action == "load":
+            result = bpy.ops.brender.load_frame()
+        else:
+            result = set()
+    except RuntimeError as error:
+        # bpy.ops raises what an operator reported as an error, so scripts learn of it.
+        result, raised = {"CANCELLED"}, str(error)
+        break
 from brender_submit import follow  # noqa: E402
 
 print("BRENDER_RESULT " + json.dumps({

@@ -52,6 +52,19 @@ describe("brender estimate", () => {
     assert.match(before.method, /rendered 3 of 16 frames/);
   });
 
+  it("--blender picks the installed Blender that renders the sample; one not installed exits 2 before anything renders", async (t) => {
+    const dir = await tempDir(t);
+    const blend = await makeScene(join(dir, "scene.blend"), { frames: [1, 3], resolution: [16, 16], samples: 1 });
+    const env = { BRENDER_HOME: join(dir, "home") };
+    const chosen = await estimate([blend, "--blender", "3.4"], env);
+    assert.match(chosen.blender?.version ?? "", /^3\.4\.\d+$/);
+    assert.ok(chosen.blender?.path);
+    const missing = await brender(["estimate", blend, "--blender", "9.9"], env);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /9\.9/);
+    assert.doesNotMatch(missing.stderr, /rendering a sample/);
+  });
+
   it("AWS: a default split with its reason, child-hours and dollars from the dated table; nothing submitted, no AWS call", async (t) => {
     const dir = await tempDir(t);
     const blend = await makeScene(join(dir, "scene.blend"), { frames: [1, 4] });

@@ -50,6 +50,18 @@ describe("brender render --storage s3://… (S3-compatible server on loopback, r
     const response = await fetch(links.links["manifest.json"]);
     assert.equal(response.status, 200);
     assert.equal(((await response.json()) as { renderId: string }).renderId, summary.renderId);
+
+    // Under SSO or a role the keys expire (here in 2 h): the links die with them, and `link` says so instead of "7 days".
+    const credentialsExpire = new Date(Date.now() + 2 * 3600_000);
+    const session = { ...s3Env(home), AWS_SESSION_TOKEN: "sso-session", AWS_CREDENTIAL_EXPIRATION: credentialsExpire.toISOString() };
+    const text = await brender(["link", summary.renderId, "--expires", "7d"], session);
+    assert.equal(text.code, 0, text.stderr);
+    const stated = /These links work until (\S+), in (1h 59m \d\ds|2h 00m 00s) \(not the 7d asked: the credentials that signed them expire then\)\./.exec(text.stdout);
+    assert.ok(stated, text.stdout);
+    assert.ok(Date.parse(stated[1]!) <= credentialsExpire.getTime());
+    const json = JSON.parse((await brender(["link", summary.renderId, "--expires", "7d", "--json"], session)).stdout);
+    assert.equal(json.requestedSeconds, 604_800);
+    assert.ok(json.expiresSeconds <= 7_200 && Date.parse(json.expiresAt) <= credentialsExpire.getTime(), JSON.stringify(json));
   });
 
   it("refuses a missing bucket or an unreachable endpoint in one line, exit 2, submitting nothing", async (t) => {

@@ -138,11 +138,17 @@ describe("brender render (local farm, real Blender)", () => {
     assert.equal(mails.length, 1);
     const mail = await simpleParser(await readFile(join(home, "outbox", mails[0]!)));
     assert.match(mail.subject ?? "", /FAILED/);
+    // The crashed attempts' CPU time counts: each reported it with every frame it finished.
+    const failedCpu = status.cost.actual.cpuHours as number;
+    assert.ok(failedCpu > 0, JSON.stringify(status.cost));
 
     const retried = await brender(["retry", failed.summary.renderId, "--json"], { BRENDER_HOME: home });
     assert.equal(retried.code, 0, retried.stderr);
-    const summary = JSON.parse(retried.stdout) as Summary;
+    const summary = JSON.parse(retried.stdout) as Summary & { cost: { actual: { cpuHours: number; method: string } } };
     assert.deepEqual(summary.frames, { total: 4, done: 4, failed: [] });
+    // The retry's CPU time is added to the failed run's.
+    assert.ok(summary.cost.actual.cpuHours > failedCpu, `${summary.cost.actual.cpuHours} after the retry, ${failedCpu} before`);
+    assert.match(summary.cost.actual.method, /earlier runs/);
     const logs = await brender(["logs", summary.renderId], { BRENDER_HOME: home });
     const lastRender = logs.stdout.slice(logs.stdout.lastIndexOf("==> render"));
     assert.match(lastRender, /"frame":1,"file":"[^"]+","reused":true/);

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { actualCostOfRender } from "../../src/cost/aws-actual-cost.ts";
+import { actualCostOfJobs, actualCostOfRender, hostKey, type AttemptHosts } from "../../src/cost/aws-actual-cost.ts";
 import type { RenderDescription } from "../../src/backends/aws/monitor.ts";
 import { AwsRenderRecord } from "../../src/backends/aws/render-record.ts";
 
@@ -62,5 +62,23 @@ describe("actual cost of an AWS render from its described jobs", () => {
       jobs: [{ ...described.jobs[1]!, status: "PENDING", children: [{ index: 0, jobId: "j-render:0", status: "RUNNING", startedAt: t0, attempts: [] }] }],
     };
     assert.ok(Math.abs(actualCostOfRender(record("spot-cpu"), running, t0 + 0.5 * hour).childHours - 0.5) < 1e-9);
+  });
+
+  it("prices each attempt on the host its worker reported, the rest at the queue's range", () => {
+    const child = { attempts: [{ startedAt: t0, stoppedAt: t0 + hour }] };
+    const priced = (hosts?: AttemptHosts) =>
+      actualCostOfJobs({ queue: "spot-cpu", child: { vcpus: 2, gpus: 0 }, region: "us-east-1", renderChildren: [child, child], ioJobs: [], ...(hosts ? { hosts } : {}), now: t0 + 2 * hour });
+    const unknown = priced();
+    assert.equal(unknown.attemptsWithHost, 0);
+    // Both children on on-demand c6i.large (2 vCPUs, $0.085 an hour, the whole host): exactly $0.17, not a spot range.
+    const onDemand = new Map([[hostKey(0, 1), { instanceType: "c6i.large", spot: false }], [hostKey(1, 1), { instanceType: "c6i.large", spot: false }]]);
+    const known = priced(onDemand);
+    assert.equal(known.attemptsWithHost, 2);
+    assert.ok(Math.abs(known.usd.low - 0.17) < 1e-9 && Math.abs(known.usd.high - 0.17) < 1e-9, JSON.stringify(known.usd));
+    // Half a c6i.xlarge (4 vCPUs, $0.17) costs the same per child; a second attempt without a host stays a range.
+    const shared = priced(new Map([[hostKey(0, 1), { instanceType: "c6i.xlarge", spot: false }]]));
+    assert.equal(shared.attemptsWithHost, 1);
+    assert.ok(shared.usd.low < shared.usd.high);
+    assert.ok(Math.abs(shared.usd.low - (0.085 + unknown.usd.low / 2)) < 1e-9);
   });
 });

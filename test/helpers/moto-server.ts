@@ -7,11 +7,12 @@
  * When it is missing the start FAILS (never skips) with how to install it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export const INSTALL_HINT =
   'moto_server was not found: install it with `pip install "moto[server]"` (Python 3.9+, it brings Flask) or set MOTO_SERVER to its path';
@@ -38,6 +39,11 @@ export type MotoServer = {
    * { progression: "manual", times: 1 }; undefined restores the default.
    */
   setBatchJobTransition(transition: object | undefined): Promise<void>;
+  /**
+   * Enforces IAM from the next request on (moto's /moto-api/reset-auth): every AWS call must then be signed
+   * by an IAM user's key and allowed by that user's policies. Until then (INITIAL_NO_AUTH_ACTION_COUNT) anything goes.
+   */
+  enforceIam(): Promise<void>;
   /** Starts (from empty) recording every request moto receives. */
   startRecording(): Promise<void>;
   /** The requests recorded since startRecording. */
@@ -46,19 +52,25 @@ export type MotoServer = {
 };
 
 /** Starts moto_server on 127.0.0.1 and waits until it answers. */
-export async function startMotoServer(options: { region?: string; startTimeoutMs?: number } = {}): Promise<MotoServer> {
-  const command = findMotoServer();
-  if (command === undefined) throw new Error(INSTALL_HINT);
+export async function startMotoServer(
+  options: { region?: string; startTimeoutMs?: number; env?: Readonly<Record<string, string>>; iamSignatureFix?: boolean } = {},
+): Promise<MotoServer> {
+  const found = findMotoServer();
+  if (found === undefined) throw new Error(INSTALL_HINT);
+  // For IAM enforcement: moto_server through moto_iam_server.py, which fixes moto's signature check of encoded queries.
+  const [command, ...prefixArgs] = options.iamSignatureFix
+    ? [process.env["MOTO_PYTHON"] ?? pythonOf(found), fileURLToPath(new URL("./moto_iam_server.py", import.meta.url))]
+    : [found];
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const workDir = await mkdtemp(join(tmpdir(), "brender-moto-"));
   const recordingPath = join(workDir, "recording.jsonl");
 
   // Own process group: the pyenv shim execs python, but a group kill also ends anything it forks.
-  const child = spawn(command, ["-H", "127.0.0.1", "-p", String(port)], {
+  const child = spawn(command!, [...prefixArgs, "-H", "127.0.0.1", "-p", String(port)], {
     detached: true,
     stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, MOTO_RECORDER_FILEPATH: recordingPath, PYTHONUNBUFFERED: "1" },
+    env: { ...process.env, ...options.env, MOTO_RECORDER_FILEPATH: recordingPath, PYTHONUNBUFFERED: "1" },
   });
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (text: string) => {
@@ -103,6 +115,10 @@ export async function startMotoServer(options: { region?: string; startTimeoutMs
       const path = transition === undefined ? "unset-transition" : "set-transition";
       await post(`/moto-api/state-manager/${path}`, { model_name: "batch::job", ...(transition ? { transition } : {}) });
     },
+    async enforceIam() {
+      const response = await fetch(`${endpoint}/moto-api/reset-auth`, { method: "POST", body: "0" });
+      if (!response.ok) throw new Error(`moto /moto-api/reset-auth answered ${response.status}: ${await response.text()}`);
+    },
     async startRecording() {
       await post("/moto-api/recorder/reset-recording");
       await post("/moto-api/recorder/start-recording");
@@ -142,6 +158,13 @@ function findMotoServer(): string | undefined {
   const home = process.env["PYENV_ROOT"] ?? join(process.env["HOME"] ?? "/root", ".pyenv");
   const shim = join(home, "shims", "moto_server");
   return existsSync(shim) ? shim : undefined;
+}
+
+/** The Python that runs moto_server (its "#!" line when that names one), so moto imports in the launcher too. */
+function pythonOf(motoServer: string): string {
+  const firstLine = readFileSync(motoServer, "utf8").split("\n", 1)[0] ?? "";
+  const shebang = /^#!\s*(\S*python[\d.]*)\s*$/.exec(firstLine)?.[1];
+  return shebang && existsSync(shebang) ? shebang : "python3";
 }
 
 /** A port nothing listens on right now (the OS picks it). */

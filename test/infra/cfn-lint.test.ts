@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeLinkKeyPair } from "../../src/backends/aws/farm/link-key.ts";
 import { synthFarmTemplate } from "../../src/infra/synth.ts";
 
 type Finding = { Level: string; Rule: { Id: string }; Message: string; Location: { Path: unknown[] } };
@@ -33,10 +34,11 @@ function describeFindings(findings: readonly Finding[]): string {
 
 describe("farm stack: cfn-lint", () => {
   const farms = {
-    "public, two versions, e-mail": synthFarmTemplate({
+    "public, two versions, e-mail, signed links": synthFarmTemplate({
       farmName: "demo",
       blenderVersions: ["3.6.0", "4.2.0"],
       notificationEmail: "renders@example.com",
+      linkPublicKey: makeLinkKeyPair().publicKeyPem,
     }),
     "private, region and account set": synthFarmTemplate({
       farmName: "Studio-2",

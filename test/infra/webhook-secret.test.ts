@@ -8,7 +8,7 @@ type Json = Record<string, any>;
 describe("farm stack: webhook secret", () => {
   const { template } = synthFarmTemplate({ farmName: "hooks", blenderVersions: ["4.2.0"] });
   const resources = template.Resources as Record<string, Json>;
-  const [secretId, secret] = Object.entries(resources).find(([, r]) => r.Type === "AWS::SecretsManager::Secret")!;
+  const [secretId, secret] = Object.entries(resources).find(([id, r]) => r.Type === "AWS::SecretsManager::Secret" && id.startsWith("WebhookSecret"))!;
   const policies = Object.values(resources).filter((r) => r.Type === "AWS::IAM::Policy");
   const readers = policies.filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes(`"Ref":"${secretId}"`));
 

@@ -79,6 +79,15 @@ describe("Discord message (execute webhook)", () => {
 });
 
 describe("HMAC-SHA256 signature", () => {
+  it("carries the cost, estimate next to actual, in the event and as a field", () => {
+    const cost = { estimate: { target: "local" as const, seconds: { low: 50, expected: 60, high: 80 }, madeAt: "2026-01-01T10:00:00.000Z" }, actual: { kind: "local" as const, cpuHours: 0.25, wallSeconds: 600, cores: 4, method: "getrusage" } };
+    const priced = finishedRenderEvent({ ...render, cost }, { id: "e", createdAt: event.createdAt });
+    assert.deepEqual(priced.render.cost, cost);
+    const field = (discordMessage(priced) as { embeds: Array<{ fields: Array<{ name: string; value: string }> }> }).embeds[0]!.fields.find((f) => f.name === "Cost");
+    assert.equal(field?.value, "estimated about 1m 00s (50s–1m 20s); actual 0.2500 CPU-hours in 10m 00s on 4 cores");
+    assert.equal(finishedRenderEvent(render, { id: "e", createdAt: event.createdAt }).render.cost, undefined);
+  });
+
   it("verifies the exact body and nothing else", () => {
     const body = JSON.stringify(event);
     const header = signBody("s3cret", body);

@@ -136,7 +136,7 @@ describe("HTTP API without rendering", () => {
     const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
     assert.equal(doc.openapi, "3.1.0");
     assert.deepEqual(Object.keys(doc.paths).sort(), [
-      "/api/blobs/missing", "/api/blobs/uploads", "/api/events", "/api/farms", "/api/inspect", "/api/openapi.json", "/api/renders", "/api/renders/{id}", "/api/renders/{id}/cancel",
+      "/api/blobs/missing", "/api/blobs/uploads", "/api/estimate", "/api/events", "/api/farms", "/api/inspect", "/api/openapi.json", "/api/renders", "/api/renders/{id}", "/api/renders/{id}/cancel",
       "/api/renders/{id}/log-files", "/api/renders/{id}/log-files/{logId}", "/api/renders/{id}/logs", "/api/renders/{id}/outputs",
       "/api/renders/{id}/outputs/{path}", "/api/renders/{id}/retry", "/api/uploads",
     ]);
@@ -147,7 +147,7 @@ describe("HTTP API without rendering", () => {
     }
     assert.ok(doc.components.schemas.Inspection!.properties?.uploadId);
     assert.ok(doc.components.schemas.RenderDetail!.properties?.progress);
-    assert.doesNotMatch(JSON.stringify(doc), /"\$ref":"#\/components\/schemas\/(?!(Error|RenderSettings|SubmitUploaded|Submitted|Inspection|RenderListItem|RenderDetail|Output|Farms|Upload|InspectUploaded|LogFile)")/);
+    assert.doesNotMatch(JSON.stringify(doc), /"\$ref":"#\/components\/schemas\/(?!(Error|RenderSettings|SubmitUploaded|Submitted|Inspection|RenderListItem|RenderDetail|Output|Farms|Upload|InspectUploaded|LogFile|Estimate)")/);
   });
 
   it("reports the local farm and the AWS farms (none yet)", async (t) => {

@@ -203,8 +203,11 @@ export function objectStoreContract(name: string, makeStore: StoreFactory): void
       const store = await makeStore(t);
       const bytes = randomBytes(5_000);
       await store.putBytes("share/frame 0001.png", bytes);
+      const before = Date.now();
       const link = await store.linkFor("share/frame 0001.png", 3_600);
-      assert.ok((await fetchLink(link)).equals(bytes));
+      assert.ok((await fetchLink(link.url)).equals(bytes));
+      // A link that expires says when, and never later than asked.
+      if (link.expiresAt) assert.ok(link.expiresAt.getTime() <= before + 3_600_000 + 2_000 && link.expiresAt.getTime() > before, `${link.expiresAt.toISOString()}`);
       assert.match(store.describe("share/frame 0001.png"), /share.frame 0001\.png$/);
     });
   });

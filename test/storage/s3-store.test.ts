@@ -190,9 +190,11 @@ describe("S3ObjectStore links and configuration", () => {
     const store = server.store(await freshBucket());
     await store.putBytes("out/thumbnail.jpg", "jpeg bytes");
     for (const seconds of [300, 604_800]) {
+      const before = Date.now();
       const link = await store.linkFor("out/thumbnail.jpg", seconds);
-      assert.match(link, new RegExp(`X-Amz-Expires=${seconds}`));
-      assert.equal(await (await fetch(link)).text(), "jpeg bytes");
+      assert.match(link.url, new RegExp(`X-Amz-Expires=${seconds}`));
+      assert.ok(Math.abs(link.expiresAt!.getTime() - (before + seconds * 1000)) < 5_000, "static keys: the asked lifetime");
+      assert.equal(await (await fetch(link.url)).text(), "jpeg bytes");
     }
     for (const seconds of [299, 604_801, 0, -5, 3600.5]) {
       await assert.rejects(store.linkFor("out/thumbnail.jpg", seconds), (error: Error) => {
@@ -200,6 +202,31 @@ describe("S3ObjectStore links and configuration", () => {
         assert.match(error.message, /5 minutes to 7 days \(300 to 604800 seconds\)/);
         return true;
       });
+    }
+  });
+
+  it("states the true expiry of links signed with expiring credentials (SSO, a role): theirs, when earlier than asked", async () => {
+    const bucket = await freshBucket();
+    const twoHours = new Date(Date.now() + 2 * 3600_000);
+    const env = {
+      BRENDER_STORAGE: `s3://${bucket}`,
+      AWS_ENDPOINT_URL_S3: server.endpoint,
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_SESSION_TOKEN: "session-token",
+      AWS_CREDENTIAL_EXPIRATION: twoHours.toISOString(),
+    };
+    const fromEnv = openObjectStore(env) as S3ObjectStore;
+    const viaProvider = new S3ObjectStore({
+      bucket,
+      endpoint: server.endpoint,
+      credentials: { ...TEST_CREDENTIALS, sessionToken: "session-token", expiration: twoHours },
+    });
+    for (const store of [fromEnv, viaProvider]) {
+      const link = await store.linkFor("out/zip.zip", 604_800);
+      assert.ok(link.expiresAt!.getTime() <= twoHours.getTime(), `expires ${link.expiresAt!.toISOString()}, credentials ${twoHours.toISOString()}`);
+      const expires = Number(new URL(link.url).searchParams.get("X-Amz-Expires"));
+      assert.ok(expires <= 7_200 && expires > 7_100, `the URL itself says ${expires} s, not 7 days`);
     }
   });
 
@@ -235,7 +262,7 @@ describe("S3ObjectStore links and configuration", () => {
     await checkBucketAccess(store);
     await store.putBytes("p/x.txt", "through the environment");
     assert.equal((await server.store(bucket).getBytes("farm/p/x.txt")).toString(), "through the environment");
-    const link = await store.linkFor("p/x.txt", 600);
+    const { url: link } = await store.linkFor("p/x.txt", 600);
     assert.ok(link.startsWith(`${server.endpoint}/${bucket}/farm/p/x.txt?`), `path-style link: ${link}`);
 
     const generic = openObjectStore({ ...env, AWS_ENDPOINT_URL_S3: "" , AWS_ENDPOINT_URL: server.endpoint });

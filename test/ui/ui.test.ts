@@ -75,6 +75,13 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
     await mkdir(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: join(SCREENSHOTS, "new-render.png"), fullPage: true });
 
+    // An estimate first: a sample rendered by the server, shown in words, and kept with the render.
+    await page.getByRole("button", { name: "Estimate" }).click();
+    const estimate = page.getByTestId("estimate");
+    await estimate.waitFor({ timeout: 30_000 });
+    assert.match(await estimate.innerText(), /^Estimated: about \S+ \(.+\), \d+\.\d{4} CPU-hours$/);
+    const estimated = (await estimate.innerText()).replace("Estimated: ", "");
+
     await page.getByRole("button", { name: "Submit" }).click();
     await page.waitForURL(/#\/renders\/[a-z0-9-]+$/);
     const renderId = decodeURIComponent(new URL(page.url()).hash.replace("#/renders/", ""));
@@ -90,6 +97,10 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
     await page.locator('[data-testid="render-status"]', { hasText: /^(SUCCEEDED|FAILED)$/ }).waitFor({ timeout: 60_000 });
     assert.equal(await page.getByTestId("render-status").textContent(), "SUCCEEDED");
     assert.equal(await page.getByTestId("frames-done").textContent(), "2/2");
+    // Estimate and actual side by side: the same estimate, and the CPU time Blender used here.
+    assert.equal(await page.getByTestId("cost-estimate").textContent(), estimated);
+    await page.locator('[data-testid="cost-actual"]', { hasText: /CPU-hours/ }).waitFor({ timeout: 10_000 });
+    assert.match((await page.getByTestId("cost-actual").textContent()) ?? "", /^0\.\d{4} CPU-hours in \S+ on \d+ cores$/);
 
     const cells = page.locator("li.cell");
     await page.waitForFunction(`document.querySelectorAll('li.cell[data-state="done"]').length === 2`, undefined, { timeout: 10_000 });

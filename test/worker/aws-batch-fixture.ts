@@ -14,8 +14,8 @@ import type { MotoServer } from "../helpers/moto-server.ts";
 
 export type BatchFixture = {
   readonly batch: BatchClient;
-  /** Submits a job that has SUCCEEDED when this returns (an array job when `arraySize` ≥ 2). */
-  succeeded(name: string, arraySize?: number): Promise<string>;
+  /** Submits a job that has SUCCEEDED when this returns (an array job when `arraySize` ≥ 2), after `dependsOn` when given. */
+  succeeded(name: string, arraySize?: number, dependsOn?: readonly string[]): Promise<string>;
   /** Submits a job that FAILS with `reason` about half a second later; returns at once. */
   failing(name: string, reason: string): Promise<string>;
   /** Submits a job with this environment that waits for `dependsOn` (Batch fails it, unstarted, when one of them fails). */
@@ -63,7 +63,7 @@ export async function batchFixture(moto: MotoServer): Promise<BatchFixture> {
       },
     }),
   );
-  const submit = async (jobName: string, arraySize = 1) =>
+  const submit = async (jobName: string, arraySize = 1, dependsOn: readonly string[] = []) =>
     (
       await batch.send(
         new SubmitJobCommand({
@@ -71,15 +71,16 @@ export async function batchFixture(moto: MotoServer): Promise<BatchFixture> {
           jobQueue: queue.jobQueueArn!,
           jobDefinition: definition.jobDefinitionArn!,
           ...(arraySize >= 2 ? { arrayProperties: { size: arraySize } } : {}),
+          ...(dependsOn.length > 0 ? { dependsOn: dependsOn.map((jobId) => ({ jobId })) } : {}),
         }),
       )
     ).jobId!;
 
   return {
     batch,
-    async succeeded(name, arraySize) {
+    async succeeded(name, arraySize, dependsOn) {
       await moto.configure({ batch: { use_docker: false } });
-      return await submit(name, arraySize);
+      return await submit(name, arraySize, dependsOn);
     },
     async failing(name, reason) {
       await moto.configure({ batch: { use_docker: true } });

@@ -12,22 +12,26 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { DescribeJobsCommand, TerminateJobCommand } from "@aws-sdk/client-batch";
 import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateEmailIdentityCommand, SESv2Client } from "@aws-sdk/client-sesv2";
+import { CloudFrontClient, CreateDistributionCommand, CreateKeyGroupCommand, CreatePublicKeyCommand, type DistributionConfig } from "@aws-sdk/client-cloudfront";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { createVerify } from "node:crypto";
 import { pino } from "pino";
-import sharp from "sharp";
-import { outputLayout, workLayout } from "../../src/domain/layout.ts";
+import { makeLinkKeyPair } from "../../src/backends/aws/farm/link-key.ts";
+import { cannedPolicy } from "../../src/storage/cloudfront-link.ts";
+import { eventFileName, workLayout } from "../../src/domain/layout.ts";
 import { NO_PUBLISH_REASON_PREFIX } from "../../src/worker/failed-upload.ts";
 import { runWorker } from "../../src/worker/main.ts";
 import { tempDir } from "../helpers/blender.ts";
 import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
 import { batchFixture, type BatchFixture } from "./aws-batch-fixture.ts";
-import { payloadFor } from "./harness.ts";
+import { payloadFor, writeRenderedFrames } from "./harness.ts";
 
 const BUCKET = "brender-renders";
 const SENDER = "renders@example.com";
@@ -44,7 +48,8 @@ let silentImds: Server;
 let missingImds: Server;
 
 async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  // Tests share the stand-ins: one that already listens is reused.
+  if (!server.listening) await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
@@ -93,13 +98,7 @@ async function manifestOf(renderId: string): Promise<Record<string, unknown> & {
 /** A work folder holding rendered frames `frames` of `renderId`, as the render job leaves it. */
 async function renderedWork(t: { after: (fn: () => Promise<void>) => void }, renderId: string, frames: readonly number[]) {
   const home = await tempDir(t);
-  const framesFolder = outputLayout(workLayout(join(home, "work"), renderId).output).frames;
-  await mkdir(framesFolder, { recursive: true });
-  for (const frame of frames) {
-    await sharp({ create: { width: 16, height: 9, channels: 3, background: { r: 200, g: 40 * frame, b: 10 } } })
-      .png()
-      .toFile(join(framesFolder, `frame_${String(frame).padStart(4, "0")}.png`));
-  }
+  await writeRenderedFrames(join(home, "work"), renderId, frames);
   return home;
 }
 
@@ -122,6 +121,29 @@ function uploadEnv(home: string, renderId: string, extra: Record<string, string>
 }
 
 const silent = pino({ level: "silent" });
+
+/** The href targets of an HTML mail, unescaped. */
+function linksIn(html: string): string[] {
+  return [...html.matchAll(/href="([^"]+)"/g)].map((match) => match[1]!.replace(/&amp;/g, "&"));
+}
+
+/** A distribution in front of the bucket that trusts `keyGroupId`, as the farm stack's (moto needs only the shape). */
+function linkDistributionConfig(reference: string, keyGroupId: string): DistributionConfig {
+  const originId = "farm-bucket";
+  return {
+    CallerReference: reference,
+    Comment: "brender links",
+    Enabled: true,
+    Origins: { Quantity: 1, Items: [{ Id: originId, DomainName: `${BUCKET}.s3.us-east-1.amazonaws.com`, S3OriginConfig: { OriginAccessIdentity: "" } }] },
+    DefaultCacheBehavior: {
+      TargetOriginId: originId,
+      ViewerProtocolPolicy: "https-only",
+      TrustedKeyGroups: { Enabled: true, Quantity: 1, Items: [keyGroupId] },
+      ForwardedValues: { QueryString: false, Cookies: { Forward: "none" } },
+      MinTTL: 0,
+    },
+  };
+}
 
 describe("upload_render_output on AWS (moto)", () => {
   it("uploads, records the host and e-mails through SES", async (t) => {
@@ -149,6 +171,48 @@ describe("upload_render_output on AWS (moto)", () => {
     assert.match(mail.body, /Spot<\/th><td[^>]*>yes/);
     // The outbox copy is written as well.
     assert.equal((await readdir(join(home, "outbox"))).filter((name) => name.endsWith(".eml")).length, 1);
+  });
+
+  it("prices the render from Batch's own attempt times and the hosts its children reported, next to the estimate, in the manifest and the e-mail", async (t) => {
+    const renderId = "r-20261122-000000-000030";
+    const copy = await fixture.succeeded(`${renderId}-copy`);
+    const render = await fixture.succeeded(`${renderId}-render`, 3, [copy]);
+    const upload = await fixture.succeeded(`${renderId}-upload`, 1, [render]);
+    const home = await renderedWork(t, renderId, [1, 2]);
+    // Children 0 and 1 read their host from the instance metadata; child 2 could not.
+    const events = workLayout(join(home, "work"), renderId).events;
+    await mkdir(events, { recursive: true });
+    for (const child of [0, 1, 2]) {
+      const host = child < 2 ? { host: { instanceType: "c6i.large", spot: true } } : {};
+      const started = { type: "child_started", at: new Date().toISOString(), child, frames: "1", frameCount: 1, attempt: 1, ...host };
+      await writeFile(join(events, eventFileName(child)), `${JSON.stringify(started)}\n`);
+    }
+    const estimate = { target: "aws" as const, seconds: { low: 60, expected: 90, high: 150 }, usd: { low: 0.01, expected: 0.02, high: 0.04 }, queue: "spot-cpu", madeAt: "2026-11-22T00:00:00.000Z" };
+    const env = uploadEnv(home, renderId, {
+      BRENDER_JOB_PAYLOAD: JSON.stringify(payloadFor(renderId, { frames: "1-2", video: { enabled: false }, notify: { email: ARTIST }, estimate })),
+      AWS_BATCH_JOB_ID: upload,
+      AWS_BATCH_CE_NAME: "brender-test-spot-cpu",
+      BRENDER_RENDER_QUEUE: "spot-cpu",
+      BRENDER_RENDER_VCPUS: "2",
+      BRENDER_IMDS_ENDPOINT: await listen(missingImds),
+    });
+    assert.deepEqual(await runWorker({ env, stdout: () => {}, log: silent }), { exitCode: 0 });
+
+    // What the cost must be built from: Batch's own startedAt/stoppedAt of every child's and io job's attempt.
+    const described = (await fixture.batch.send(new DescribeJobsCommand({ jobs: [copy, upload, `${render}:0`, `${render}:1`, `${render}:2`] }))).jobs!;
+    const hoursOf = (ids: readonly string[]) =>
+      described.filter((job) => ids.includes(job.jobId!)).flatMap((job) => job.attempts ?? []).reduce((sum, a) => sum + (a.stoppedAt! - a.startedAt!) / 3_600_000, 0);
+    const { cost } = (await manifestOf(renderId)) as unknown as { cost: { estimate: unknown; actual: Record<string, unknown> } };
+    assert.deepEqual(cost.estimate, estimate);
+    assert.equal(cost.actual.kind, "aws");
+    assert.equal(cost.actual.attempts, 3, "one attempt of each of the three children");
+    assert.equal(cost.actual.attemptsWithHost, 2);
+    assert.deepEqual(cost.actual.hosts, ["c6i.large spot"]);
+    assert.ok(Math.abs((cost.actual.childHours as number) - hoursOf([`${render}:0`, `${render}:1`, `${render}:2`])) < 1e-4);
+    assert.ok(Math.abs((cost.actual.ioHours as number) - hoursOf([copy, upload])) < 1e-4);
+    const mail = (await sentMessages()).find((message) => message.body.includes(renderId));
+    assert.ok(mail);
+    assert.match(mail.body, /Cost<\/th><td[^>]*>estimated about 1m 30s \(1m 00s–2m 30s\), about \$0\.0200 \(\$0\.0100–\$0\.0400\) on spot-cpu; actual \$0\.0000 \(0\.000 child-hours, 3 attempts, 1 priced at the queue&#39;s range\)/);
   });
 
   it("publishes a render whose upload Batch failed unstarted (the event rule's publisher job): uploads what exists, reports the render's failure, e-mails", async (t) => {
@@ -202,6 +266,75 @@ describe("upload_render_output on AWS (moto)", () => {
       assert.deepEqual(result, { exitCode: 0 });
     }
     await assert.rejects(manifestOf(renderId), "nothing was published");
+  });
+
+  it("e-mails CloudFront links signed with the farm's key, valid for the 7 days the e-mail states", async (t) => {
+    const renderId = "r-20261122-000000-000024";
+    const home = await renderedWork(t, renderId, [1, 2]);
+    const keys = makeLinkKeyPair();
+    const config = { endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials };
+    // The farm's link distribution as the stack makes it, in moto: public key, key group, distribution, private key secret.
+    const cloudFront = new CloudFrontClient(config);
+    const publicKey = await cloudFront.send(new CreatePublicKeyCommand({ PublicKeyConfig: { CallerReference: renderId, Name: "brender-links", EncodedKey: keys.publicKeyPem } }));
+    const keyGroup = await cloudFront.send(new CreateKeyGroupCommand({ KeyGroupConfig: { Name: "brender-links", Items: [publicKey.PublicKey!.Id!] } }));
+    const distribution = await cloudFront.send(new CreateDistributionCommand({ DistributionConfig: linkDistributionConfig(renderId, keyGroup.KeyGroup!.Id!) }));
+    cloudFront.destroy();
+    const secrets = new SecretsManagerClient(config);
+    const secret = await secrets.send(new CreateSecretCommand({ Name: `links-${renderId}`, SecretString: keys.privateKeyPem }));
+    secrets.destroy();
+    const domain = distribution.Distribution!.DomainName!;
+
+    const before = Date.now();
+    const result = await runWorker({
+      env: uploadEnv(home, renderId, {
+        BRENDER_IMDS_ENDPOINT: await listen(missingImds),
+        BRENDER_LINK_DOMAIN: domain,
+        BRENDER_LINK_KEY_ID: publicKey.PublicKey!.Id!,
+        BRENDER_LINK_KEY_SECRET_ARN: secret.ARN!,
+      }),
+      stdout: () => {},
+      log: silent,
+    });
+    assert.deepEqual(result, { exitCode: 0 });
+    const mail = (await sentMessages()).find((message) => message.body.includes(renderId));
+    assert.ok(mail);
+    const zip = linksIn(mail.body).find((link) => link.includes("output.zip"));
+    assert.ok(zip?.startsWith(`https://${domain}/proj/output/${renderId}/output.zip?Expires=`), `a CloudFront link: ${zip}`);
+    const url = new URL(zip!);
+    assert.equal(url.searchParams.get("Key-Pair-Id"), publicKey.PublicKey!.Id);
+    const expires = Number(url.searchParams.get("Expires"));
+    const signature = Buffer.from(url.searchParams.get("Signature")!.replace(/-/g, "+").replace(/_/g, "=").replace(/~/g, "/"), "base64");
+    assert.ok(createVerify("RSA-SHA1").update(cannedPolicy(zip!.slice(0, zip!.indexOf("?")), expires)).verify(keys.publicKeyPem, signature));
+    assert.ok(Math.abs(expires - (before / 1000 + 604_800)) < 60, "7 days out");
+    const until = /Links work until<\/th><td[^>]*>([^<]+)</.exec(mail.body)?.[1];
+    assert.equal(until, new Date(expires * 1000).toISOString(), "the e-mail states the signed expiry");
+    assert.ok(!mail.body.includes("X-Amz-"), "no presigned S3 link");
+  });
+
+  it("without a link distribution, e-mails presigned links with their TRUE expiry: the job credentials' (2 h), never 7 days", async (t) => {
+    const renderId = "r-20261122-000000-000025";
+    const home = await renderedWork(t, renderId, [1, 2]);
+    const credentialsExpire = new Date(Date.now() + 2 * 3600_000);
+    const result = await runWorker({
+      env: uploadEnv(home, renderId, {
+        BRENDER_IMDS_ENDPOINT: await listen(missingImds),
+        // Temporary credentials as a role or SSO hands them out, with their expiry.
+        AWS_SESSION_TOKEN: "role-session-token",
+        AWS_CREDENTIAL_EXPIRATION: credentialsExpire.toISOString(),
+      }),
+      stdout: () => {},
+      log: silent,
+    });
+    assert.deepEqual(result, { exitCode: 0 });
+    const mail = (await sentMessages()).find((message) => message.body.includes(renderId));
+    assert.ok(mail);
+    const until = /Links work until<\/th><td[^>]*>([^<]+)</.exec(mail.body)?.[1];
+    assert.ok(until, "the e-mail states when the links stop working");
+    assert.ok(Date.parse(until) <= credentialsExpire.getTime(), `${until} is not after the credentials' ${credentialsExpire.toISOString()}`);
+    for (const link of linksIn(mail.body).filter((link) => link.includes("X-Amz-Expires"))) {
+      assert.ok(Number(new URL(link).searchParams.get("X-Amz-Expires")) <= 7_200, link);
+    }
+    assert.doesNotMatch(mail.body, /7 days|604800/);
   });
 
   it("goes on without host details when IMDS never answers", async (t) => {

@@ -1,5 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import sharp from "sharp";
+import { outputLayout, workLayout } from "../../src/domain/layout.ts";
 import type { RenderJobPayloadInput } from "../../src/domain/render-payload.ts";
 import { FsObjectStore } from "../../src/storage/fs-store.ts";
 import { brender, tempDir, type CliResult } from "../helpers/blender.ts";
@@ -33,4 +35,15 @@ export function payloadFor(renderId: string, overrides: Partial<RenderJobPayload
     frames: "1-6",
     ...overrides,
   };
+}
+
+/** Frames `frames` of `renderId` in the work folder `work`, as the render job leaves them (small PNGs). */
+export async function writeRenderedFrames(work: string, renderId: string, frames: readonly number[]): Promise<void> {
+  const folder = outputLayout(workLayout(work, renderId).output).frames;
+  await mkdir(folder, { recursive: true });
+  for (const frame of frames) {
+    await sharp({ create: { width: 16, height: 9, channels: 3, background: { r: 200, g: 40 * frame, b: 10 } } })
+      .png()
+      .toFile(join(folder, `frame_${String(frame).padStart(4, "0")}.png`));
+  }
 }

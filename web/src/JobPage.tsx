@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, followEvents, frameOfOutput, framesOf, isEnded, withToken, type RenderDetail } from "./api.ts";
+import { actualWords, estimateWords } from "../../src/domain/cost/cost-words.ts";
 import { formatBytes, formatDuration } from "./format.ts";
 import { FrameTimesChart } from "./FrameTimesChart.tsx";
 import { LogsPanel } from "./LogsPanel.tsx";
@@ -96,6 +97,16 @@ export function JobPage({ id }: { id: string }) {
         <div><dt>Frames</dt><dd data-testid="frames-done">{framesDone}/{framesTotal}</dd></div>
         <div><dt>ETA</dt><dd data-testid="eta">{etaSeconds !== undefined && !ended ? formatDuration(etaSeconds) : "–"}</dd></div>
         {detail.reason && <div><dt>Reason</dt><dd>{detail.reason}</dd></div>}
+      </dl>
+      {/* Always there, so nothing moves when the actual figures arrive at the end. */}
+      <dl className="summary cost" aria-label="Cost">
+        <div><dt>Estimated</dt><dd data-testid="cost-estimate">{detail.cost?.estimate ? estimateWords(detail.cost.estimate) : "no estimate was made"}</dd></div>
+        <div>
+          <dt>Actual</dt>
+          <dd data-testid="cost-actual" title={detail.cost?.actual?.method}>
+            {detail.cost?.actual ? actualWords(detail.cost.actual) : detail.cost?.actualError ?? (ended ? "unknown" : "when the render ends")}
+          </dd>
+        </div>
       </dl>
       {detail.warnings.length > 0 && <ul className="warning">{detail.warnings.map((w) => <li key={w}>{w}</li>)}</ul>}
 

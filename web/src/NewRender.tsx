@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import { api, uploadProject, type Farms, type Inspection, type Upload } from "./api.ts";
+import { estimateWords } from "../../src/domain/cost/cost-words.ts";
+import { api, uploadProject, type Estimate, type Farms, type Inspection, type Upload } from "./api.ts";
 import { CyclesOptions } from "./CyclesOptions.tsx";
 import { formatBytes } from "./format.ts";
 import { filesOfDrop, filesOfInput, projectKindOf, type ProjectFile } from "./project-files.ts";
@@ -23,6 +24,8 @@ export function NewRender() {
   const [busy, setBusy] = useState<Busy | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [dragging, setDragging] = useState(false);
+  /** The last estimate, and the request body (upload and settings) it was made for: submitted with the render only while they still match. */
+  const [estimate, setEstimate] = useState<{ answer: Estimate; forBody: string } | undefined>();
   const generation = useRef(0);
 
   useEffect(() => {
@@ -105,13 +108,35 @@ export function NewRender() {
     };
   }, []);
 
+  /** POST /api/renders' body for the form as it is (POST /api/estimate takes the same). */
+  const settingsNow = (upload: Upload) => settingsOf(form, upload.kind === "blend" ? undefined : blend, { ...form, cycles: fileCycles });
+  const requestBody = (upload: Upload) => JSON.stringify({ uploadId: upload.uploadId, settings: settingsNow(upload) });
+
+  const runEstimate = async () => {
+    if (!upload) return;
+    const body = requestBody(upload);
+    setBusy({ label: "Estimating: rendering a few frames on the server…" });
+    setError(undefined);
+    try {
+      const answer = await api<Estimate>("/api/estimate", { method: "POST", headers: { "content-type": "application/json" }, body });
+      setEstimate({ answer, forBody: body });
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(undefined);
+    }
+  };
+
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (!upload) return;
     setBusy({ label: form.farm === "local" ? "Submitting…" : `Submitting to AWS farm ${form.farm}…` });
     setError(undefined);
     try {
-      const body = JSON.stringify({ uploadId: upload.uploadId, settings: settingsOf(form, upload.kind === "blend" ? undefined : blend, { ...form, cycles: fileCycles }) });
+      const settings = settingsNow(upload);
+      // An estimate made for exactly these settings is kept with the render, to be shown next to the actual cost.
+      const kept = estimate?.forBody === requestBody(upload) ? { estimate: estimate.answer.stored } : {};
+      const body = JSON.stringify({ uploadId: upload.uploadId, settings: { ...settings, ...kept } });
       const { renderId } = await api<{ renderId: string }>("/api/renders", { method: "POST", headers: { "content-type": "application/json" }, body });
       location.hash = `#/renders/${renderId}`;
     } catch (e) {
@@ -274,7 +299,16 @@ export function NewRender() {
               </label>
             </div>
           </details>
-          <button type="submit" disabled={!ready}>Submit</button>
+          {estimate && (
+            <p className="estimate" data-testid="estimate" title={estimate.answer.method}>
+              Estimated: {estimateWords(estimate.answer.stored)}
+              {estimate.forBody !== requestBody(upload) && " (for earlier settings: estimate again)"}
+            </p>
+          )}
+          <div className="actions">
+            <button type="button" onClick={() => void runEstimate()} disabled={!ready}>Estimate</button>
+            <button type="submit" disabled={!ready}>Submit</button>
+          </div>
         </form>
       )}
     </section>

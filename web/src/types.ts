@@ -5,6 +5,7 @@
  */
 import type { z } from "zod";
 import type {
+  estimateResponseSchema,
   farmsSchema,
   frameProgressSchema,
   inspectResponseSchema,
@@ -25,3 +26,4 @@ export type RenderSettings = z.input<typeof renderSettingsSchema>;
 export type RenderListItem = z.output<typeof renderListItemSchema>;
 export type FrameProgress = z.output<typeof frameProgressSchema>;
 export type RenderDetail = z.output<typeof renderDetailSchema>;
+export type Estimate = z.output<typeof estimateResponseSchema>;

@@ -17,6 +17,7 @@ STATE = {
     "connection": ("", False),  # the last connection test: (text, is_error)
     "message": ("", False),  # the last submission's outcome or failure
     "submitting": "",  # what a submission in flight is doing ("Uploading 40 %")
+    "estimate": None,  # the last estimate: {settings, digest, stored, text}; sent with a submit of the same project and settings
     "farms": None,  # GET /api/farms, after Refresh or a connection test
     "watch": None,  # (server, token, render_id) being followed
     "detail": None,  # its latest GET /api/renders/ID

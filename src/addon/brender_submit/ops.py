@@ -12,14 +12,13 @@ from .api import BrenderError, render_page_url
 from .properties import client, panel_values
 
 
-class BRENDER_OT_submit_render(bpy.types.Operator):
-    """Save the file, upload it with the files it uses and render it on the Brender farm"""
-
-    bl_idname = "brender.submit_render"
-    bl_label = "Submit to Brender"
-    bl_options = {"REGISTER"}
-
-    allow_missing: BoolProperty(name="Allow Missing Files", description="Submit even when files the .blend uses are missing", default=False)
+class _ProjectRequest:
+    """
+    Save, check, upload the project, then one request about it (submit or
+    estimate): blocking from scripts (execute), in a thread watched by a timer
+    from the panel (invoke). Subclasses give `_request` (runs in the thread:
+    no bpy) and `_finish` (main thread).
+    """
 
     def _prepare(self, context):
         """Everything that can fail before uploading: (client, layout, settings)."""
@@ -41,6 +40,7 @@ class BRENDER_OT_submit_render(bpy.types.Operator):
         except (ValueError, OSError) as error:
             raise BrenderError("Cannot upload: %s" % error) from None
         settings = submission.render_settings(panel_values(context.scene))
+        self._settings = settings
         return client(context), layout, settings
 
     def _remove_map_folder(self):
@@ -50,16 +50,9 @@ class BRENDER_OT_submit_render(bpy.types.Operator):
             shutil.rmtree(folder, ignore_errors=True)
             self._map_folder = None
 
-    def _finish(self, context, server_client, answer):
+    def _done(self, context, server_client, answer):
         self._remove_map_folder()
-        render_id = answer["renderId"]
-        context.scene.brender.last_render_id = render_id
-        follow.watch(server_client, render_id)
-        for warning in answer.get("warnings") or []:
-            self.report({"WARNING"}, warning)
-        text = "Submitted render %s to %s" % (render_id, server_client.server)
-        follow.set_message(text)
-        self.report({"INFO"}, text)
+        self._finish(context, server_client, answer)
 
     def _fail(self, text):
         self._remove_map_folder()
@@ -73,11 +66,11 @@ class BRENDER_OT_submit_render(bpy.types.Operator):
         try:
             server_client, layout, settings = self._prepare(context)
             uploads = collect.load_uploads()
-            answer = submission.submit(server_client, layout, settings, uploads=uploads)
+            answer = self._request(server_client, layout, settings, None, None, uploads)
         except (BrenderError, OSError) as error:
             return self._fail(str(error))
         collect.save_uploads(uploads)
-        self._finish(context, server_client, answer)
+        self._done(context, server_client, answer)
         return {"FINISHED"}
 
     def invoke(self, context, event):
@@ -95,7 +88,7 @@ class BRENDER_OT_submit_render(bpy.types.Operator):
 
         def work():
             try:
-                job["answer"] = submission.submit(server_client, layout, settings, lambda text: job.update(step=text), on_bytes, job["uploads"])
+                job["answer"] = self._request(server_client, layout, settings, lambda text: job.update(step=text), on_bytes, job["uploads"])
             except BrenderError as error:
                 job["error"] = str(error)
             except Exception as error:  # a bug must still end the modal operator, with a message rather than a hang
@@ -128,8 +121,56 @@ class BRENDER_OT_submit_render(bpy.types.Operator):
             return self._fail(job["error"])
         follow.STATE["submitting"] = ""
         collect.save_uploads(job["uploads"])
-        self._finish(context, self._client, job["answer"])
+        self._done(context, self._client, job["answer"])
         return {"FINISHED"}
+
+
+class BRENDER_OT_submit_render(_ProjectRequest, bpy.types.Operator):
+    """Save the file, upload it with the files it uses and render it on the Brender farm"""
+
+    bl_idname = "brender.submit_render"
+    bl_label = "Submit to Brender"
+    bl_options = {"REGISTER"}
+
+    allow_missing: BoolProperty(name="Allow Missing Files", description="Submit even when files the .blend uses are missing", default=False)
+
+    def _request(self, server_client, layout, settings, on_step, on_bytes, uploads):
+        # The panel's estimate travels with the render when it was made for exactly this project and these settings.
+        made = follow.STATE["estimate"]
+        if made and made["settings"] == settings and made["digest"] == project.layout_digest(layout):
+            settings = dict(settings, estimate=made["stored"])
+        return submission.submit(server_client, layout, settings, on_step, on_bytes, uploads)
+
+    def _finish(self, context, server_client, answer):
+        render_id = answer["renderId"]
+        context.scene.brender.last_render_id = render_id
+        follow.watch(server_client, render_id)
+        for warning in answer.get("warnings") or []:
+            self.report({"WARNING"}, warning)
+        text = "Submitted render %s to %s" % (render_id, server_client.server)
+        follow.set_message(text)
+        self.report({"INFO"}, text)
+
+
+class BRENDER_OT_estimate_render(_ProjectRequest, bpy.types.Operator):
+    """Upload the project and have the server render a few sample frames at these settings: how long the render will take (and cost, on AWS)"""
+
+    bl_idname = "brender.estimate_render"
+    bl_label = "Estimate"
+    bl_options = {"REGISTER"}
+
+    allow_missing: BoolProperty(name="Allow Missing Files", description="Estimate even when files the .blend uses are missing", default=False)
+
+    def _request(self, server_client, layout, settings, on_step, on_bytes, uploads):
+        answer = submission.estimate(server_client, layout, settings, on_step, on_bytes, uploads)
+        return {"answer": answer, "digest": project.layout_digest(layout)}
+
+    def _finish(self, context, server_client, result):
+        answer = result["answer"]
+        text = submission.describe_estimate(answer)
+        follow.STATE["estimate"] = {"settings": self._settings, "digest": result["digest"], "stored": answer.get("stored"), "text": text}
+        follow.set_message(text)
+        self.report({"INFO"}, text)
 
 
 class BRENDER_OT_test_connection(bpy.types.Operator):
@@ -301,6 +342,7 @@ class BRENDER_OT_load_frame(_OnLastRender, bpy.types.Operator):
 
 CLASSES = (
     BRENDER_OT_submit_render,
+    BRENDER_OT_estimate_render,
     BRENDER_OT_test_connection,
     BRENDER_OT_refresh_farms,
     BRENDER_OT_choose_farm,

@@ -117,12 +117,24 @@ def summary_line(layout):
     return "Uploads %s%s%s, %s" % (name, files, outside, format_bytes(layout.total_bytes))
 
 
+# Hashes by (path, size, modification time): an estimate and the submit after it hash each file once.
+_hashes = {}
+
+
 def file_sha256(path):
+    info = os.stat(path)
+    key = (path, info.st_size, info.st_mtime_ns)
+    known = _hashes.get(key)
+    if known:
+        return known
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1024 * 1024), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+    if len(_hashes) > 10000:
+        _hashes.clear()
+    _hashes[key] = digest.hexdigest()
+    return _hashes[key]
 
 
 def layout_digest(layout, hash_file=file_sha256):

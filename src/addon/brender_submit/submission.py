@@ -108,19 +108,38 @@ def submit(client, layout, settings, on_step=None, on_bytes=None, uploads=None):
     submitted again without uploading it: the server keeps uploads renders
     came from; when it no longer has one, the files are uploaded again.
     """
+    return _checked(_send(client, "renders", layout, settings, on_step, on_bytes, uploads))
+
+
+def estimate(client, layout, settings, on_step=None, on_bytes=None, uploads=None):
+    """
+    What a render of the layout with these settings will take (and cost, on
+    an AWS farm): the server renders a few sample frames (`POST
+    /api/estimate`). The upload is kept in `uploads`, so the submit that
+    usually follows sends nothing again.
+    """
+    answer = _send(client, "estimate", layout, settings, on_step, on_bytes, uploads)
+    if not isinstance(answer, dict) or not isinstance(answer.get("seconds"), dict):
+        raise BrenderError("The server sent no estimate: see the output of `brender serve`.")
+    return answer
+
+
+def _send(client, route, layout, settings, on_step, on_bytes, uploads):
+    """POSTs {uploadId, settings} to `route` after the checks and the upload (skipped when `uploads` knows it)."""
     step = on_step or (lambda text: None)
     step("Connecting")
     farms = client.check()
     farm_known(farms, settings.get("farm", "local"), settings.get("queue", ""))
     body = {"settings": dict(settings, blend=layout.blend)}
+    working = "Estimating" if route == "estimate" else "Submitting"
     key = None
     if uploads is not None:
         step("Hashing")
         key = client.server + " " + project.layout_digest(layout)
         if key in uploads:
-            step("Submitting")
+            step(working)
             try:
-                return _checked(client.post("renders", dict(body, uploadId=uploads[key])))
+                return client.post(route, dict(body, uploadId=uploads[key]))
             except BrenderError as error:
                 if error.field != "uploadId":
                     raise
@@ -130,8 +149,31 @@ def submit(client, layout, settings, on_step=None, on_bytes=None, uploads=None):
     upload = client.upload_blobs(layout.entries, hashes, on_bytes)
     if key is not None:
         uploads[key] = upload["uploadId"]
-    step("Submitting")
-    return _checked(client.post("renders", dict(body, uploadId=upload["uploadId"])))
+    step(working)
+    return client.post(route, dict(body, uploadId=upload["uploadId"]))
+
+
+def describe_estimate(answer):
+    """One line for the panel: "Estimate: about 2 min (1 min 40 s to 2 min 30 s), $0.42 ($0.30 to $0.55)"."""
+    seconds = answer["seconds"]
+    text = "Estimate: about %s (%s to %s)" % (_duration(seconds["expected"]), _duration(seconds["low"]), _duration(seconds["high"]))
+    usd = answer.get("usd")
+    if usd:
+        text += ", $%.2f ($%.2f to $%.2f)" % (usd["expected"], usd["low"], usd["high"])
+    elif answer.get("cpuHours"):
+        text += ", %.2f CPU-hours" % answer["cpuHours"]["expected"]
+    return text
+
+
+def _duration(seconds):
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return "%d s" % seconds
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return "%d min %d s" % (minutes, seconds) if seconds else "%d min" % minutes
+    hours, minutes = divmod(minutes, 60)
+    return "%d h %d min" % (hours, minutes)
 
 
 def _checked(answer):

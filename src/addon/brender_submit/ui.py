@@ -74,10 +74,15 @@ class BRENDER_PT_submit(bpy.types.Panel):
         submitting = follow.STATE["submitting"]
         row.enabled = not submitting
         row.operator("brender.submit_render", text=submitting + "…" if submitting else "Submit to Brender", icon="RENDER_ANIMATION")
+        row.operator("brender.estimate_render", text="Estimate", icon="TIME")
 
         message, is_error = follow.STATE["message"]
         if message:
             _lines(layout, [message], "ERROR" if is_error else "INFO", is_error)
+        estimate = follow.STATE["estimate"]
+        if estimate and estimate["text"] != message:
+            # Kept in view after the submit: the render page shows it next to the actual cost.
+            _lines(layout, [estimate["text"]], "TIME")
         if settings.last_render_id:
             self._draw_status(layout, settings.last_render_id)
 

@@ -196,6 +196,20 @@ function cloudEnvironment(job: PlannedJob, farm: FarmResources, costCap: CostCap
   return env;
 }
 
+/** The render queue and child size the upload job is told, to price attempts whose host is unknown (src/worker/render-cost.ts). */
+export const RENDER_QUEUE_VARIABLE = "BRENDER_RENDER_QUEUE";
+export const RENDER_VCPUS_VARIABLE = "BRENDER_RENDER_VCPUS";
+export const RENDER_GPUS_VARIABLE = "BRENDER_RENDER_GPUS";
+
+/** What the upload job prices the render's attempts by when a host is unknown (src/worker/render-cost.ts). */
+function renderPricing(options: BatchSubmitOptions): Record<string, string> {
+  return {
+    [RENDER_QUEUE_VARIABLE]: options.queue,
+    [RENDER_VCPUS_VARIABLE]: String(options.resources.vcpus),
+    [RENDER_GPUS_VARIABLE]: String(options.resources.gpus),
+  };
+}
+
 /** Whether the job's payload asks for the GPU (payloadForQueue set it for a GPU queue). */
 function gpuRequested(job: PlannedJob): boolean {
   try {
@@ -245,7 +259,7 @@ export function toSubmitJobInputs(plan: readonly PlannedJob[], farm: FarmResourc
       containerOverrides: {
         environment: [
           { name: "JOB_ACTION_TYPE", value: job.action },
-          ...Object.entries({ ...job.environment, ...cloudEnvironment(job, farm, options.costCap) })
+          ...Object.entries({ ...job.environment, ...cloudEnvironment(job, farm, options.costCap), ...(job.action === "upload_render_output" ? renderPricing(options) : {}) })
             .filter(([name]) => name !== "JOB_ACTION_TYPE")
             .map(([name, value]) => ({ name, value })),
         ],

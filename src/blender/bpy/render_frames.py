@@ -250,6 +250,12 @@ def peak_memory_mb():
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
 
+def cpu_seconds():
+    """Blender's CPU time so far: user + system of every thread, from the kernel's own accounting."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return round(usage.ru_utime + usage.ru_stime, 3)
+
+
 SAMPLES = re.compile(r"Sample (\d+)/(\d+)|Rendering (\d+) / (\d+) samples")
 rendering = {"frame": None}
 
@@ -290,7 +296,7 @@ def render_frame(scene, item):
         return False
     final = os.path.join(item["finalFolder"], os.path.basename(item["partialBase"]) + scene.render.file_extension)
     os.replace(produced, final)
-    emit("frame_finished", frame=frame, file=final, seconds=round(time.monotonic() - started, 3), peakMemoryMb=peak_memory_mb())
+    emit("frame_finished", frame=frame, file=final, seconds=round(time.monotonic() - started, 3), peakMemoryMb=peak_memory_mb(), cpuSeconds=cpu_seconds())
     return True
 
 

@@ -3,7 +3,7 @@ import { QUEUE_KINDS, type QueueKind } from "../../backends/aws/farm-resources.t
 import { resolveResources } from "../../backends/aws/server-sizes.ts";
 import { formatDollars as formatUsd } from "../../domain/cost/range.ts";
 import { queuePrices } from "../../cost/live-prices.ts";
-import { estimateRender, type AwsTarget, type RenderEstimate } from "../../cost/estimate-render.ts";
+import { awsTargetOf, estimateRender, QUEUE_OFFERS, type AwsTarget, type RenderEstimate } from "../../cost/estimate-render.ts";
 import type { Range } from "../../domain/cost/range.ts";
 import { newRenderId } from "../../domain/ids.ts";
 import { UserInputError } from "../../errors.ts";
@@ -24,35 +24,32 @@ export type EstimateOptions = RenderCliOptions & {
   memory?: string;
   gpus?: string;
   maxVcpus?: string;
+  blender?: string;
   json?: boolean;
 };
 
 /** `brender estimate PATH`: inspect, render a sample here, print the estimate. Nothing is uploaded or submitted. */
 export async function runEstimate(path: string, options: EstimateOptions): Promise<number> {
   if (options.backend !== "local" && options.backend !== "aws") throw new UserInputError(`--backend "${options.backend}" is not a backend; use local or aws.`);
-  const aws = options.backend === "aws" ? awsTarget(options) : undefined;
+  const aws = options.backend === "aws" ? await awsTarget(options) : undefined;
   const { source, blendPath, blendFile } = await locateProject(path, options.blend);
   const signal = terminationSignal();
   const inspectStarted = performance.now();
-  const inspection = await inspectBlendFile(blendPath, { signal });
+  // Locally, --blender picks the installed Blender that will render, and so samples; on AWS it names a deployed one.
+  const localBlender = aws ? undefined : options.blender;
+  const inspection = await inspectBlendFile(blendPath, { signal, ...(localBlender ? { blender: localBlender } : {}) });
   const inspectSeconds = (performance.now() - inspectStarted) / 1000;
   const payload = buildRenderPayload(options, inspection, { renderId: newRenderId(), blendFile, defaultProject: source.path });
   if (!options.json) process.stderr.write(`rendering a sample of ${payload.frames} at the render's settings…\n`);
+  const blender = { path: inspection.renderBlender.path, version: inspection.renderBlender.version };
   const live = aws ? await queuePrices(aws.queue, aws.prices.region) : undefined;
-  const sampled = await estimateRender({ blendPath, payload, inspectSeconds, aws: aws && live ? { ...aws, prices: live.prices } : undefined, signal });
+  const sampled = await estimateRender({ blendPath, payload, inspectSeconds, aws: aws && live ? { ...aws, prices: live.prices } : undefined, blender, signal });
   const estimate = live ? { ...sampled, method: `${sampled.method}; prices: ${live.notes.join("; ")}` } : sampled;
   process.stdout.write(options.json ? `${JSON.stringify(estimate)}\n` : formatEstimate(estimate));
   return 0;
 }
 
-const QUEUE_OFFERS: Record<QueueKind, { spot: boolean; gpu: boolean }> = {
-  "spot-cpu": { spot: true, gpu: false },
-  "on-demand-cpu": { spot: false, gpu: false },
-  "spot-gpu": { spot: true, gpu: true },
-  "on-demand-gpu": { spot: false, gpu: true },
-};
-
-function awsTarget(options: EstimateOptions): AwsTarget {
+async function awsTarget(options: EstimateOptions): Promise<AwsTarget> {
   if (!(QUEUE_KINDS as readonly string[]).includes(options.queue)) {
     throw new UserInputError(`--queue "${options.queue}" is not a queue; use one of ${QUEUE_KINDS.join(", ")}.`);
   }
@@ -66,16 +63,30 @@ function awsTarget(options: EstimateOptions): AwsTarget {
   });
   if (offer.gpu && resources.gpus === 0) throw new UserInputError(`--queue ${kind} renders on GPUs; pick a GPU size (--preset gpu-1) or a CPU queue (--queue spot-cpu).`);
   if (!offer.gpu && resources.gpus > 0) throw new UserInputError(`--queue ${kind} has no GPUs; use --queue spot-gpu or on-demand-gpu for a GPU size.`);
-  const maxVcpus = whole(options.maxVcpus, "--max-vcpus") ?? FARM_DEFAULTS.maxVcpus;
+  const farm = options.farm ? await farmQueue(options.farm, kind, options.region) : undefined;
+  const maxVcpus = whole(options.maxVcpus, "--max-vcpus") ?? farm?.maxVcpus ?? FARM_DEFAULTS.maxVcpus;
   if (maxVcpus < resources.vcpus) throw new UserInputError(`--max-vcpus ${maxVcpus} is below one child's ${resources.vcpus} vCPUs; give at least ${resources.vcpus}.`);
   const split = options.chunkSize ? { chunkSize: whole(options.chunkSize, "--chunk-size")! } : options.arraySize ? { arraySize: whole(options.arraySize, "--array-size")! } : undefined;
-  return {
-    queue: { kind, spot: offer.spot, instanceTypes: offer.gpu ? FARM_DEFAULTS.gpuInstanceTypes : FARM_DEFAULTS.cpuInstanceTypes },
-    child: { vcpus: resources.vcpus, gpus: resources.gpus },
-    queueMaxVcpus: maxVcpus,
-    prices: { region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1" },
-    ...(split ? { split } : {}),
-  };
+  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+  return awsTargetOf({
+    queue: kind, child: resources, region: farm?.region ?? region, queueMaxVcpus: maxVcpus, ...(split ? { split } : {}),
+    ...(farm?.instanceTypes ? { instanceTypes: farm.instanceTypes } : {}),
+    ...(farm?.spotBidPercentage !== undefined ? { spotBidPercentage: farm.spotBidPercentage } : {}),
+  });
+}
+
+/** `--farm NAME`: the farm's queue of this kind as AWS Batch describes it (exit 2 when the farm or the queue is missing). */
+async function farmQueue(name: string, kind: QueueKind, region: string | undefined) {
+  const { findFarm } = await import("../../backends/aws/farm-resources.ts");
+  const { farmQueueSettings } = await import("../../cost/farm-queue.ts");
+  const { BatchClient } = await import("@aws-sdk/client-batch");
+  const farm = await findFarm(name, region ? { region } : {});
+  const batch = new BatchClient({ region: farm.region });
+  try {
+    return { region: farm.region, ...(await farmQueueSettings(batch, farm, kind)) };
+  } finally {
+    batch.destroy();
+  }
 }
 
 function whole(text: string | undefined, flag: string): number | undefined {
@@ -106,6 +117,7 @@ export function formatEstimate(estimate: RenderEstimate): string {
     const spot = estimate.prices.spot === "spot-price-history" ? "; spot from the region's recent spot history" : estimate.prices.spot === "assumed-discount" ? "; spot assumed at 30-70% of on-demand (history not read)" : "";
     lines.push(`  prices:   ${onDemand}${spot}`);
   }
+  if (estimate.blender) lines.push(`  blender:  ${estimate.blender.version} (${estimate.blender.path}) rendered the sample`);
   lines.push(`  method:   ${estimate.method}`);
   return `${lines.join("\n")}\n`;
 }

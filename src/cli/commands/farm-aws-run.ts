@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { BrenderError, UserInputError } from "../../errors.ts";
 import { DEFAULT_PACING, type FarmClients, type Pacing } from "../../backends/aws/farm/clients.ts";
 import { createFarmClients, type FarmClientConfig } from "../../backends/aws/farm/create-clients.ts";
+import { makeLinkKeyPair } from "../../backends/aws/farm/link-key.ts";
 import { deployFarm, type SynthesizeFarm } from "../../backends/aws/farm/deploy.ts";
 import { confirmDestroy, destroyFarm } from "../../backends/aws/farm/destroy.ts";
 import type { ImageSource } from "../../backends/aws/farm/image-build.ts";
@@ -85,7 +86,8 @@ function wholeNumber(text: string | undefined, option: string, example: string):
 export async function synthFarm(name: string, options: FarmShapeOptions & { readonly out: string; readonly region?: string }): Promise<number> {
   const request = await farmRequest(name, options);
   const synthesize = await loadSynthesizer();
-  const settings = resolveFarmSettings(request, undefined);
+  // A fresh public key, so the template shows the link distribution as deploy makes it (deploy makes and keeps its own).
+  const settings = { ...resolveFarmSettings(request, undefined), linkPublicKey: makeLinkKeyPair().publicKeyPem };
   const synthesized = synthesize(templateProps(name, settings, options.region?.trim() || undefined));
   const dir = resolve(options.out);
   await mkdir(dir, { recursive: true });

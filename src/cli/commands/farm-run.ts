@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { openLocalFarm, type LocalFarm } from "../../backends/local/farm.ts";
+import { costLine } from "../../domain/cost/cost-words.ts";
 import { runLocalFarm } from "../../backends/local/runner.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
 import type { ObjectStore } from "../../storage/object-store.ts";
@@ -9,6 +10,7 @@ import { webhookStatusLines } from "../notify-status.ts";
 import { watchAndSummarize } from "../render-follow.ts";
 import { formatSeconds } from "../render-watch.ts";
 import { terminationSignal } from "../run-command.ts";
+import { formatDuration } from "../../notify/render-report.ts";
 
 /*
  * Commands that look at and steer renders, on whichever backend each runs:
@@ -41,10 +43,10 @@ export function showStatus(id: string, options: { watch?: boolean; json?: boolea
     if (options.watch) return watchAndSummarize(backend, renderId, { json: options.json === true, started: performance.now(), runJobs: false });
     const detail = await backend.get(renderId);
     if (options.json) {
-      const { backend: where, status, reason, statusError, frames, jobs, manifest } = detail;
+      const { backend: where, status, reason, statusError, frames, jobs, manifest, cost } = detail;
       // As before the backends were one: AWS renders say "aws" and their farm, local ones nothing.
       const farm = where.startsWith("aws:") ? { backend: "aws", farm: where.slice("aws:".length) } : {};
-      process.stdout.write(`${JSON.stringify({ renderId, ...farm, status, reason, ...(statusError ? { statusError } : {}), frames, jobs, manifest }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ renderId, ...farm, status, reason, ...(statusError ? { statusError } : {}), frames, jobs, ...(cost ? { cost } : {}), manifest }, null, 2)}\n`);
     } else {
       const farm = detail.backend.startsWith("aws:") ? ` on AWS farm ${detail.backend.slice(4)}` : "";
       const why = detail.reason ?? detail.statusError;
@@ -57,6 +59,8 @@ export function showStatus(id: string, options: { watch?: boolean; json?: boolea
         const { objects, prefix } = await backend.outputStore(renderId);
         process.stdout.write(`  frames ${detail.manifest.frames.renderedCount}/${detail.manifest.frames.expectedCount}; outputs: ${objects.describe(prefix)}\n`);
       }
+      const cost = costLine(detail.cost);
+      if (cost) process.stdout.write(`  cost: ${cost}\n`);
       process.stdout.write(webhookStatusLines(detail.manifest));
     }
     return detail.status === "FAILED" ? 1 : 0;
@@ -111,12 +115,26 @@ export function linkRender(id: string, options: { expires: string; json?: boolea
   const seconds = parseExpiry(options.expires);
   return withOutputs(id, async (renderId, objects, prefix) => {
     const links: Record<string, string> = {};
+    let expiresAt: Date | undefined;
     for (const name of SHARED_OUTPUTS) {
-      if (await objects.stat(prefix + name)) links[name] = await objects.linkFor(prefix + name, seconds);
+      if (!(await objects.stat(prefix + name))) continue;
+      const link = await objects.linkFor(prefix + name, seconds);
+      links[name] = link.url;
+      if (link.expiresAt && (expiresAt === undefined || link.expiresAt < expiresAt)) expiresAt = link.expiresAt;
     }
     if (Object.keys(links).length === 0) throw new JobFailedError(`Render ${renderId} has no outputs yet; 'brender status ${renderId}' says where it stands.`);
-    if (options.json) process.stdout.write(`${JSON.stringify({ renderId, expiresSeconds: seconds, links }, null, 2)}\n`);
-    else for (const [name, url] of Object.entries(links)) process.stdout.write(`${name.padEnd(14)} ${url}\n`);
+    // The real lifetime: presigned links end with the credentials that signed them (SSO, a role) when those expire first.
+    const lifetime = expiresAt === undefined ? undefined : Math.max(0, Math.round((expiresAt.getTime() - Date.now()) / 1000));
+    if (options.json) {
+      const expiry = expiresAt === undefined ? {} : { expiresAt: expiresAt.toISOString() };
+      process.stdout.write(`${JSON.stringify({ renderId, requestedSeconds: seconds, expiresSeconds: lifetime ?? seconds, ...expiry, links }, null, 2)}\n`);
+      return 0;
+    }
+    for (const [name, url] of Object.entries(links)) process.stdout.write(`${name.padEnd(14)} ${url}\n`);
+    if (expiresAt !== undefined) {
+      const cut = lifetime! < seconds - 1 ? ` (not the ${options.expires.trim()} asked: the credentials that signed them expire then)` : "";
+      process.stdout.write(`These links work until ${expiresAt.toISOString()}, in ${formatDuration(lifetime!)}${cut}.\n`);
+    }
     return 0;
   });
 }

@@ -1,3 +1,6 @@
+import { awsTargetOf } from "../../cost/estimate-render.ts";
+import { queuePrices } from "../../cost/live-prices.ts";
+import { queueOffer } from "../../cost/queue-price.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
 import { brenderHome } from "../../config.ts";
@@ -23,9 +26,17 @@ type AwsRun = {
 
 /** `brender render --backend aws`: the same render, on a farm in the user's AWS account. */
 export async function runAwsRender(run: AwsRun): Promise<number> {
+  const quiet = run.options.json === true;
   const { resolveAwsCostCap } = await import("./render-cost-cap.ts");
-  const request = await resolveAwsCostCap(run.options.maxCost, awsRequest(run), run.options.json === true);
+  let request = await resolveAwsCostCap(run.options.maxCost, awsRequest(run), quiet);
   const warn = (message: string) => process.stderr.write(`warning: ${message}\n`);
+  // A cap made an estimate already (kept in the payload); --estimate makes one without a cap.
+  if (run.options.estimate && request.payload.estimate === undefined) {
+    const region = request.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+    const prices = request.prices ?? (await queuePrices(queueOffer(request.queue), region)).prices;
+    const target = awsTargetOf({ queue: request.queue, child: request.resources, region, prices, split: request.payload.split });
+    request = { ...request, payload: await (await import("./render-estimate.ts")).estimateBeforeRender(request.payload, request.blendPath, { aws: target }, quiet) };
+  }
   if (run.options.dryRun) {
     const planned = await planAwsRender(request, { warn });
     process.stdout.write(`${JSON.stringify(planned.inputs, null, 2)}\n`);

@@ -1,4 +1,5 @@
 import { enforceCostCap, parseMaxCostOption } from "../../cost/cost-cap.ts";
+import { storedEstimateOf } from "../../domain/cost/cost-record.ts";
 import { formatDollars as formatUsd } from "../../domain/cost/range.ts";
 import { findFarm } from "../../backends/aws/farm-resources.ts";
 import type { AwsRenderRequest } from "../../backends/aws/submit-render.ts";
@@ -42,6 +43,6 @@ export async function resolveAwsCostCap(maxCost: string | undefined, request: Aw
     signal: terminationSignal(),
   });
   say(`estimated cost about ${formatUsd(estimate.usd!.expected)}, within ${source} ${formatUsd(maxUsd)}; the render stops if its spend passes it (prices: ${live.notes.join("; ")})`);
-  // The running cap prices child-hours as the estimate did.
-  return { ...request, maxCost: maxUsd, prices: live.prices };
+  // The running cap prices child-hours as the estimate did; the estimate goes with the render, to be shown next to its actual cost.
+  return { ...request, payload: { ...request.payload, estimate: storedEstimateOf(estimate) }, maxCost: maxUsd, prices: live.prices };
 }

@@ -34,6 +34,7 @@ export type RenderOptions = RenderCliOptions & {
   blender?: string;
   dryRun?: boolean;
   maxCost?: string;
+  estimate?: boolean;
   allowMissing?: boolean;
   pathMap?: string[];
   attempts?: string;
@@ -113,11 +114,12 @@ async function submitAndFollow(
     if (!options.json) process.stderr.write(`Blender ${blender.version} (${blender.path}) renders this file\n`);
     const progress = uploadProgressPrinter(options.json === true);
     const blenderExecutable = await jobBlender(blender.path, process.env);
+    const estimated = options.estimate ? await (await import("./render-estimate.ts")).estimateBeforeRender(payload, blendPath, { blender }, options.json === true) : payload;
     traceMark("upload_started");
-    const { upload } = await submitRender(farm, payload, source, { attempts: attempts ?? 1, timeoutSeconds, priority, ...(blenderExecutable ? { blenderExecutable } : {}), onUploadProgress: progress.update });
+    const { upload } = await submitRender(farm, estimated, source, { attempts: attempts ?? 1, timeoutSeconds, priority, ...(blenderExecutable ? { blenderExecutable } : {}), onUploadProgress: progress.update });
     progress.done(upload);
     traceMark("submitted");
-    return await follow(new LocalRenderBackend(farm), payload, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) }, warnings, { path: blender.path, version: blender.version });
+    return await follow(new LocalRenderBackend(farm), estimated, started, options, { ...upload, ...(dependencies.traced > 0 ? { dependencies } : {}) }, warnings, { path: blender.path, version: blender.version });
   } finally {
     farm.close();
   }

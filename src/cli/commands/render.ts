@@ -31,6 +31,7 @@ export function registerRender(program: Command): void {
     .option("--memory <MiB>", "memory per render child in MiB (with --backend aws)")
     .option("--gpus <n>", "GPUs per render child (with --backend aws)")
     .option("--blender <version>", "Blender version: installed here ('brender blenders'), or deployed on the AWS farm (default: the nearest at or above the file's)")
+    .option("--estimate", "estimate the render first (a few frames rendered here, as 'brender estimate'), and keep the estimate to show next to the actual cost")
     .option("--max-cost <usd>", "with --backend aws: refuse the render, before uploading, when its estimate is above this many US dollars, and stop it once its spend passes them; \"none\" lifts the farm's default cap")
     .option("--dry-run", "print the exact AWS Batch SubmitJob inputs, in order, and submit nothing (with --backend aws)")
     .action((path: string, options) => runCommand(async () => (await import("./render-run.ts")).runRender(path, options)));

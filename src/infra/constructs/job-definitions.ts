@@ -42,6 +42,8 @@ export type JobDefinitionsProps = {
   readonly jobRole: iam.IRole;
   /** The ARN (never the value) of the webhook signing secret the upload job reads. @default none */
   readonly webhookSecretArn?: string;
+  /** Where the upload job signs output links (LINK_ENV of src/storage/share-links.ts): names and ARNs, never the key. @default none (presigned S3) */
+  readonly linkEnvironment?: Readonly<Record<string, string>>;
   /** Days CloudWatch keeps the jobs' logs. @default 30 */
   readonly logRetention?: logs.RetentionDays;
   /** vCPUs of a job that does not ask (submissions override it). @default 1 */
@@ -76,6 +78,7 @@ export class JobDefinitions extends Construct {
         { name: "EFS_BLENDER_FOLDER_PATH", value: EFS_MOUNT_PATH },
         { name: "BLENDER_EXECUTABLE", value: BLENDER_EXECUTABLE },
         ...(props.webhookSecretArn !== undefined ? [{ name: "BRENDER_WEBHOOK_SECRET_ARN", value: props.webhookSecretArn }] : []),
+        ...Object.entries(props.linkEnvironment ?? {}).map(([name, value]) => ({ name, value })),
         ...(extra.environment ?? []),
       ],
       volumes: [

@@ -73,7 +73,7 @@ const DETAILS_TEXT = [
   "{{#if missingFrames}}Missing frames: {{missingFrames}}\n{{/if}}{{#if duration}}Render time: {{duration}}\n{{/if}}{{#if startedAt}}Started: {{startedAt}}\n{{/if}}Finished: {{finishedAt}}",
   "",
   "Outputs: {{location}}",
-  "{{#if framesLink}}Frames: {{framesLink}}\n{{/if}}{{#if zipLink}}Zip: {{zipLink}}\n{{/if}}{{#if thumbnailLink}}Thumbnail: {{thumbnailLink}}\n{{/if}}{{#if previewLink}}Preview: {{previewLink}}\n{{/if}}{{#if logLink}}Log: {{logLink}}\n{{/if}}",
+  "{{#if framesLink}}Frames: {{framesLink}}\n{{/if}}{{#if zipLink}}Zip: {{zipLink}}\n{{/if}}{{#if thumbnailLink}}Thumbnail: {{thumbnailLink}}\n{{/if}}{{#if previewLink}}Preview: {{previewLink}}\n{{/if}}{{#if logLink}}Log: {{logLink}}\n{{/if}}{{#if linksExpireAt}}Links work until: {{linksExpireAt}}\n{{/if}}",
   "{{#if instanceType}}Instance type: {{instanceType}}\n{{/if}}{{#if capacity}}Capacity: {{capacity}}\n{{/if}}{{#if warnings}}\nWarnings:\n{{warnings}}\n{{/if}}",
 ].join("\n");
 
@@ -98,6 +98,7 @@ function detailsHtml(): string {
     link("Thumbnail", "thumbnailLink"),
     link("Preview", "previewLink"),
     link("Log", "logLink"),
+    optionalRow("Links work until", "linksExpireAt"),
     optionalRow("Instance type", "instanceType"),
     optionalRow("Capacity", "capacity"),
     "</table>",

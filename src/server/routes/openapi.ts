@@ -3,7 +3,7 @@ import { z } from "zod";
 import { PREVIEW_SIZES } from "../frame-previews.ts";
 import { blobOpenApiPaths } from "./blobs.ts";
 import {
-  errorSchema, farmsSchema, frameEventSchema, inspectResponseSchema, outputSchema, progressEventDataSchema, renderDetailSchema,
+  errorSchema, estimateResponseSchema, farmsSchema, frameEventSchema, inspectResponseSchema, outputSchema, progressEventDataSchema, renderDetailSchema,
   renderEventSchema, renderListItemSchema, renderSettingsSchema, submittedSchema, submitUploadedSchema,
   inspectUploadedSchema, logFileSchema, uploadResponseSchema,
 } from "../schemas.ts";
@@ -61,11 +61,19 @@ export function openApiDocument(): JsonObject {
         FrameEvent: jsonSchema(frameEventSchema, "output"),
         Upload: jsonSchema(uploadResponseSchema, "output"),
         InspectUploaded: jsonSchema(inspectUploadedSchema, "input"),
+        Estimate: jsonSchema(estimateResponseSchema, "output"),
         LogFile: jsonSchema(logFileSchema, "output"),
       },
     },
     security: [{}, { bearer: [] }, { queryToken: [] }],
     paths: {
+      "/api/estimate": {
+        post: {
+          summary: "Estimate a render of an earlier upload: a few frames rendered on the server at the render's settings, scaled to the whole render on this machine or the AWS farm settings.farm names (time; on AWS also money). Nothing is submitted",
+          requestBody: { required: true, content: { "application/json": { schema: ref("SubmitUploaded") } } },
+          responses: { "200": { description: "the estimate; send its `stored` back as settings.estimate with POST /api/renders", ...json(ref("Estimate")) }, ...errors(400, 401) },
+        },
+      },
       "/api/inspect": {
         post: {
           summary: "Describe a .blend: one uploaded here (multipart; kept for a later submission by uploadId), or one inside an earlier upload (JSON)",

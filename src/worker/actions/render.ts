@@ -13,6 +13,7 @@ import { progressEventSchema, type ProgressEventBody } from "../../domain/progre
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { JobFailedError, UserInputError } from "../../errors.ts";
 import { eventSink, type EmitEvent } from "../events.ts";
+import { hostInfo } from "../host-info.ts";
 import { withPublishedEvents } from "../publish-events.ts";
 import { framePublisher } from "../frame-publisher.ts";
 import { clearPrework, previewPrework, type PreviewPrework } from "../preview-prework.ts";
@@ -66,7 +67,11 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
   const started = performance.now();
   const seconds = () => Math.round((performance.now() - started) / 10) / 100;
 
-  emit({ type: "child_started", child: index, frames: share.length ? formatFrameSet(compressFrames(share)) : "", frameCount: share.length });
+  const host = await hostInfo(context.processEnv);
+  emit({
+    type: "child_started", child: index, frames: share.length ? formatFrameSet(compressFrames(share)) : "", frameCount: share.length,
+    ...attemptOf(context.processEnv.AWS_BATCH_JOB_ATTEMPT), ...(Object.keys(host).length > 0 ? { host } : {}),
+  });
   const header = await assertBlendFileReadable(blendFile);
   await mkdir(folders.frames, { recursive: true });
 
@@ -163,26 +168,40 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
     const missing = share.filter((frame) => !rendered.has(frame));
     // A check still under way decides whether the missing frames were stopped by the cap.
     const stoppedAtCap = guard ? await guard.check() : undefined;
-    if (stoppedAtCap && missing.length > 0) capFailure(stoppedAtCap, share.length - missing.length);
+    // Blender's CPU time: each Blender reports its own; the child's is their sum.
+    const cpu = cpuOfRuns(runs.map((run) => run.tracker.cpu));
+    if (stoppedAtCap && missing.length > 0) capFailure(stoppedAtCap, share.length - missing.length, cpu);
     if (runs.every((run) => run.exit.exitCode === 0) && missing.length === 0) {
-      emit({ type: "child_finished", child: index, status: "succeeded", framesDone: share.length, seconds: seconds() });
+      emit({ type: "child_finished", child: index, status: "succeeded", framesDone: share.length, seconds: seconds(), ...cpu });
       return;
     }
     // The Blender that failed explains the failure; when none did, the first one says what is missing.
     const failed = runs.find((run) => run.exit.exitCode !== 0) ?? runs[0]!;
     const reason = failureReason(failed.exit, failed.tracker, missing);
-    emit({ type: "child_finished", child: index, status: "failed", framesDone: share.length - missing.length, seconds: seconds(), reason });
+    emit({ type: "child_finished", child: index, status: "failed", framesDone: share.length - missing.length, seconds: seconds(), reason, ...cpu });
     throw new JobFailedError(reason);
   } finally {
     stopPeriodic?.();
     guard?.close();
   }
 
-  /** Fails the child with the cap's reason; the frames so far stay for the publisher. */
-  function capFailure(reason: string, framesDone: number): never {
-    emit({ type: "child_finished", child: index, status: "failed", framesDone, seconds: seconds(), reason });
+  /** Fails the child with the cap's reason (and Blender's CPU time when it ran); the frames so far stay for the publisher. */
+  function capFailure(reason: string, framesDone: number, cpu: { cpuSeconds?: number } = {}): never {
+    emit({ type: "child_finished", child: index, status: "failed", framesDone, seconds: seconds(), reason, ...cpu });
     throw new JobFailedError(reason);
   }
+}
+
+/** The try number AWS Batch (and the local farm) gives the container, when it is one. */
+function attemptOf(variable: string | undefined): { attempt?: number } {
+  const attempt = Number(variable);
+  return Number.isInteger(attempt) && attempt >= 1 ? { attempt } : {};
+}
+
+/** The CPU seconds of several Blenders together; empty when none reported any. */
+function cpuOfRuns(reports: readonly { cpuSeconds?: number }[]): { cpuSeconds?: number } {
+  const reported = reports.flatMap((report) => (report.cpuSeconds !== undefined ? [report.cpuSeconds] : []));
+  return reported.length > 0 ? { cpuSeconds: Math.round(reported.reduce((sum, seconds) => sum + seconds, 0) * 1000) / 1000 } : {};
 }
 
 /**
@@ -238,6 +257,8 @@ type OutputTracker = {
   readonly settingsError: string | undefined;
   readonly frameError: string | undefined;
   readonly errorLines: readonly string[];
+  /** Blender's CPU seconds as it last reported them (with each finished frame); empty before the first. */
+  readonly cpu: { cpuSeconds?: number };
 };
 
 /** Turns Blender's output into progress events and remembers what went wrong; `onBlender` hears which Blender renders. */
@@ -247,11 +268,13 @@ function blenderOutputTracker(emit: EmitEvent, onBlender: (version: string) => v
   let settingsError: string | undefined;
   let frameError: string | undefined;
   const errorLines: string[] = [];
+  const cpu: { cpuSeconds?: number } = {};
   return {
     get currentFrame() { return currentFrame; },
     get settingsError() { return settingsError; },
     get frameError() { return frameError; },
     errorLines,
+    cpu,
     onLine(line: string) {
       const parsed = parseBlenderLine(line);
       if (parsed.kind === "samples") {
@@ -283,6 +306,7 @@ function blenderOutputTracker(emit: EmitEvent, onBlender: (version: string) => v
           lastSample = -1;
         } else if (body.type === "frame_finished") {
           currentFrame = undefined;
+          if (body.cpuSeconds !== undefined) cpu.cpuSeconds = Math.max(cpu.cpuSeconds ?? 0, body.cpuSeconds);
         } else if (body.type === "frame_failed") {
           frameError = body.reason;
         }

@@ -14,8 +14,10 @@ import { mailerConfigFromEnv, sendRenderNotification } from "../../notify/mailer
 import type { RenderReport } from "../../notify/render-report.ts";
 import { renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { hostInfo } from "../host-info.ts";
+import { linkMakerFromEnv } from "../../storage/share-links.ts";
 import { notifyWebhooks } from "../webhook-notify.ts";
 import { alreadyPublished, publishedManifest, restoreFromStore } from "../published-outputs.ts";
+import { renderCostOf } from "../render-cost.ts";
 import { readRenderEvents, summarizeEvents, type RenderSummary } from "../render-summary.ts";
 import { renderedFrames } from "./render.ts";
 import { OUTPUT_TAGS, publishedFiles } from "../frame-publisher.ts";
@@ -96,6 +98,8 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     : undefined;
   const finishedAt = new Date().toISOString();
   const hostDescription = await host;
+  // A retry's manifest adds this run's cost to what the earlier runs cost.
+  const cost = await renderCostOf(payload, summary, finishedAt, context.processEnv, earlier?.cost);
   const manifest: RenderManifest = {
     schemaVersion: 1,
     renderId: payload.renderId,
@@ -121,6 +125,7 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     ...(summary.device !== undefined ? { device: summary.device } : {}),
     frameTimes: mergeFrameTimes(earlier?.frameTimes, summary.frameTimes, frames.rendered),
     ...(Object.keys(hostDescription).length > 0 ? { host: hostDescription } : {}),
+    ...(cost ? { cost } : {}),
   };
   // Past this point the upload publishes and tells the user: a worker whose runner died stops before it,
   // so the run that takes over is the only one that does.
@@ -234,12 +239,32 @@ export function batchJobLink(env: NodeJS.ProcessEnv, jobId: string | undefined):
   return `https://${region}.console.aws.amazon.com/batch/home?region=${region}#jobs/detail/${jobId}`;
 }
 
-/** Links in the e-mail work for a week without credentials (presigned on S3); where signing fails, the location. */
+/**
+ * Links in the e-mail are asked for a week without credentials: CloudFront signed URLs on a farm with a link
+ * distribution, else presigned S3, which end with the job's credentials (the e-mail states the earlier time).
+ * Where signing fails, the location.
+ */
 const EMAIL_LINK_SECONDS = 604_800;
 
-async function shareLink(store: ActionContext["store"], key: string | undefined): Promise<string | undefined> {
-  if (!key) return undefined;
-  return store.linkFor(key, EMAIL_LINK_SECONDS).catch(() => store.describe(key));
+type EmailLinks = { readonly outputs: Partial<Record<"zip" | "thumbnail" | "preview", string>>; readonly expiresAt?: string };
+
+async function emailLinks(context: ActionContext, outputs: RenderManifest["outputs"], warnings: string[]): Promise<EmailLinks> {
+  const { store } = context;
+  const { maker, warning } = await linkMakerFromEnv(store, context.processEnv);
+  if (warning) {
+    context.log.warn(warning);
+    warnings.push(warning);
+  }
+  const links: Partial<Record<"zip" | "thumbnail" | "preview", string>> = {};
+  let expiresAt: Date | undefined;
+  for (const name of ["zip", "thumbnail", "preview"] as const) {
+    const key = outputs[name];
+    if (!key) continue;
+    const link = await maker.link(key, EMAIL_LINK_SECONDS).catch(() => undefined);
+    links[name] = link?.url ?? store.describe(key);
+    if (link?.expiresAt && (expiresAt === undefined || link.expiresAt < expiresAt)) expiresAt = link.expiresAt;
+  }
+  return { outputs: links, ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}) };
 }
 
 async function renderReport(
@@ -250,6 +275,7 @@ async function renderReport(
   logLink: string | undefined,
 ): Promise<RenderReport> {
   const { store } = context;
+  const links = await emailLinks(context, manifest.outputs, manifest.warnings);
   return {
     renderId: payload.renderId,
     project: payload.project.name,
@@ -265,13 +291,13 @@ async function renderReport(
     outputs: {
       location: store.describe(manifest.outputs.prefix),
       frames: store.describe(`${manifest.outputs.prefix}frames/`),
-      zip: await shareLink(store, manifest.outputs.zip),
-      thumbnail: await shareLink(store, manifest.outputs.thumbnail),
-      preview: await shareLink(store, manifest.outputs.preview),
+      ...links.outputs,
+      ...(links.expiresAt ? { linksExpireAt: links.expiresAt } : {}),
     },
     warnings: manifest.warnings,
     ...(logLink ? { logLink } : {}),
     ...(manifest.host ? { host: { instanceType: manifest.host.instanceType, spot: manifest.host.spot } } : {}),
+    ...(manifest.cost ? { cost: manifest.cost } : {}),
   };
 }
 

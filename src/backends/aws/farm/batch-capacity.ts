@@ -22,6 +22,8 @@ export type FarmEnvironment = {
   readonly desiredVcpus?: number;
   /** Families or types the environment starts (empty for unmanaged ones). */
   readonly instanceTypes: readonly string[];
+  /** Spot environments: the most they pay, a percentage of on-demand. */
+  readonly bidPercentage?: number;
 };
 
 export type FarmQueue = {
@@ -42,7 +44,7 @@ export type FarmCapacity = {
   readonly missing: readonly { readonly role: QueueRole; readonly output: string }[];
 };
 
-const QUEUE_OUTPUTS: Readonly<Record<QueueRole, string>> = {
+export const QUEUE_OUTPUTS: Readonly<Record<QueueRole, string>> = {
   io: FARM_OUTPUTS.ioQueue,
   "spot-cpu": FARM_OUTPUTS.spotCpuQueue,
   "on-demand-cpu": FARM_OUTPUTS.onDemandCpuQueue,
@@ -93,6 +95,7 @@ export async function readFarmCapacity(batch: BatchClient, outputs: Record<strin
         ...(resources?.maxvCpus !== undefined ? { maxVcpus: resources.maxvCpus } : {}),
         ...(resources?.desiredvCpus !== undefined ? { desiredVcpus: resources.desiredvCpus } : {}),
         instanceTypes: resources?.instanceTypes ?? [],
+        ...(resources?.bidPercentage !== undefined ? { bidPercentage: resources.bidPercentage } : {}),
       };
       environments.set(view.arn, view);
       environments.set(view.name, view);

@@ -12,6 +12,7 @@ import type { SESv2Client } from "@aws-sdk/client-sesv2";
 import type { STSClient } from "@aws-sdk/client-sts";
 import type { BatchClient } from "@aws-sdk/client-batch";
 import type { EC2Client } from "@aws-sdk/client-ec2";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 
 /** The SDK clients a farm command talks to, all in the farm's region. */
 export type FarmClients = {
@@ -23,6 +24,7 @@ export type FarmClients = {
   readonly sts: STSClient;
   readonly batch: BatchClient;
   readonly ec2: EC2Client;
+  readonly secretsManager: SecretsManagerClient;
 };
 
 /** How often to poll and how to wait; tests pass a sleep that returns at once. */

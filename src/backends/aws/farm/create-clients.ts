@@ -5,6 +5,7 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { FarmClients } from "./clients.ts";
 
@@ -30,5 +31,6 @@ export function createFarmClients(config: FarmClientConfig): FarmClients {
     sts: new STSClient(config),
     batch: new BatchClient(config),
     ec2: new EC2Client(config),
+    secretsManager: new SecretsManagerClient(config),
   };
 }

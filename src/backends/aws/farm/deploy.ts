@@ -7,6 +7,8 @@
  * cost.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { makeLinkKeyPair, type LinkKeyPair } from "./link-key.ts";
 import { JobFailedError, UserInputError } from "../../../errors.ts";
 import { IO_INSTANCE_TYPES, resolveFarmProps } from "../../../infra/farm-props.ts";
 import { unofferedInstanceTypes } from "./instance-offerings.ts";
@@ -82,7 +84,10 @@ export async function deployFarm(request: FarmDeployRequest, deps: DeployDeps): 
   let existing = await describeStack(cfn, stackName);
   if (existing) existing = await clearFailedCreate(existing, request.name, cfn, report, pacing);
   const previous = existing ? await readSettings(clients.s3, stackOutputs(existing)) : undefined;
-  const settings = resolveFarmSettings(request, previous);
+  const resolved = resolveFarmSettings(request, previous);
+  // The links' key is made once and kept (settings): a new one would void every link already e-mailed.
+  const newLinkKey = resolved.linkPublicKey === undefined ? makeLinkKeyPair() : undefined;
+  const settings: FarmSettings = newLinkKey ? { ...resolved, linkPublicKey: newLinkKey.publicKeyPem } : resolved;
 
   // A family the region does not sell fails its compute environment and rolls the whole stack back.
   const props = resolveFarmProps(templateProps(request.name, settings, region));
@@ -103,6 +108,7 @@ export async function deployFarm(request: FarmDeployRequest, deps: DeployDeps): 
   const outputs = stackOutputs(stackResult.stack);
 
   const bucket = requiredOutput(outputs, FARM_OUTPUTS.bucket, request.name);
+  if (newLinkKey) await storeLinkKey(clients, outputs, newLinkKey, report);
   const sourceKey = outputs[BUILD_OUTPUTS.sourceKey] ?? DEFAULT_SOURCE_KEY;
   report(`==> Uploading the worker image's source to s3://${bucket}/${sourceKey}`);
   const sourceUploaded = await uploadSource(clients.s3, bucket, sourceKey, deps.imageSource, report);
@@ -143,6 +149,17 @@ export async function deployFarm(request: FarmDeployRequest, deps: DeployDeps): 
     ...(email !== undefined ? { email } : {}),
     cost,
   };
+}
+
+/** Writes a new links key's private half into the stack's secret (never into the template or the settings). */
+async function storeLinkKey(clients: FarmClients, outputs: Record<string, string>, key: LinkKeyPair, report: Report): Promise<void> {
+  const secretId = outputs[BUILD_OUTPUTS.linkKeySecret];
+  if (!secretId) {
+    report("  The stack has no link signing secret: e-mailed links stay presigned S3 URLs, which end with the job's credentials.");
+    return;
+  }
+  await clients.secretsManager.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: key.privateKeyPem }));
+  report(`==> Signed output links: key stored in ${secretId}`);
 }
 
 /** The settings in one line, for the synthesize step's heading. */

@@ -18,6 +18,8 @@ export type FarmTemplateProps = {
   readonly maxCostUsd?: number;
   /** Whether the stack declares the SES identity; deploy manages it through the SDK instead (see templateProps). */
   readonly createEmailIdentity?: boolean;
+  /** Public key (PEM) of the signed output links: with it the stack has the CloudFront link distribution. */
+  readonly linkPublicKey?: string;
 };
 
 /**
@@ -30,6 +32,7 @@ export const BUILD_OUTPUTS = {
   imageBuildProject: "ImageBuildProject",
   fileSystemId: "FileSystemId",
   sourceKey: "SourceKey",
+  linkKeySecret: "LinkKeySecretArn",
 } as const;
 
 /** Where the image source goes when the stack does not say (it should: SourceKey). */
@@ -79,6 +82,8 @@ export type FarmSettings = {
   readonly spotBidPercentage?: number;
   readonly blenderVersions: string[];
   readonly notificationEmail?: string;
+  /** Public key of the signed output links (its private half is only in the farm's secret); kept across deploys so links stay valid. */
+  readonly linkPublicKey?: string;
   /** The default cost cap per render, US dollars. */
   readonly maxCostUsd?: number;
 };
@@ -95,6 +100,7 @@ export function resolveFarmSettings(request: FarmDeployRequest, previous: FarmSe
     ...(maxVcpus !== undefined ? { maxVcpus } : {}),
     ...(spotBidPercentage !== undefined ? { spotBidPercentage } : {}),
     ...(notificationEmail !== undefined ? { notificationEmail } : {}),
+    ...(previous?.linkPublicKey !== undefined ? { linkPublicKey: previous.linkPublicKey } : {}),
     ...(maxCostUsd !== undefined ? { maxCostUsd } : {}),
   };
 }
@@ -112,6 +118,7 @@ export function templateProps(name: string, settings: FarmSettings, region: stri
     // The identity is created (and verified, and later deleted) by deploy through SES: declared in the
     // stack, an address already verified in the account, or shared by two farms, would fail the stack.
     ...(settings.notificationEmail !== undefined ? { notificationEmail: settings.notificationEmail, createEmailIdentity: false } : {}),
+    ...(settings.linkPublicKey !== undefined ? { linkPublicKey: settings.linkPublicKey } : {}),
   };
 }
 

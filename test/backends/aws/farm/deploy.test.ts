@@ -1,7 +1,7 @@
 /** deployFarm against the fake cloud (fake-cloud.ts): call order, what is printed, failures. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+import { createHash, createSign, createVerify } from "node:crypto";
 import fc from "fast-check";
 import { CreateStackCommand } from "@aws-sdk/client-cloudformation";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
@@ -52,7 +52,9 @@ describe("deployFarm", () => {
     assert.ok(create.TemplateBody, "a small template goes inline");
     assert.deepEqual(create.Capabilities, ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]);
     assert.equal(create.OnFailure, "ROLLBACK");
-    assert.deepEqual(cloud.synthesized[0], { farmName: "demo", region: REGION, private: false, blenderVersions: ["3.6.0", "4.2.0"], notificationEmail: "renders@example.com", createEmailIdentity: false });
+    const { linkPublicKey, ...shape } = cloud.synthesized[0]!;
+    assert.deepEqual(shape, { farmName: "demo", region: REGION, private: false, blenderVersions: ["3.6.0", "4.2.0"], notificationEmail: "renders@example.com", createEmailIdentity: false });
+    assert.match(linkPublicKey ?? "", /^-----BEGIN PUBLIC KEY-----/);
     const start = cloud.mocks.codeBuild.commandCalls(StartBuildCommand).map((call) => call.args[0].input);
     assert.deepEqual(start.map((input) => input.projectName), ["brender-demo-image", "brender-demo-image"]);
 
@@ -71,6 +73,23 @@ describe("deployFarm", () => {
     assert.match(printed, /Estimated fixed cost: \$\d+\.\d\d\/month/);
     assert.match(printed, /EFS storage/);
     assert.doesNotMatch(printed, /NAT gateway/);
+  }));
+
+  it("makes the links' key pair once: the public half goes to the stack, the private half only to its secret; later deploys keep it", withCloud(async (cloud) => {
+    await cloud.deploy({ blenderVersions: ["4.2.0"] });
+    const publicPem = cloud.synthesized[0]!.linkPublicKey!;
+    const privatePem = cloud.secrets.get(cloud.linkSecretArn)!;
+    assert.ok(cloud.log.indexOf(`PutSecretValue:${cloud.linkSecretArn}`) > cloud.log.indexOf("CreateStack"), "written once the stack (and its secret) exists");
+    // The two halves belong together: what the secret signs, the stack's public key verifies.
+    const signature = createSign("RSA-SHA1").update("policy").sign(privatePem);
+    assert.ok(createVerify("RSA-SHA1").update("policy").verify(publicPem, signature));
+    const settings = JSON.stringify([...cloud.buckets.get(cloud.bucketName)!.values()].map((versions) => versions.at(-1)!.body));
+    assert.doesNotMatch(settings, /PRIVATE KEY/, "the private key is not in the stored settings");
+
+    cloud.log.length = 0;
+    await cloud.deploy({ blenderVersions: ["4.2.0"] });
+    assert.equal(cloud.synthesized[1]!.linkPublicKey, publicPem, "the same key: links already e-mailed keep working");
+    assert.ok(!cloud.log.some((entry) => entry.startsWith("PutSecretValue")));
   }));
 
   it("an update with no changes is not an error: nothing is rebuilt or uploaded again", withCloud(async (cloud) => {
@@ -135,7 +154,7 @@ describe("deployFarm", () => {
     assert.deepEqual(result.imagesPresent, ["3.6.0"]);
     assert.match(reports(cloud.log).join("\n"), /blender-3\.6\.0: already in brender-demo/);
     // What was not asked for stays as it was: still private, still 64 vCPUs.
-    assert.deepEqual(cloud.synthesized.at(-1), { farmName: "demo", region: REGION, private: true, maxVcpus: 64, blenderVersions: ["3.6.0", "4.2.0"] });
+    assert.deepEqual(cloud.synthesized.at(-1), { farmName: "demo", region: REGION, private: true, maxVcpus: 64, blenderVersions: ["3.6.0", "4.2.0"], linkPublicKey: cloud.synthesized[0]!.linkPublicKey });
     assert.match(reports(cloud.log).join("\n"), /NAT gateway: \$32\.85/);
   }));
 

@@ -33,6 +33,7 @@ import { BatchDeleteImageCommand, DescribeImagesCommand, ListImagesCommand } fro
 import { CreateEmailIdentityCommand, DeleteEmailIdentityCommand, GetEmailIdentityCommand } from "@aws-sdk/client-sesv2";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { DescribeInstanceTypeOfferingsCommand } from "@aws-sdk/client-ec2";
+import { PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { FARM_OUTPUTS } from "../../../../src/backends/aws/farm-resources.ts";
 import type { FarmClients } from "../../../../src/backends/aws/farm/clients.ts";
 import { createFarmClients } from "../../../../src/backends/aws/farm/create-clients.ts";
@@ -77,6 +78,7 @@ export function fakeCloud() {
     sts: mockClient(clients.sts),
     batch: mockClient(clients.batch),
     ec2: mockClient(clients.ec2),
+    secretsManager: mockClient(clients.secretsManager),
   };
   const log: string[] = [];
   const stacks = new Map<string, FakeStack>();
@@ -84,6 +86,8 @@ export function fakeCloud() {
   const images = new Map<string, string[]>(); // digest -> tags
   const builds = new Map<string, { version: string; polls: number; fail?: string; done?: boolean }>();
   const identities = new Map<string, { tags: { Key: string; Value: string }[]; verified: boolean }>();
+  const secrets = new Map<string, string>();
+  const linkSecretArn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:LinksPrivateKey-abc123`;
   const state = {
     createFailure: undefined as string | undefined,
     buildFailure: undefined as string | undefined,
@@ -122,6 +126,7 @@ export function fakeCloud() {
       [BUILD_OUTPUTS.imageBuildProject]: "brender-demo-image",
       [BUILD_OUTPUTS.sourceKey]: "build/source.zip",
       ...(props.notificationEmail ? { [FARM_OUTPUTS.senderEmail]: props.notificationEmail } : {}),
+      ...(props.linkPublicKey ? { [BUILD_OUTPUTS.linkKeySecret]: linkSecretArn } : {}),
     };
     return Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }));
   };
@@ -129,6 +134,13 @@ export function fakeCloud() {
     log.push(name);
     return body;
   };
+
+  // Secrets Manager --------------------------------------------------------
+  mocks.secretsManager.on(PutSecretValueCommand).callsFake((input: { SecretId: string; SecretString: string }) => {
+    log.push(`PutSecretValue:${input.SecretId}`);
+    secrets.set(input.SecretId, input.SecretString);
+    return {};
+  });
 
   // CloudFormation ---------------------------------------------------------
   mocks.cfn.on(DescribeStacksCommand).callsFake((input: { StackName: string }) => {
@@ -446,7 +458,7 @@ export function fakeCloud() {
   const restore = () => {
     for (const mock of Object.values(mocks)) mock.restore();
   };
-  return { clients, mocks, log, stacks, buckets, images, builds, startBuild, identities, state, source, synthesized, deps, deploy, restore, bucketName };
+  return { clients, mocks, log, stacks, buckets, images, builds, startBuild, identities, secrets, linkSecretArn, state, source, synthesized, deps, deploy, restore, bucketName };
 }
 
 export type Cloud = ReturnType<typeof fakeCloud>;
