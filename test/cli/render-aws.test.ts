@@ -1,9 +1,10 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readdir } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { DescribeJobsCommand, ListJobsCommand } from "@aws-sdk/client-batch";
 import { CreateBucketCommand, GetObjectTaggingCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import sharp from "sharp";
 import { submitJobInputSchema } from "../../src/backends/aws/batch-submission.ts";
 import { brender, makeScene, tempDir } from "../helpers/blender.ts";
 import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
@@ -119,6 +120,22 @@ describe("brender render --backend aws (AWS Batch, S3 and CloudFormation on moto
     assert.deepEqual((await readdir(join(got, "frames"))).sort(), ["frame_0001.png", "frame_0002.png"]);
     const listed = JSON.parse((await brender(["jobs", "--json"], awsEnv(home))).stdout) as { renderId: string; backend: string; status: string }[];
     assert.deepEqual(listed.map((row) => [row.renderId, row.backend, row.status]), [[renderId, "aws:test", "SUCCEEDED"]]);
+  });
+
+  it("--json's upload summary says what packing traced and added, as a local render's does", async (t) => {
+    const home = await tempDir(t);
+    await mkdir(join(home, "textures"), { recursive: true });
+    const texture = join(home, "textures", "green.png");
+    await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 0, g: 255, b: 0 } } }).png().toFile(texture);
+    await mkdir(join(home, "shots"), { recursive: true });
+    const blend = await makeScene(join(home, "shots", "shot.blend"), { frames: [1, 1], resolution: [16, 16], samples: 1, texture });
+    const submitted = await brender(["render", blend, "--backend", "aws", "--farm", "test", "--detach", "--json"], awsEnv(home));
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const { upload } = JSON.parse(submitted.stdout) as { upload: { files: number; dependencies?: { traced: number; outside: number; missing: string[] } } };
+    assert.equal(upload.dependencies?.traced, 1);
+    assert.equal(upload.dependencies?.outside, 1, "the texture lies outside the .blend's folder");
+    assert.deepEqual(upload.dependencies?.missing, []);
+    assert.equal(upload.files, 3, "the .blend, the texture and the farm's path map");
   });
 
   it("names the problem when the farm is missing or not given", async (t) => {

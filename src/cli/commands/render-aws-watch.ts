@@ -1,11 +1,12 @@
 import type { AwsRenderRequest, submitAwsRender } from "../../backends/aws/submit-render.ts";
+import type { PackingReport } from "../../packing/pack.ts";
 import { recordAndFollow } from "./aws-renders.ts";
 
 type Submitted = Awaited<ReturnType<typeof submitAwsRender>>;
 
 /** After submitting to AWS: keep a local record of the render, then detach or follow it. */
 export function finishAwsSubmission(
-  run: { readonly options: { detach?: boolean; json?: boolean }; readonly started: number },
+  run: { readonly options: { detach?: boolean; json?: boolean }; readonly started: number; readonly dependencies?: PackingReport },
   request: AwsRenderRequest,
   submitted: Submitted,
 ): Promise<number> {
@@ -26,6 +27,11 @@ export function finishAwsSubmission(
     },
     run.options,
     run.started,
-    { files: submitted.upload.files, bytesUploaded: submitted.upload.bytesUploaded, bytesSkipped: submitted.upload.bytesSkipped },
+    {
+      files: submitted.upload.files,
+      bytesUploaded: submitted.upload.bytesUploaded,
+      bytesSkipped: submitted.upload.bytesSkipped,
+      ...(run.dependencies && run.dependencies.traced > 0 ? { dependencies: run.dependencies } : {}),
+    },
   );
 }

@@ -7,6 +7,7 @@ import { brenderHome } from "../../config.ts";
 import { QUEUE_KINDS, type QueueKind } from "../../backends/aws/farm-resources.ts";
 import { resolveResources, type ResourceRequest } from "../../backends/aws/server-sizes.ts";
 import { planAwsRender, submitAwsRender, type AwsRenderRequest } from "../../backends/aws/submit-render.ts";
+import type { PackingReport } from "../../packing/pack.ts";
 import type { UploadSource } from "../../storage/content-upload.ts";
 import type { RenderOptions } from "./render-run.ts";
 
@@ -22,6 +23,8 @@ type AwsRun = {
   readonly priority: number;
   readonly timeoutSeconds: number | undefined;
   readonly started: number;
+  /** What packing traced and added; in the --json summary's `upload`, as a local render's. */
+  readonly dependencies?: PackingReport;
 };
 
 /** `brender render --backend aws`: the same render, on a farm in the user's AWS account. */

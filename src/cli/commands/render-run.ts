@@ -96,7 +96,7 @@ async function submitAndFollow(
   const { attempts, priority, timeoutSeconds, started, warnings } = run;
   if (options.backend === "aws") {
     const { runAwsRender } = await import("./render-aws.ts");
-    return runAwsRender({ payload, source, blendPath, options, attempts, priority, timeoutSeconds, started });
+    return runAwsRender({ payload, source, blendPath, options, attempts, priority, timeoutSeconds, started, dependencies });
   }
   if (options.backend !== "local") throw new UserInputError(`--backend "${options.backend}" is not a backend; use local or aws.`);
   const awsOnly = [
