@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { RENDER_GPUS_VARIABLE, RENDER_QUEUE_VARIABLE, RENDER_VCPUS_VARIABLE } from "../../src/backends/aws/batch-submission.ts";
 import { FarmResources } from "../../src/backends/aws/farm-resources.ts";
 import { SERVER_PRESETS } from "../../src/backends/aws/server-sizes.ts";
 import { dryRun } from "../../src/backends/aws/submit.ts";
@@ -8,7 +9,11 @@ import { parseRenderPayload } from "../../src/domain/render-payload.ts";
 import { tempDir } from "../helpers/blender.ts";
 
 /** Variables only a cloud run needs (region, progress publishing, waiting, SES); everything else must be equal. */
-const CLOUD_ONLY = new Set(["AWS_REGION", "BRENDER_PUBLISH_EVENTS", "BRENDER_SES_FROM", "BRENDER_SES_SUCCESS_TEMPLATE", "BRENDER_SES_FAILURE_TEMPLATE"]);
+// The render queue and child size price an AWS render's attempts (a local render reports CPU-hours instead).
+const CLOUD_ONLY = new Set([
+  "AWS_REGION", "BRENDER_PUBLISH_EVENTS", "BRENDER_SES_FROM", "BRENDER_SES_SUCCESS_TEMPLATE", "BRENDER_SES_FAILURE_TEMPLATE",
+  RENDER_QUEUE_VARIABLE, RENDER_VCPUS_VARIABLE, RENDER_GPUS_VARIABLE,
+]);
 
 const farm = FarmResources.parse({
   name: "studio",
