@@ -92,9 +92,15 @@ const plan = (renderSize: number, renderEnv: Record<string, string> = {}): Plann
 const RUNNER_SCRIPT = `
   import { openJobStore } from ${JSON.stringify(pathToFileURL(resolve("src/backends/local/job-store.ts")).href)};
   import { runLocalFarm } from ${JSON.stringify(pathToFileURL(resolve("src/backends/local/runner.ts")).href)};
-  const [dbPath, logDir, startAt, leaseMs] = process.argv.slice(1);
+  const { mkdirSync, readdirSync, writeFileSync } = await import("node:fs");
+  const [dbPath, logDir, barrier, barrierSize, leaseMs] = process.argv.slice(1);
   const store = openJobStore(dbPath);
-  while (Date.now() < Number(startAt)) await new Promise((done) => setTimeout(done, 2));
+  // Runners sharing a barrier folder start claiming together, once every one of them has loaded its modules.
+  if (barrier) {
+    mkdirSync(barrier, { recursive: true });
+    writeFileSync(barrier + "/" + process.pid, "");
+    while (readdirSync(barrier).length < Number(barrierSize)) await new Promise((done) => setTimeout(done, 2));
+  }
   let started = 0;
   await runLocalFarm({
     store, logDir, untilIdle: true, pollMs: 10, heartbeatMs: 100, leaseMs: Number(leaseMs),
@@ -105,8 +111,9 @@ const RUNNER_SCRIPT = `
   process.stdout.write(JSON.stringify({ started }) + "\\n");
 `;
 
-function runnerProcess(dbPath: string, logDir: string, env: Record<string, string>, options: { startAt?: number; leaseMs?: number } = {}): ChildProcess {
-  return spawn(process.execPath, ["--input-type=module", "-e", RUNNER_SCRIPT, dbPath, logDir, String(options.startAt ?? 0), String(options.leaseMs ?? 30_000)], {
+function runnerProcess(dbPath: string, logDir: string, env: Record<string, string>, options: { barrier?: { dir: string; size: number }; leaseMs?: number } = {}): ChildProcess {
+  const barrier = options.barrier ? [options.barrier.dir, String(options.barrier.size)] : ["", "0"];
+  return spawn(process.execPath, ["--input-type=module", "-e", RUNNER_SCRIPT, dbPath, logDir, ...barrier, String(options.leaseMs ?? 30_000)], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, ...env },
   });
@@ -267,11 +274,12 @@ describe("local farm runner", () => {
   it("two runner processes on one database run each of 50 children exactly once", async () => {
     const { store, dbPath, logDir, recordFile } = fresh(6);
     const job = store.submitJob({ name: "shared", action: "render", arraySize: 50 });
-    const startAt = Date.now() + 1500;
-    // Each worker holds until both runners have started one, so "both took part" does not depend on how
-    // fast a busy machine starts the second runner process.
+    // Both runners start claiming once both have loaded (a busy machine may take seconds to load one: a
+    // clock-time start let the first claim every slot before the second was ready), and each worker holds
+    // until both runners have started one, so "both took part" does not depend on the machine's speed.
+    const barrier = { dir: join(root, `barrier-${count}`), size: 2 };
     const env = { FAKE_RECORD_FILE: recordFile, FAKE_SLEEP_MS: "50", FAKE_WAIT_FOR_RUNNERS: "2" };
-    const finished = [runnerProcess(dbPath, logDir, env, { startAt }), runnerProcess(dbPath, logDir, env, { startAt })].map(
+    const finished = [runnerProcess(dbPath, logDir, env, { barrier }), runnerProcess(dbPath, logDir, env, { barrier })].map(
       (child) =>
         new Promise<number>((done, fail) => {
           let out = "";
