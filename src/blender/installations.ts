@@ -78,32 +78,24 @@ export async function chooseBlender(fileVersion: string, options: { requested?: 
 
   const found = await findBlenders(env);
   const usable = found.filter((blender): blender is InstalledBlender & { version: string } => blender.version !== undefined);
-  const passedOver = configuredButUnusable(found);
   const list = usable.map((blender) => blender.version).join(", ") || "none that answers --version";
   const pick = pickBlender(fileVersion, usable, options.requested);
-  switch (pick.kind) {
-    case "none":
-      throw new UserInputError(`No working Blender found (tried ${candidates.map((candidate) => candidate.path).join(", ")}): 'brender blenders' says why; install Blender or set BLENDER_EXECUTABLE.`);
-    case "missing":
-      throw new UserInputError(`Blender ${options.requested} is not installed here (found ${list}): pick one of those with --blender, or add one with 'brender blenders add PATH'.`);
-    case "requested":
-      // Asked for by name: the render itself warns when that Blender is older than the file.
-      return withWarning({ path: pick.chosen.path, version: pick.chosen.version }, passedOver);
-    case "older":
-      return withWarning({
-        path: pick.chosen.path,
-        version: pick.chosen.version,
-        warning: `No Blender at or above ${fileVersion} is installed here (found ${list}), so the newest, ${pick.chosen.version}, renders it: install Blender ${fileVersion} or newer and 'brender blenders add' it.`,
-      }, passedOver);
-    case "same":
-      return withWarning({ path: pick.chosen.path, version: pick.chosen.version }, passedOver);
-    case "newer":
-      return withWarning({
-        path: pick.chosen.path,
-        version: pick.chosen.version,
-        warning: `The file was saved with Blender ${fileVersion}; rendering with ${pick.chosen.version} (${pick.chosen.path}), the nearest installed version above it.`,
-      }, passedOver);
+  if (pick.kind === "none") {
+    throw new UserInputError(`No working Blender found (tried ${candidates.map((candidate) => candidate.path).join(", ")}): 'brender blenders' says why; install Blender or set BLENDER_EXECUTABLE.`);
   }
+  if (pick.kind === "missing") {
+    throw new UserInputError(`Blender ${options.requested} is not installed here (found ${list}): pick one of those with --blender, or add one with 'brender blenders add PATH'.`);
+  }
+  const { path, version } = pick.chosen;
+  // "requested": asked for by name, the render itself warns when that Blender is older than the file.
+  const ownWarning =
+    pick.kind === "older"
+      ? `No Blender at or above ${fileVersion} is installed here (found ${list}), so the newest, ${version}, renders it: install Blender ${fileVersion} or newer and 'brender blenders add' it.`
+      : pick.kind === "newer"
+        ? `The file was saved with Blender ${fileVersion}; rendering with ${version} (${path}), the nearest installed version above it.`
+        : undefined;
+  const warning = [configuredButUnusable(found), ownWarning].filter((text): text is string => text !== undefined).join(" ");
+  return { path, version, ...(warning ? { warning } : {}) };
 }
 
 /**
@@ -116,10 +108,6 @@ function configuredButUnusable(found: readonly InstalledBlender[]): string | und
   return `BLENDER_EXECUTABLE=${configured.path} ${configured.problem ?? "is not usable"}, so it was passed over: fix or unset BLENDER_EXECUTABLE ('brender blenders' lists what was found).`;
 }
 
-function withWarning(choice: BlenderChoice, extra: string | undefined): BlenderChoice {
-  if (extra === undefined) return choice;
-  return { ...choice, warning: choice.warning ? `${extra} ${choice.warning}` : extra };
-}
 
 /**
  * The Blender a worker runs when its job names none: BLENDER_EXECUTABLE, else
