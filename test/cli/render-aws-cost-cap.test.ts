@@ -3,20 +3,16 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ListJobsCommand } from "@aws-sdk/client-batch";
 import { CreateStackCommand, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { brender, makeScene, tempDir } from "../helpers/blender.ts";
-import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
-import { createTestFarm, type TestFarm } from "../helpers/aws-farm.ts";
+import type { MotoServer } from "../helpers/moto-server.ts";
+import { motoCliEnv, startTestFarmOnMoto, type TestFarm } from "../helpers/aws-farm.ts";
 
 let moto: MotoServer;
 let farm: TestFarm;
 let s3: S3Client;
 before(async () => {
-  moto = await startMotoServer();
-  await moto.configure({ batch: { use_docker: false } });
-  farm = await createTestFarm(moto);
-  s3 = new S3Client({ endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials, forcePathStyle: true });
-  await s3.send(new CreateBucketCommand({ Bucket: "brender-test-bucket" }));
+  ({ moto, farm, s3 } = await startTestFarmOnMoto());
   // Two more farms sharing the test farm's resources, deployed with a default cost cap (the MaxCost output).
   const outputs = (await farm.cloudFormation.send(new DescribeStacksCommand({ StackName: "brender-farm-test" }))).Stacks![0]!.Outputs!;
   for (const [name, maxCost] of [["capped", "25"], ["tight", "0.000001"]] as const) {
@@ -42,13 +38,7 @@ function capsOf(stdout: string): (Record<string, number> | undefined)[] {
 }
 after(() => moto.stop());
 
-const awsEnv = (home: string) => ({
-  BRENDER_HOME: home,
-  AWS_ENDPOINT_URL: moto.endpoint,
-  AWS_ACCESS_KEY_ID: moto.credentials.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey,
-  AWS_REGION: moto.region,
-});
+const awsEnv = (home: string) => motoCliEnv(moto, home);
 
 async function nothingInAws(): Promise<void> {
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: "brender-test-bucket" }));

@@ -3,34 +3,23 @@ import assert from "node:assert/strict";
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { DescribeJobsCommand, ListJobsCommand } from "@aws-sdk/client-batch";
-import { CreateBucketCommand, GetObjectTaggingCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectTaggingCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import { submitJobInputSchema } from "../../src/backends/aws/batch-submission.ts";
 import { brender, makeScene, tempDir } from "../helpers/blender.ts";
-import { startMotoServer, type MotoServer } from "../helpers/moto-server.ts";
-import { createTestFarm, type TestFarm } from "../helpers/aws-farm.ts";
+import type { MotoServer } from "../helpers/moto-server.ts";
+import { motoCliEnv, startTestFarmOnMoto, type TestFarm } from "../helpers/aws-farm.ts";
 import { closedPort } from "../helpers/s3-server.ts";
 
 let moto: MotoServer;
 let farm: TestFarm;
 let s3: S3Client;
 before(async () => {
-  moto = await startMotoServer();
-  await moto.configure({ batch: { use_docker: false } });
-  farm = await createTestFarm(moto);
-  s3 = new S3Client({ endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials, forcePathStyle: true });
-  await s3.send(new CreateBucketCommand({ Bucket: "brender-test-bucket" }));
+  ({ moto, farm, s3 } = await startTestFarmOnMoto());
 });
 after(() => moto.stop());
 
-const awsEnv = (home: string) => ({
-  BRENDER_HOME: home,
-  AWS_ENDPOINT_URL: moto.endpoint,
-  AWS_ACCESS_KEY_ID: moto.credentials.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey,
-  AWS_REGION: moto.region,
-  BRENDER_AWS_POLL_MS: "200",
-});
+const awsEnv = (home: string) => ({ ...motoCliEnv(moto, home), BRENDER_AWS_POLL_MS: "200" });
 
 async function bucketKeys(): Promise<string[]> {
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: "brender-test-bucket" }));

@@ -11,6 +11,7 @@ import {
   RegisterJobDefinitionCommand,
 } from "@aws-sdk/client-batch";
 import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { MotoServer } from "./moto-server.ts";
 
 export type TestFarm = {
@@ -110,4 +111,26 @@ export async function createTestFarm(moto: MotoServer): Promise<TestFarm> {
     }),
   );
   return { batch, cloudFormation, arns: { io, spotCpu, spotGpu, blender36, blender42 }, logGroup: TEST_FARM_LOG_GROUP };
+}
+
+/** What a CLI test on moto starts with: moto (Batch without Docker), the test farm, and its bucket. */
+export async function startTestFarmOnMoto(): Promise<{ moto: MotoServer; farm: TestFarm; s3: S3Client }> {
+  const { startMotoServer } = await import("./moto-server.ts");
+  const moto = await startMotoServer();
+  await moto.configure({ batch: { use_docker: false } });
+  const farm = await createTestFarm(moto);
+  const s3 = new S3Client({ endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials, forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: "brender-test-bucket" }));
+  return { moto, farm, s3 };
+}
+
+/** The environment that points `brender` at moto, with its own BRENDER_HOME. */
+export function motoCliEnv(moto: MotoServer, home: string): Record<string, string> {
+  return {
+    BRENDER_HOME: home,
+    AWS_ENDPOINT_URL: moto.endpoint,
+    AWS_ACCESS_KEY_ID: moto.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey,
+    AWS_REGION: moto.region,
+  };
 }
