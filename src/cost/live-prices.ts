@@ -8,8 +8,6 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { DescribeSpotPriceHistoryCommand, EC2Client } from "@aws-sdk/client-ec2";
-import { GetProductsCommand, PricingClient } from "@aws-sdk/client-pricing";
 import { onDemandPricesFromPriceList, spotPricesFromHistory, type SpotPriceRange } from "../domain/cost/aws-price-responses.ts";
 import { BUNDLED_PRICES_DATE, instancesOf } from "../domain/cost/on-demand-prices.ts";
 import { IO_QUEUE, type Prices, type QueueOffer } from "../domain/cost/render-cost.ts";
@@ -119,6 +117,8 @@ async function attempt<T>(call: () => Promise<T>): Promise<T | string> {
 }
 
 async function fetchOnDemand(region: string, types: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Map<string, number>> {
+  // Loaded here, not at module load: the server and the CLI import this module on every start.
+  const { GetProductsCommand, PricingClient } = await import("@aws-sdk/client-pricing");
   let lastError: unknown;
   for (const pricingRegion of PRICING_REGIONS) {
     const client = new PricingClient({ region: pricingRegion, maxAttempts: 1, ...endpoint(env, "PRICING") });
@@ -159,6 +159,7 @@ async function fetchOnDemand(region: string, types: readonly string[], env: Node
 }
 
 async function fetchSpot(region: string, types: readonly string[], env: NodeJS.ProcessEnv, now: number, timeoutMs: number): Promise<Map<string, SpotPriceRange>> {
+  const { DescribeSpotPriceHistoryCommand, EC2Client } = await import("@aws-sdk/client-ec2");
   const client = new EC2Client({ region, maxAttempts: 1, ...endpoint(env, "EC2") });
   try {
     const history: unknown[] = [];
