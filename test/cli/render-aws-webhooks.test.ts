@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DescribeJobsCommand, ListJobsCommand } from "@aws-sdk/client-batch";
+import { DescribeJobsCommand, ListJobsCommand, type JobDetail } from "@aws-sdk/client-batch";
 import { GetObjectTaggingCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { renderEventSchema } from "../../src/domain/render-event.ts";
 import { brender, makeScene, tempDir } from "../helpers/blender.ts";
@@ -93,8 +93,8 @@ describe("render --backend aws --notify URL (moto): the URL stays out of AWS Bat
     // Each job run as its container would be, with the environment Batch holds.
     const work = join(home, "efs");
     for (const job of record.jobs) {
-      const detail = described.jobs!.find((candidate) => candidate.jobId === job.jobId)!;
-      const env = Object.fromEntries((detail.container?.environment ?? []).map((pair) => [pair.name!, pair.value!]));
+      const detail: JobDetail = described.jobs!.find((candidate) => candidate.jobId === job.jobId)!;
+      const env: Record<string, string> = Object.fromEntries((detail.container?.environment ?? []).map((pair) => [pair.name!, pair.value!]));
       const run = await brender(["worker"], { ...awsEnv(join(home, "container")), ...env, EFS_BLENDER_FOLDER_PATH: work, BRENDER_LOG_LEVEL: "warn" });
       assert.equal(run.code, 0, `${env.JOB_ACTION_TYPE}: ${run.stderr}`);
       assertNoSecret(run.stdout + run.stderr, `the ${env.JOB_ACTION_TYPE} job's output`);
