@@ -93,8 +93,3 @@ export type FileOutputInfo = SceneInfo["compositor"]["fileOutputs"][number];
 export type ExternalFile = z.infer<typeof externalFileSchema>;
 export type BlenderInspection = z.infer<typeof blenderInspectionSchema>;
 export type SceneInspection = z.infer<typeof sceneInspectionSchema>;
-
-/** How messages name a File Output node: "Beauty", or "Copy" (in group "Outer > Inner"). */
-export function fileOutputName(node: FileOutputInfo): string {
-  return `"${node.node}"${node.groups?.length ? ` (in group "${node.groups.join(" > ")}")` : ""}`;
-}

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { fileOutputName, type SceneInspection, type SceneInfo } from "../../domain/scene-inspection.ts";
+import { fileOutputName } from "../../domain/file-output-name.ts";
+import type { SceneInspection, SceneInfo } from "../../domain/scene-inspection.ts";
 import { dirname, resolve } from "node:path";
 import { UserInputError } from "../../errors.ts";
 import { runCommand, terminationSignal } from "../run-command.ts";
