@@ -10,11 +10,9 @@ import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { JobFailedError } from "../../errors.ts";
 import { makePreviewVideo } from "../../media/preview-video.ts";
 import { makeThumbnail } from "../../media/thumbnail.ts";
-import { mailerConfigFromEnv, sendRenderNotification } from "../../notify/mailer.ts";
 import type { RenderReport } from "../../notify/render-report.ts";
 import { renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { hostInfo } from "../host-info.ts";
-import { linkMakerFromEnv } from "../../storage/share-links.ts";
 import { forgetStoredWebhooks, hasWebhooks, notifyWebhooks, webhookUrlsOf } from "../webhook-notify.ts";
 import { alreadyPublished, publishedManifest, restoreFromStore } from "../published-outputs.ts";
 import { renderCostOf } from "../render-cost.ts";
@@ -253,6 +251,8 @@ type EmailLinks = { readonly outputs: Partial<Record<"zip" | "thumbnail" | "prev
 
 async function emailLinks(context: ActionContext, outputs: RenderManifest["outputs"], warnings: string[]): Promise<EmailLinks> {
   const { store } = context;
+  // Loaded only for a render that notifies: the S3 client and CloudFront signing it brings would slow every upload job's start.
+  const { linkMakerFromEnv } = await import("../../storage/share-links.ts");
   const { maker, warning } = await linkMakerFromEnv(store, context.processEnv);
   if (warning) {
     context.log.warn(warning);
@@ -305,6 +305,8 @@ async function renderReport(
 }
 
 async function notifyByEmail(context: ActionContext, report: RenderReport, to: string): Promise<void> {
+  // Loaded only for a render that e-mails (the mailer and its SES client).
+  const { mailerConfigFromEnv, sendRenderNotification } = await import("../../notify/mailer.ts");
   const result = await sendRenderNotification(report, to, mailerConfigFromEnv(context.processEnv, context.paths.home));
   context.log.info({ outbox: result.outboxFile, smtp: result.smtp?.messageId, ses: result.ses?.messageId }, "notification sent");
 }
