@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -37,6 +37,9 @@ export type RunBlenderOptions = {
 
 const TAIL_LINES = 40;
 
+/** The exit code we ask Blender for when a --python script raises (--python-exit-code). */
+export const PYTHON_ERROR_EXIT_CODE = 3;
+
 /**
  * How long Blender gets to exit after SIGTERM before SIGKILL. Shorter than the
  * grace the local runner gives the worker (5 s) and the 30 s AWS Batch (ECS)
@@ -53,6 +56,25 @@ export const BLENDER_KILL_GRACE_MS = 3000;
  */
 export async function runBlender(args: readonly string[], options: RunBlenderOptions = {}): Promise<BlenderExit> {
   const executable = options.executable ?? blenderExecutable(options.env);
+  return superviseBlender(
+    () => spawn(executable, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"], detached: true }),
+    executable,
+    options,
+  );
+}
+
+/**
+ * Follows a Blender process as runBlender does: its output to `onLine` and
+ * the log, the abort to its process group, its exit. `start` makes the
+ * process (spawns it, or hands over one already running, see warm-blender.ts);
+ * `earlier` is what it printed before it was handed over.
+ */
+export async function superviseBlender(
+  start: () => ChildProcess,
+  executable: string,
+  options: RunBlenderOptions,
+  earlier: readonly Buffer[] = [],
+): Promise<BlenderExit> {
   const log = options.logFile ? await openLog(options.logFile) : undefined;
   const started = performance.now();
   const tail: string[] = [];
@@ -67,18 +89,14 @@ export async function runBlender(args: readonly string[], options: RunBlenderOpt
 
   try {
     return await new Promise<BlenderExit>((resolve, reject) => {
-      const child = spawn(executable, args, {
-        cwd: options.cwd,
-        env: options.env ?? process.env,
-        stdio: ["ignore", "pipe", "pipe"],
-        detached: true,
-      });
+      const child = start();
       const onChunk = (chunk: Buffer) => {
         log?.write(chunk);
         handleLines(splitter.push(chunk.toString("utf8")));
       };
-      child.stdout.on("data", onChunk);
-      child.stderr.on("data", onChunk);
+      for (const chunk of earlier) onChunk(chunk);
+      child.stdout!.on("data", onChunk);
+      child.stderr!.on("data", onChunk);
 
       let killTimer: NodeJS.Timeout | undefined;
       const killTree = () => {

@@ -14,23 +14,30 @@
  * before a job came: exit 0, nothing done.
  */
 import { openSync, writeSync } from "node:fs";
-import { pino } from "pino";
-import { z } from "zod";
-import { UserInputError } from "../errors.ts";
-import { preloadActions, runWorker } from "./main.ts";
+import { discardWarmBlender, startWarmBlender } from "../blender/warm-blender.ts";
+import type { JobActionType } from "../domain/job-actions.ts";
 import { parentGoneSignal } from "./parent-gone.ts";
 
-export const spareJobSchema = z.object({ env: z.record(z.string(), z.string()), logFile: z.string().min(1) });
-export type SpareJob = z.infer<typeof spareJobSchema>;
-
 /** The actions spares are for: those the runner runs as processes (Node-only actions run in its threads). */
-const SPARE_ACTIONS = ["render"] as const;
+const SPARE_ACTIONS: readonly JobActionType[] = ["render"];
 
-export async function runSpareWorker(termination: AbortSignal): Promise<number> {
+/**
+ * `warmBlender`: also start Blender, for the render child this spare is about
+ * to get (see warm-blender.ts). Blender starts before anything else loads
+ * (this module imports only what that needs): it has the longest way to go.
+ */
+export async function runSpareWorker(termination: AbortSignal, options: { warmBlender?: boolean } = {}): Promise<number> {
+  if (options.warmBlender) startWarmBlender(process.env);
+  const [{ preloadActions, runWorker }, { pino }, { parseSpareJob }] = await Promise.all([
+    import("./main.ts"), import("pino"), import("./spare-job.ts"),
+  ]);
   await preloadActions(SPARE_ACTIONS);
   const line = await firstLine(process.stdin);
-  if (line === undefined) return 0;
-  const job = parseJob(line);
+  if (line === undefined) {
+    discardWarmBlender();
+    return 0;
+  }
+  const job = parseSpareJob(line);
   // Code that reads process.env (Blender's environment, the SDKs) sees the job's, as in a worker started for it.
   for (const key of Object.keys(process.env)) delete process.env[key];
   Object.assign(process.env, job.env);
@@ -43,22 +50,9 @@ export async function runSpareWorker(termination: AbortSignal): Promise<number> 
     if (result.error) write(`brender worker: ${result.error}\n`);
     return result.exitCode;
   } finally {
+    discardWarmBlender();
     parent.release();
   }
-}
-
-function parseJob(line: string): SpareJob {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    throw new UserInputError("--job-on-stdin: the first line on stdin is not JSON; the runner sends {\"env\": {...}, \"logFile\": \"...\"}");
-  }
-  const parsed = spareJobSchema.safeParse(value);
-  if (!parsed.success) {
-    throw new UserInputError(`--job-on-stdin: the job on stdin is invalid (${parsed.error.issues.map((issue) => `${issue.path.join(".") || "job"}: ${issue.message}`).join("; ")}); the runner sends {"env": {...}, "logFile": "..."}`);
-  }
-  return parsed.data;
 }
 
 /** The first line of `input` (without its newline), or undefined when it ends first; the stream is left paused after it. */

@@ -143,7 +143,7 @@ export function prewarmLocalRunner(): void {
   prewarmActionThreads();
   if (process.env.BRENDER_SPARE_WORKER === "0") return;
   prewarmedSpare ??= new SpareWorker(defaultWorkerCommand(), runnerBaseEnv(process.env));
-  prewarmedSpare.warm();
+  prewarmedSpare.warm(true);
 }
 
 /** A fresh owner id for this process: `${hostname}:${pid}:${random}`. */
@@ -357,7 +357,7 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
     if (spareChild) {
       child = spareChild;
       // More children of this job come as slots free: the next one finds a spare too.
-      if (claimed.index + 1 < claimed.arraySize) spare?.warm();
+      if (claimed.index + 1 < claimed.arraySize) spare?.warm(true);
     } else {
       try {
         child = spawn(workerCommand.command, [...workerCommand.args], { env, detached: true, stdio: ["pipe", logFd, logFd] });

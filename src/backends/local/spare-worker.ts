@@ -8,16 +8,18 @@
  * the job: only the moment of its start changes.
  *
  * Costs: one idle Node process (about 60 MB) per runner. When spares are
- * started: with the runner (or earlier, by prewarmSpareWorker, while
- * `brender render` inspects and uploads); when one is taken for a child of an
- * array job with children left (the next is claimed as soon as a slot
- * frees); and a few seconds after a worker process ends, for the next render
- * of a long-running runner (the server's), without taking CPU from the end
- * of the render that just finished.
+ * started: with the runner (or earlier, by prewarmLocalRunner, while
+ * `brender render` inspects and uploads: that one also starts Blender, see
+ * src/blender/warm-blender.ts); when one is taken for a child of an array
+ * job with children left (the next is claimed as soon as a slot frees; with
+ * Blender too); and a few seconds after a worker process ends, for the next
+ * render of a long-running runner (the server's), without taking CPU from the
+ * end of the render that just finished (without Blender: an idle Blender
+ * would hold its memory until the next render, maybe hours).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { write } from "node:fs";
-import type { SpareJob } from "../../worker/spare.ts";
+import type { SpareJob } from "../../worker/spare-job.ts";
 import type { WorkerCommand } from "./runner.ts";
 
 /** Variables Node reads when it starts, not later: a job that sets its own gets a worker started for it. */
@@ -41,10 +43,14 @@ export class SpareWorker {
     this.#env = { ...env, BRENDER_EXIT_WITH_PARENT: "1" };
   }
 
-  /** Starts a spare unless one is waiting. */
-  warm(): void {
+  /**
+   * Starts a spare unless one is waiting. `withBlender`: for a render child
+   * due soon, it also starts Blender at once (src/blender/warm-blender.ts):
+   * an idle Blender holds memory, so only then.
+   */
+  warm(withBlender = false): void {
     if (this.#closed || (this.#spare && !this.#spare.exited)) return;
-    this.#spare = this.#start();
+    this.#spare = this.#start(withBlender);
   }
 
   /** Starts one in a few seconds, unless one is started or taken meanwhile. */
@@ -52,7 +58,7 @@ export class SpareWorker {
     if (this.#closed || this.#timer || (this.#spare && !this.#spare.exited)) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.warm();
+      this.warm(false);
     }, WARM_AGAIN_AFTER_MS);
     this.#timer.unref();
   }
@@ -94,8 +100,8 @@ export class SpareWorker {
     }
   }
 
-  #start(): Spare {
-    const child = spawn(this.#command.command, [...this.#command.args, "--job-on-stdin"], {
+  #start(withBlender: boolean): Spare {
+    const child = spawn(this.#command.command, [...this.#command.args, "--job-on-stdin", ...(withBlender ? ["--warm-blender"] : [])], {
       env: this.#env, detached: true, stdio: ["pipe", "pipe", "pipe"],
     });
     const spare: Spare = { child, env: this.#env, early: [], earlyBytes: 0, exited: false };

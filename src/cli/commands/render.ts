@@ -34,7 +34,12 @@ export function registerRender(program: Command): void {
     .option("--estimate", "estimate the render first (a few frames rendered here, as 'brender estimate'), and keep the estimate to show next to the actual cost")
     .option("--max-cost <usd>", "with --backend aws: refuse the render, before uploading, when its estimate is above this many US dollars, and stop it once its spend passes them; \"none\" lifts the farm's default cap")
     .option("--dry-run", "print the exact AWS Batch SubmitJob inputs, in order, and submit nothing (with --backend aws)")
-    .action((path: string, options) => runCommand(async () => (await import("./render-run.ts")).runRender(path, options)));
+    .action((path: string, options) => runCommand(async () => {
+      // Before the render command's own modules load: this process's runner's copy thread, spare worker and
+      // Blender start meanwhile (see prewarmLocalRunner), and are ready when the copy and render jobs come.
+      if (options.backend !== "aws" && !options.detach) (await import("../../backends/local/runner.ts")).prewarmLocalRunner();
+      return (await import("./render-run.ts")).runRender(path, options);
+    }));
 
   program
     .command("retry")

@@ -12,15 +12,17 @@ export function registerWorker(program: Command): void {
     .option("--payload <file>", "the render job payload JSON file (overrides BRENDER_JOB_PAYLOAD_FILE)")
     .option("--after-failed-upload <jobId>", "publish and report the render whose upload job AWS Batch failed (the farm's event rule passes it)")
     .option("--job-on-stdin", "load the render action now, then take the job from the first line on stdin (the local farm's spare workers)")
-    .action((options: { action?: string; payload?: string; afterFailedUpload?: string; jobOnStdin?: boolean }) =>
+    .option("--warm-blender", "with --job-on-stdin: also start Blender now, to render the job's file once it comes")
+    .action((options: { action?: string; payload?: string; afterFailedUpload?: string; jobOnStdin?: boolean; warmBlender?: boolean }) =>
       runCommand(async () => {
         if (options.jobOnStdin) {
           if (options.action || options.payload || options.afterFailedUpload) {
             throw new UserInputError("--job-on-stdin takes the whole job from stdin; drop --action, --payload and --after-failed-upload");
           }
           const { runSpareWorker } = await import("../../worker/spare.ts");
-          return runSpareWorker(terminationSignal());
+          return runSpareWorker(terminationSignal(), { warmBlender: options.warmBlender === true });
         }
+        if (options.warmBlender) throw new UserInputError("--warm-blender goes with --job-on-stdin (a spare worker); drop it");
         const env = { ...process.env };
         if (options.afterFailedUpload) env.BRENDER_AFTER_FAILED_UPLOAD = options.afterFailedUpload;
         if (options.action) env.JOB_ACTION_TYPE = options.action;

@@ -1,7 +1,8 @@
 import { readdir, writeFile, mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { runBlender, BPY_SCRIPTS, describeExit } from "../../blender/runner.ts";
+import { runBlender, BPY_SCRIPTS, describeExit, PYTHON_ERROR_EXIT_CODE } from "../../blender/runner.ts";
+import { runInWarmBlender } from "../../blender/warm-blender.ts";
 import { parseBlenderLine } from "../../blender/output-parser.ts";
 import {
   arraySizeFor, compressFrames, expandFrames, formatFrameSet, framesForChild, parseFrameSet,
@@ -38,8 +39,8 @@ type BpyRenderJob = {
   frames: { frame: number; partialBase: string; finalFolder: string }[];
 };
 
-/** Exit codes of render_frames.py (see its docstring). */
-const SETTINGS_FAILED = 3;
+/** Exit codes of render_frames.py (see its docstring): a settings error is its Python error. */
+const SETTINGS_FAILED = PYTHON_ERROR_EXIT_CODE;
 
 /**
  * The `render` action: renders this array child's share of the selected
@@ -132,6 +133,7 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
         frames: frames.map((frame) => ({ frame, partialBase: join(folders.partial, frameFileStem(frame)), finalFolder: folders.frames })),
       };
       await writeFile(jobFile, JSON.stringify(bpyJob));
+      let startedAhead = false;
       const tracker = blenderOutputTracker((event) => {
         if (event.type === "frame_finished") {
           publisher.publish(event.file);
@@ -141,7 +143,7 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
           if (slot > 0) return; // every Blender reports the same settings; the first speaks for all
           prework?.start(event.fps, event.format);
           const device = event.device === "GPU" ? `GPU (${event.gpuBackend ?? "unknown backend"})` : "CPU";
-          context.log.info({ device, engine: event.engine }, `rendering on the ${device}`);
+          context.log.info({ device, engine: event.engine, ...(startedAhead ? { blenderStartedAhead: true } : {}) }, `rendering on the ${device}`);
         }
         emit(event);
         // After each frame: the spend so far against the cap; past it, every Blender is stopped and the render terminated.
@@ -149,17 +151,23 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
           void guard.check().then((reason) => reason && capStop.abort());
         }
       }, onBlender);
-      const exit = await runBlender(
-        ["-b", blendFile, "--factory-startup", "-noaudio", ...(split.threads ? ["-t", String(split.threads)] : []),
-          "--python-exit-code", String(SETTINGS_FAILED), "--python", join(BPY_SCRIPTS, "render_frames.py"), "--", jobFile],
-        {
-          executable: context.env.BLENDER_EXECUTABLE,
-          env: context.processEnv,
-          logFile: join(layout.logs, `${name}.log`),
-          signal: AbortSignal.any([context.signal, capStop.signal]),
-          onLine: tracker.onLine,
-        },
-      );
+      const script = join(BPY_SCRIPTS, "render_frames.py");
+      const options = {
+        executable: context.env.BLENDER_EXECUTABLE,
+        env: context.processEnv,
+        logFile: join(layout.logs, `${name}.log`),
+        signal: AbortSignal.any([context.signal, capStop.signal]),
+        onLine: tracker.onLine,
+      };
+      // A Blender started ahead by the spare worker (warm-blender.ts) when one runs all the frames, else a new one.
+      const warmBlender = split.processes === 1 ? runInWarmBlender({ blendFile, script, args: [jobFile] }, options) : undefined;
+      startedAhead = warmBlender !== undefined;
+      const exit = await (warmBlender
+        ?? runBlender(
+          ["-b", blendFile, "--factory-startup", "-noaudio", ...(split.threads ? ["-t", String(split.threads)] : []),
+            "--python-exit-code", String(SETTINGS_FAILED), "--python", script, "--", jobFile],
+          options,
+        ));
       return { exit, tracker };
     }));
 
