@@ -5,8 +5,8 @@ alone, so Estimate then Submit behaves the same on every Blender.
 
 Why not is_dirty alone: Blender 4.3 and 5.x in background mode report a
 file written by 4.3+ as unsaved from the moment it is opened, and still
-after saving it; and 4.3 writes different bytes on every save of unchanged
-data (see blendfile.py). Saving on is_dirty there made the Submit after an
+after saving it; and 4.3 and 5.x write different bytes on two saves of
+unchanged data (see blendfile.py). Saving on is_dirty there made the Submit after an
 Estimate save again, send the .blend again and leave the estimate out. The
 other way round, Blender 3.4 does not count a script's change (`scene.render
 .resolution_x = 16`) as an edit, so trusting is_dirty could render the file
@@ -14,8 +14,8 @@ on disk without that change.
 
 So: each time the add-on saves (or finds the file saved), it records a
 digest of the data as it then was: a copy written to a temporary file and
-read by blendfile.content_digest (block addresses numbered, the UI left
-out). The next Estimate or Submit writes such a copy again: the same digest
+read by blendfile.content_digest (pointers replaced by what they point to,
+the UI left out). The next Estimate or Submit writes such a copy again: the same digest
 means nothing the render uses changed, and the file on disk (already
 uploaded) is used as it is; any other digest, or one that cannot be made,
 saves the file first. The panel's own settings (scene.brender) are left out
