@@ -99,6 +99,17 @@ async function project(name: string): Promise<{ blend: string; texture: string }
   return { blend, texture };
 }
 
+/** Polls the render's detail until it SUCCEEDED or FAILED (three minutes at most). */
+function renderEnded<T extends { status: string }>(server: Served, renderId: string, what = "the render to end"): Promise<T> {
+  return until(
+    async () => (await (await fetch(`${server.url}/api/renders/${renderId}`)).json()) as T,
+    (value) => value.status === "SUCCEEDED" || value.status === "FAILED",
+    what,
+    180_000,
+    500,
+  );
+}
+
 async function renders(server: Served, token?: string): Promise<unknown[]> {
   const response = await fetch(`${server.url}/api/renders`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   return (await response.json()) as unknown[];
@@ -181,13 +192,7 @@ describe("the Blender add-on (headless Blender; 3.4 unless BLENDER_EXECUTABLE an
       assert.ok(submitted.panel.some((entry) => entry.prop === "use_scene_frames" && entry.text === "Scene Range (1-2)"));
 
       type Detail = { status: string; reason?: string; progress: { framesDone: number }; outputs: Array<{ name: string; url: string }> };
-      const detail = await until(
-        async () => (await (await fetch(`${server.url}/api/renders/${submitted.renderId}`)).json()) as Detail,
-        (value) => value.status === "SUCCEEDED" || value.status === "FAILED",
-        "the render to end",
-        180_000,
-        500,
-      );
+      const detail = await renderEnded<Detail>(server, submitted.renderId);
       assert.equal(detail.status, "SUCCEEDED", detail.reason);
       assert.equal(detail.progress.framesDone, 2);
       const direct = join(root, "outside", "direct");
@@ -222,13 +227,7 @@ describe("the Blender add-on (headless Blender; 3.4 unless BLENDER_EXECUTABLE an
       const uploads = (await readdir(join(server.home, "uploads"))).length;
       assert.equal(await blobCount(server.home) - blobsBefore, uploads - 1, "at most the re-saved .blend is sent again");
       assert.ok(uploads <= 2, `${uploads} uploads`);
-      const second = await until(
-        async () => (await (await fetch(`${server.url}/api/renders/${again.drive.renderId}`)).json()) as Detail,
-        (value) => value.status === "SUCCEEDED" || value.status === "FAILED",
-        "the second render to end",
-        180_000,
-        500,
-      );
+      const second = await renderEnded<Detail>(server, again.drive.renderId, "the second render to end");
       assert.equal(second.status, "SUCCEEDED", second.reason);
       assert.deepEqual(second.outputs.filter((entry) => entry.name.startsWith("frames/")).map((entry) => entry.name), ["frames/frame_0002.png"]);
       const half = await sharp(Buffer.from(await (await fetch(`${server.url}${second.outputs.find((entry) => entry.name === "frames/frame_0002.png")!.url}`)).arrayBuffer())).metadata();
@@ -272,13 +271,7 @@ describe("the Blender add-on (headless Blender; 3.4 unless BLENDER_EXECUTABLE an
       const { stdout: stored } = await run("blender", ["-b", blend, "-noaudio", "--python-expr", "import bpy\nprint('STORED', bpy.context.scene.render.resolution_x, bpy.context.scene.render.resolution_y)"]);
       assert.match(stored, /STORED 16 9/, "the edit is saved in the artist's .blend");
       type Detail = { status: string; reason?: string; cost?: { estimate?: unknown }; outputs: Array<{ name: string; url: string }> };
-      const detail = await until(
-        async () => (await (await fetch(`${server.url}/api/renders/${done.renderId}`)).json()) as Detail,
-        (value) => value.status === "SUCCEEDED" || value.status === "FAILED",
-        "the render to end",
-        180_000,
-        500,
-      );
+      const detail = await renderEnded<Detail>(server, done.renderId);
       assert.equal(detail.status, "SUCCEEDED", detail.reason);
       assert.equal(detail.cost?.estimate, undefined, "an estimate for the file before the edit is not kept with this render");
       const frame = detail.outputs.find((entry) => entry.name === "frames/frame_0001.png")!;
@@ -318,13 +311,7 @@ describe("the Blender add-on (headless Blender; 3.4 unless BLENDER_EXECUTABLE an
       const { renderId, warnings } = (await response.json()) as { renderId: string; warnings?: string[] };
       assert.deepEqual(warnings ?? [], [], "the map covers the texture: nothing is outside the upload");
       type Detail = { status: string; reason?: string; outputs: Array<{ name: string; url: string }> };
-      const detail = await until(
-        async () => (await (await fetch(`${server.url}/api/renders/${renderId}`)).json()) as Detail,
-        (value) => value.status === "SUCCEEDED" || value.status === "FAILED",
-        "the render to end",
-        180_000,
-        500,
-      );
+      const detail = await renderEnded<Detail>(server, renderId);
       assert.equal(detail.status, "SUCCEEDED", detail.reason);
       for (const frame of [1, 2]) {
         const output = detail.outputs.find((entry) => entry.name === `frames/frame_000${frame}.png`)!;
