@@ -12,6 +12,7 @@ import { UserInputError } from "./errors.ts";
 import { RENDER_ID_PATTERN } from "./ids.ts";
 import { MAX_WEBHOOKS, webhookUrlSchema } from "./notify-target.ts";
 import { storedEstimateSchema } from "./cost/cost-record.ts";
+import { storedWebhooksKey, webhookReferenceSchema } from "./stored-webhooks.ts";
 import { arraySizeFor, formatFrameSet, frameCount, parseFrameSet } from "./frames.ts";
 
 /** The payload version this Brender writes and understands. */
@@ -260,6 +261,8 @@ export const notifySchema = z.strictObject({
     .optional(),
   /** Slack, Discord or any HTTPS URLs (http only on loopback) that get the render's events. */
   webhooks: z.array(webhookUrlSchema).max(MAX_WEBHOOKS, `at most ${MAX_WEBHOOKS} webhooks per render`).optional(),
+  /** On AWS farms, instead of `webhooks`: where the URLs are stored in the farm's bucket, and their redacted forms (stored-webhooks.ts). */
+  storedWebhooks: webhookReferenceSchema.optional(),
   onSuccess: z.boolean().default(true),
   onFailure: z.boolean().default(true),
 });
@@ -343,6 +346,8 @@ export const renderJobPayloadSchema = renderJobPayloadObject.superRefine(
       });
     }
 
+    checkStoredWebhooks(payload, ctx);
+
     const frames = payload["frames"];
     if (typeof frames !== "string") return;
     let count: number;
@@ -371,6 +376,21 @@ export const renderJobPayloadSchema = renderJobPayloadObject.superRefine(
   },
   { when: () => true },
 );
+
+/** Stored webhooks replace the URLs (never both), and their object is this render's, so a job reads no other render's URLs. */
+function checkStoredWebhooks(payload: Record<string, unknown>, ctx: z.core.$RefinementCtx): void {
+  const notify = payload["notify"];
+  const project = payload["project"];
+  if (!isRecord(notify) || !isRecord(notify["storedWebhooks"])) return;
+  if (notify["webhooks"] !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["notify"], message: "has both webhooks and storedWebhooks — give the URLs in webhooks only" });
+  }
+  if (!isRecord(project) || typeof project["name"] !== "string" || typeof payload["renderId"] !== "string") return;
+  const expected = storedWebhooksKey(project["name"], payload["renderId"]);
+  if (notify["storedWebhooks"]["key"] !== expected) {
+    ctx.addIssue({ code: "custom", path: ["notify", "storedWebhooks", "key"], message: `must be ${quoteValue(expected)}, this render's own` });
+  }
+}
 
 /** A validated payload: frames canonical, every default filled in. */
 export type RenderJobPayload = z.output<typeof renderJobPayloadSchema>;

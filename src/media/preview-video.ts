@@ -1,8 +1,8 @@
 import { once } from "node:events";
-import { copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, symlink } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
-import { UserInputError } from "../errors.ts";
+import { JobFailedError, UserInputError } from "../errors.ts";
 import { probeVideoStream, runFfmpeg, startFfmpeg } from "./ffmpeg.ts";
 import { decodeToDisplayPng, ffmpegImageExtension, planFrameDecoding, type FrameDecoding } from "./decode.ts";
 
@@ -156,12 +156,20 @@ export async function makePreviewVideo(
   }
 }
 
+/**
+ * What a streamed video's finish reports. No size: probing it would start
+ * ffprobe after the last frame, on the render's critical path, only to read
+ * back the size the frames already had; ffmpeg's exit status (with -xerror)
+ * and a non-empty file are the check.
+ */
+export type StreamedPreviewVideo = Pick<PreviewVideo, "file" | "frames">;
+
 /** A preview video encoded while its PNG frames are still being rendered (see startPreviewVideo). */
 export type PreviewVideoStream = {
   /** Sends the next frame (a PNG file) to the encoder, in video order. */
   addFrame(file: string): Promise<void>;
   /** Ends the input and waits for the finished video. */
-  finish(): Promise<PreviewVideo>;
+  finish(): Promise<StreamedPreviewVideo>;
   /** Stops the encoder and removes what it wrote. */
   abort(): Promise<void>;
 };
@@ -190,7 +198,9 @@ export function startPreviewVideo(output: string, options: PreviewVideoOptions):
       try {
         ffmpeg.input.end();
         await ffmpeg.done;
-        return await finishVideo(partial, encoding.file, frames);
+        if ((await stat(partial)).size === 0) throw new JobFailedError(`ffmpeg wrote an empty preview video ("${partial}")`);
+        await rename(partial, encoding.file);
+        return { file: encoding.file, frames };
       } finally {
         await rm(partial, { force: true });
       }

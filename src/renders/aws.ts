@@ -27,6 +27,8 @@ import { UserInputError } from "../domain/errors.ts";
 import { frameOfFileName, outputPrefix } from "../domain/layout.ts";
 import type { RenderManifest } from "../domain/render-manifest.ts";
 import type { RenderJobPayload } from "../domain/render-payload.ts";
+import { shownNotifyTargets } from "../domain/stored-webhooks.ts";
+import { submitWithStoredWebhooks } from "../backends/aws/stored-webhooks.ts";
 import { applyEvent, emptyProgress, progressView, totalFrames, type RenderProgress } from "../domain/render-progress.ts";
 import { foldRenderStatus, isEnded, type RenderState } from "../domain/render-status.ts";
 import { S3ObjectStore } from "../storage/s3-store.ts";
@@ -178,6 +180,7 @@ export class AwsRenderBackend implements RenderBackend {
       project: payload.project.name,
       frames: payload.frames,
       type: payload.type,
+      notify: shownNotifyTargets(payload.notify),
       status: snapshot.state.status,
       ...(snapshot.state.stage ? { stage: snapshot.state.stage } : {}),
       ...(snapshot.state.reason ? { reason: snapshot.state.reason } : {}),
@@ -268,9 +271,10 @@ export class AwsRenderBackend implements RenderBackend {
         throw new RenderConflictError(`Render ${record.renderId} was recorded without its submission settings; submit it again as a new render.`);
       }
       const farm = await this.#farmOf(record);
-      const { plan } = awsPlan(record.payload, farm, record.bucketKey);
+      // The record keeps the URLs themselves: the first upload deleted the stored copy, so it is stored again.
+      const { plan, storedWebhooks } = awsPlan(record.payload, farm, record.bucketKey);
       const options: BatchSubmitOptions = { ...record.submitOptions, tags: { renderId: record.renderId, project: record.payload.project.name } };
-      const submitted = await submitToBatch(plan, farm, options, { batchClient: batch });
+      const submitted = await submitWithStoredWebhooks(this.#storeFor(record), storedWebhooks, () => submitToBatch(plan, farm, options, { batchClient: batch }));
       const jobs = plan.map((job, index) => ({ name: job.name, action: job.action, jobId: submitted[index]!.jobId, arraySize: job.arraySize }));
       await saveRenderRecord(this.#home, { ...record, jobs, submittedAt: new Date().toISOString() });
       this.#snapshots.delete(record.renderId);

@@ -50,6 +50,8 @@ export type RenderDetail = {
   readonly project: string;
   readonly frames: string;
   readonly type: RenderJobPayload["type"];
+  /** Who is told the result: the e-mail address and each webhook's scheme and host only (shownNotifyTargets). */
+  readonly notify: string[];
   readonly status: RenderStatus;
   readonly stage?: JobActionType;
   readonly reason?: string;

@@ -17,6 +17,7 @@ import { frameOfFileName, outputLayout, outputPrefix, workLayout } from "../doma
 import { manifestRenderEvent } from "../domain/render-event.ts";
 import type { RenderManifest } from "../domain/render-manifest.ts";
 import { parseRenderPayloadJson, type RenderJobPayload } from "../domain/render-payload.ts";
+import { shownNotifyTargets } from "../domain/stored-webhooks.ts";
 import { applyEvent, emptyProgress, progressView, totalFrames, type RenderProgress } from "../domain/render-progress.ts";
 import { foldRenderStatus, type RenderState } from "../domain/render-status.ts";
 import { FsObjectStore } from "../storage/fs-store.ts";
@@ -181,6 +182,7 @@ export class LocalRenderBackend implements RenderBackend {
       project: payload.project.name,
       frames: payload.frames,
       type: payload.type,
+      notify: shownNotifyTargets(payload.notify),
       status: state.status,
       ...(state.stage ? { stage: state.stage } : {}),
       ...(state.reason ? { reason: state.reason } : {}),

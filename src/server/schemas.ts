@@ -163,6 +163,7 @@ export const renderDetailSchema = z.object({
   project: z.string(),
   frames: z.string(),
   type: z.enum(["still", "animation", "python"]),
+  notify: z.array(z.string()).describe('who is told the result: the e-mail address, and each webhook URL as scheme and host only ("https://hooks.slack.com/…"), never its secret path'),
   status: z.enum(RENDER_STATUSES).describe("job status while it runs (SUBMITTED … RUNNING), then SUCCEEDED or FAILED"),
   stage: z.string().optional().describe("the job in progress: copy_efs, render, upload_render_output …"),
   reason: z.string().optional(),

@@ -45,6 +45,18 @@ export function previewPrework(options: {
   let videoOptions: Required<Omit<PreviewVideoOptions, "maxWidth">> | undefined;
   let feeding = Promise.resolve();
   let failed = false;
+  let encoded: Promise<void> | undefined;
+  const fallBack = (error: unknown) => options.warn(`The preview video could not be made while rendering (the upload job will): ${(error as Error).message}`);
+
+  // Called once every frame is in: ffmpeg finishes while Blender quits and the last frame is published.
+  const encode = async (video: PreviewVideoStream, encoding: NonNullable<typeof videoOptions>) => {
+    try {
+      const { file } = await video.finish();
+      await writeFile(join(options.folder, RECORD), JSON.stringify({ video: file, options: encoding, frames: fed }));
+    } catch (error) {
+      fallBack(error);
+    }
+  };
 
   const feed = () => {
     feeding = feeding.then(async () => {
@@ -57,9 +69,10 @@ export function previewPrework(options: {
           fed.push({ file, size, mtimeMs });
         } catch (error) {
           failed = true;
-          options.warn(`The preview video could not be made while rendering (the upload job will): ${(error as Error).message}`);
+          fallBack(error);
         }
       }
+      if (stream && videoOptions && !failed && fed.length === options.frames.length) encoded ??= encode(stream, videoOptions);
     });
   };
 
@@ -78,17 +91,8 @@ export function previewPrework(options: {
     },
     async finish() {
       await feeding;
-      if (!stream) return;
-      if (failed || fed.length < options.frames.length) {
-        await stream.abort();
-        return;
-      }
-      try {
-        const video = await stream.finish();
-        await writeFile(join(options.folder, RECORD), JSON.stringify({ video: video.file, options: videoOptions, frames: fed }));
-      } catch (error) {
-        options.warn(`The preview video could not be made while rendering (the upload job will): ${(error as Error).message}`);
-      }
+      if (encoded) await encoded;
+      else await stream?.abort();
     },
   };
 }

@@ -65,8 +65,10 @@ describe("render --notify URL (local farm, real Blender, real HTTP receiver)", (
     const status = await brender(["status", summary.renderId], env);
     assert.match(status.stdout, /webhook render\.succeeded to http:\/\/127\.0\.0\.1:\d+\/… delivered \(1 attempt, last: HTTP 200\)/);
     assert.match(status.stdout, /webhook render\.succeeded to http:\/\/127\.0\.0\.1:\d+\/… failed \(3 attempts, last: HTTP 503\)/);
+    assert.match(status.stdout, /\n  notify: http:\/\/127\.0\.0\.1:\d+\/…, http:\/\/127\.0\.0\.1:\d+\/…\n/, "who is told, scheme and host only");
     const json = JSON.parse((await brender(["status", summary.renderId, "--json"], env)).stdout);
     assert.equal(json.manifest.webhooks.length, 2);
+    assert.equal(json.notify.length, 2);
     assert.match(json.manifest.warnings.join("\n"), /webhook notification was not delivered/);
 
     const logs = await brender(["logs", summary.renderId], env);

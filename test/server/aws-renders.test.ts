@@ -97,7 +97,8 @@ describe("renders on an AWS farm through the API (moto_server)", () => {
     await moto.configure({ batch: { use_docker: true } });
     await moto.setBatchJobTransition({ progression: "manual", times: 1_000_000 });
     await moto.startRecording();
-    const settings = { farm: "test", frames: "1-2", arraySize: 2, queue: "spot-cpu", preset: "medium", attempts: 2 };
+    // A Slack URL is a credential: it must reach no SubmitJob request (the farm's bucket holds it instead).
+    const settings = { farm: "test", frames: "1-2", arraySize: 2, queue: "spot-cpu", preset: "medium", attempts: 2, notify: ["https://hooks.slack.com/services/T0/B0/ApiSlackSecret"] };
     const response = await server.api("/api/renders", { method: "POST", body: await renderForm(blend, "shot.blend", settings) });
     const body = (await response.json()) as { renderId: string; warnings?: string[] };
     assert.equal(response.status, 202, JSON.stringify(body));
@@ -117,9 +118,9 @@ describe("renders on an AWS farm through the API (moto_server)", () => {
     });
     assert.deepEqual(queued.jobs.map((job) => [job.action, job.arraySize]), [["copy_efs", 1], ["render", 2], ["upload_render_output", 1]]);
 
-    const submits = (await moto.recordedRequests())
-      .filter((request) => request.url.endsWith("/v1/submitjob"))
-      .map((request) => JSON.parse(request.body) as SubmitJobBody);
+    const submitRequests = (await moto.recordedRequests()).filter((request) => request.url.endsWith("/v1/submitjob"));
+    assert.ok(submitRequests.every((request) => !request.body.includes("ApiSlackSecret")), "no SubmitJob holds the webhook URL");
+    const submits = submitRequests.map((request) => JSON.parse(request.body) as SubmitJobBody);
     const [copy, render, upload] = queued.jobs;
     assert.deepEqual(
       submits.map((input) => [input.jobName, input.jobQueue, input.dependsOn ?? null, input.arrayProperties ?? null]),
@@ -159,6 +160,8 @@ describe("renders on an AWS farm through the API (moto_server)", () => {
     assert.equal(detail.status, 200, JSON.stringify(detail.body));
     const parsed = renderDetailSchema.parse(detail.body);
     assert.equal(parsed.backend, "aws:test");
+    assert.deepEqual(parsed.notify, ["https://hooks.slack.com/…"]);
+    assert.ok(!JSON.stringify(detail.body).includes("ApiSlackSecret"));
     assert.equal(parsed.status, "SUBMITTED");
     assert.equal(parsed.stage, "copy_efs");
     assert.deepEqual(

@@ -15,7 +15,7 @@ import { closedPort } from "../helpers/s3-server.ts";
 import { makeDepsScene } from "../helpers/deps-scene.ts";
 import { saveRenderRecord } from "../../src/backends/aws/render-record.ts";
 import { parseRenderPayload } from "../../src/domain/render-payload.ts";
-import { startTestServer } from "../server/harness.ts";
+import { renderForm, startTestServer } from "../server/harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 // The docs' screenshots are refreshed only on request, so a test run leaves the tree clean.
@@ -327,6 +327,28 @@ describe("web UI", { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: scrip
     assert.match((await alert.textContent()) ?? "", /^Cannot reach AWS \(ECONNREFUSED\): check the network, AWS_REGION and AWS_ENDPOINT_URL where 'brender serve' runs\.$/);
     assert.match(page.url(), /#\/new$/, "still on the form, nothing lost");
     assert.equal(await page.locator("input[name=frames]").inputValue(), "1-2");
+  });
+
+  it("shows who a render tells with each webhook's scheme and host only, on its page and in the API", { timeout: 60_000 }, async (t) => {
+    const dir = await tempDir(t);
+    const scene = await makeScene(join(dir, "hooks.blend"), { resolution: [16, 16], frames: [1, 1], samples: 1 });
+    const server = await startTestServer(t, { runFarm: false });
+    const slack = "https://hooks.slack.com/services/T000/B000/SlackTokenNotShown";
+    const settings = { frames: "1", notify: ["me@studio.com", slack, "https://ci.example.com/hook?token=QueryTokenNotShown"] };
+    const response = await server.api("/api/renders", { method: "POST", body: await renderForm(scene, "hooks.blend", settings) });
+    const { renderId } = (await response.json()) as { renderId: string };
+    assert.equal(response.status, 202);
+    const shown = ["me@studio.com", "https://hooks.slack.com/…", "https://ci.example.com/…"];
+    const detail = await (await server.api(`/api/renders/${renderId}`)).text();
+    assert.deepEqual((JSON.parse(detail) as { notify: string[] }).notify, shown);
+
+    const page = await newPage();
+    t.after(() => page.close());
+    await page.goto(`${server.base}/#/renders/${renderId}`);
+    const notify = page.getByTestId("notify");
+    await notify.waitFor({ timeout: 10_000 });
+    assert.equal(await notify.textContent(), shown.join(", "));
+    for (const text of [detail, await page.content()]) assert.doesNotMatch(text, /SlackTokenNotShown|QueryTokenNotShown|\/services\//);
   });
 
   it("is served when the API needs a token, and its API calls without the token get 401", { timeout: 30_000 }, async (t) => {

@@ -82,11 +82,15 @@ describe("render action (real Blender)", () => {
     await store.putFile("proj/scene.blend", await makeScene(join(dir, "scene.blend"), { frames: [1, 12], resolution: [16, 16], samples: 1 }));
     const payload = payloadFor("stepped", { frames: "1-12:5", split: { arraySize: 2 } });
     assert.equal((await runJob("copy_efs", payload, { BUCKET_KEY: "proj/scene.blend" })).code, 0);
+    const blenderTemp = join(dir, "tmp");
+    await mkdir(blenderTemp);
     for (const index of ["0", "1"]) {
-      const child = await runJob("render", payload, { AWS_BATCH_JOB_ARRAY_INDEX: index });
+      const child = await runJob("render", payload, { AWS_BATCH_JOB_ARRAY_INDEX: index, TMPDIR: blenderTemp });
       assert.equal(child.code, 0, child.stderr);
     }
     assert.deepEqual((await readdir(join(work, "stepped", "output", "frames"))).sort(), ["frame_0001.png", "frame_0006.png", "frame_0011.png"]);
+    // render_frames.py ends Blender itself after the last frame, and removes the session folder Blender's quit would have.
+    assert.deepEqual((await readdir(blenderTemp)).filter((name) => name.startsWith("blender_")), [], "Blender's session temp folder is removed");
   });
 
   it("applies scene, camera and resolution overrides", async (t) => {

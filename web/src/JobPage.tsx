@@ -97,6 +97,7 @@ export function JobPage({ id }: { id: string }) {
         <div><dt>Frames</dt><dd data-testid="frames-done">{framesDone}/{framesTotal}</dd></div>
         <div><dt>ETA</dt><dd data-testid="eta">{etaSeconds !== undefined && !ended ? formatDuration(etaSeconds) : "–"}</dd></div>
         {detail.reason && <div><dt>Reason</dt><dd>{detail.reason}</dd></div>}
+        {detail.notify.length > 0 && <div><dt>Notify</dt><dd data-testid="notify">{detail.notify.join(", ")}</dd></div>}
       </dl>
       {/* Always there, so nothing moves when the actual figures arrive at the end. */}
       <dl className="summary cost" aria-label="Cost">

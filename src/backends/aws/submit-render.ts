@@ -4,6 +4,7 @@ import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { readBlendHeader } from "../../blender/blend-file.ts";
 import { arraySizeFor, expandFrames, parseFrameSet } from "../../domain/frames.ts";
 import { compileRenderPlan, type PlannedJob } from "../../domain/render-plan.ts";
+import { sealWebhooks } from "../../domain/stored-webhooks.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
 import { UserInputError } from "../../errors.ts";
 import { uploadProject, type UploadProgress, type UploadSource } from "../../storage/content-upload.ts";
@@ -17,6 +18,7 @@ import type { CostCapSetting } from "../../domain/cost/running-cap.ts";
 import { findFarm, type FarmResources, type QueueKind } from "./farm-resources.ts";
 import { checkVcpuQuota } from "./quotas.ts";
 import { notificationDeliveryWarning } from "./ses-sandbox.ts";
+import { submitWithStoredWebhooks } from "./stored-webhooks.ts";
 import type { ServerResources } from "./server-sizes.ts";
 import { dryRun, submitToBatch, type SubmittedJob } from "./submit.ts";
 
@@ -57,6 +59,8 @@ export type AwsRenderPlan = {
   readonly inputs: readonly SubmitJobInput[];
   readonly storage: string;
   readonly bucketKey: string;
+  /** The webhook URLs to store in the bucket before submitting (the plan's payload names only their key). */
+  readonly storedWebhooks?: { readonly key: string; readonly body: string };
 };
 
 /**
@@ -71,7 +75,7 @@ export async function planAwsRender(request: AwsRenderRequest, hooks: AwsRenderH
   const choice = chooseBlenderVersion(header.version, farm.jobDefinitions.map((definition) => definition.blenderVersion), request.blenderVersion, farm.name);
   if (choice.warning) hooks.warn?.(choice.warning);
   const bucketKey = manifestKeyFor(payload.project.name, payload.renderId);
-  const { plan, storage } = awsPlan(payload, farm, bucketKey);
+  const { plan, storage, storedWebhooks } = awsPlan(payload, farm, bucketKey);
   const options: BatchSubmitOptions = {
     queue: request.queue,
     resources: request.resources,
@@ -82,7 +86,7 @@ export async function planAwsRender(request: AwsRenderRequest, hooks: AwsRenderH
     ...(request.priority !== undefined ? { priority: request.priority } : {}),
     ...(costCapOf(request, farm)),
   };
-  return { payload, farm, plan, options, inputs: dryRun(plan, farm, options), storage, bucketKey };
+  return { payload, farm, plan, options, inputs: dryRun(plan, farm, options), storage, bucketKey, ...(storedWebhooks ? { storedWebhooks } : {}) };
 }
 
 /** The cap the render children check while they run: the request's, else the farm's default; none with "none". */
@@ -96,10 +100,19 @@ function costCapOf(request: AwsRenderRequest, farm: FarmResources): { costCap?: 
   return { costCap: costCapSetting(maxUsd, request.queue, request.resources, request.prices ?? { region: farm.region }) };
 }
 
-/** The plan both backends run, pointed at the farm's bucket. */
-export function awsPlan(payload: RenderJobPayload, farm: FarmResources, bucketKey: string): { plan: PlannedJob[]; storage: string } {
+/**
+ * The plan both backends run, pointed at the farm's bucket, its payload's webhook URLs replaced by the
+ * key of the object `storedWebhooks` that holds them (write it before submitting: submitWithStoredWebhooks).
+ */
+export function awsPlan(
+  payload: RenderJobPayload,
+  farm: FarmResources,
+  bucketKey: string,
+): { plan: PlannedJob[]; storage: string; storedWebhooks?: { key: string; body: string } } {
   const storage = `s3://${farm.bucket}`;
-  return { plan: compileRenderPlan(payload, { bucketKey, bucketName: farm.bucket, storage }), storage };
+  const sealed = sealWebhooks(payload);
+  const plan = compileRenderPlan(sealed.payload, { bucketKey, bucketName: farm.bucket, storage });
+  return { plan, storage, ...(sealed.stored ? { storedWebhooks: sealed.stored } : {}) };
 }
 
 /**
@@ -138,6 +151,8 @@ export async function submitAwsRender(request: AwsRenderRequest, hooks: AwsRende
   const upload = await uploadProject(store, request.source, planned.bucketKey, { hashCache, onProgress: hooks.onUploadProgress });
   await hashCache.save();
 
-  const submitted: SubmittedJob[] = await submitToBatch(planned.plan, planned.farm, planned.options, { batchClient: new BatchClient(clientConfig) });
+  const submitted: SubmittedJob[] = await submitWithStoredWebhooks(store, planned.storedWebhooks, () =>
+    submitToBatch(planned.plan, planned.farm, planned.options, { batchClient: new BatchClient(clientConfig) }),
+  );
   return { ...planned, upload, submitted };
 }

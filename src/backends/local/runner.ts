@@ -24,7 +24,8 @@ import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { JobStatus } from "../../domain/job-status.ts";
-import { ActionThreads, takePrewarmed, THREAD_ACTIONS, type ActionThreadOptions, type ThreadRun } from "./action-threads.ts";
+import { ActionThreads, prewarmActionThreads, takePrewarmed, THREAD_ACTIONS, type ActionThreadOptions, type ThreadRun } from "./action-threads.ts";
+import { SpareWorker } from "./spare-worker.ts";
 import type { ChildRef, ClaimedChild, JobStore } from "./job-store.ts";
 
 /** The program run for every child; it gets the child's job through its environment. */
@@ -41,6 +42,12 @@ export type RunnerOptions = {
    * not "0"; none with another worker command.
    */
   readonly actionThreads?: ActionThreadOptions | false;
+  /**
+   * Keep a spare worker process started ahead of the next render child (see
+   * spare-worker.ts). Default: when `workerCommand` is the default one and
+   * BRENDER_SPARE_WORKER is not "0".
+   */
+  readonly spareWorker?: boolean;
   /** Merged under each child's environment; default process.env. */
   readonly baseEnv?: NodeJS.ProcessEnv;
   /** One log per attempt: <logDir>/<jobId>/<index>-<attempt>.log (worker stdout and stderr). */
@@ -116,6 +123,29 @@ export function defaultWorkerCommand(): WorkerCommand {
   return { command: process.execPath, args: [join(root, "dist", "cli", "main.js"), "worker"] };
 }
 
+/** What every child's environment extends: `env` without the variables of one particular job. */
+export function runnerBaseEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const base: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && !PER_JOB_VARIABLES.test(key)) base[key] = value;
+  }
+  return base;
+}
+
+let prewarmedSpare: SpareWorker | undefined;
+
+/**
+ * Starts, for a runner about to start in this process with the defaults, its
+ * first copy thread and its spare worker now (`brender render` calls this
+ * before inspecting, so both are ready when the copy and render jobs come).
+ */
+export function prewarmLocalRunner(): void {
+  prewarmActionThreads();
+  if (process.env.BRENDER_SPARE_WORKER === "0") return;
+  prewarmedSpare ??= new SpareWorker(defaultWorkerCommand(), runnerBaseEnv(process.env));
+  prewarmedSpare.warm();
+}
+
 /** A fresh owner id for this process: `${hostname}:${pid}:${random}`. */
 export function newOwnerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
@@ -186,15 +216,18 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
   const threadOptions = options.actionThreads ?? (defaultThreads ? { actions: THREAD_ACTIONS } : false);
   const threads = (defaultThreads ? takePrewarmed() : undefined) ?? (threadOptions && threadOptions.actions.length > 0 ? new ActionThreads(threadOptions) : undefined);
   threads?.warm();
+  const useSpare = options.spareWorker ?? (options.workerCommand === undefined && process.env.BRENDER_SPARE_WORKER !== "0");
+  const baseEnv = runnerBaseEnv(options.baseEnv ?? process.env);
+  const prewarmed = prewarmedSpare;
+  prewarmedSpare = undefined;
+  if (prewarmed && (!useSpare || options.baseEnv !== undefined)) prewarmed.close();
+  const spare = useSpare ? ((options.baseEnv === undefined ? prewarmed : undefined) ?? new SpareWorker(workerCommand, baseEnv)) : undefined;
+  spare?.warm();
   const ownerId = options.ownerId ?? newOwnerId();
   const leaseMs = options.leaseMs ?? 30_000;
   const heartbeatMs = options.heartbeatMs ?? 5000;
   const pollMs = options.pollMs ?? 200;
   const thisHost = hostname();
-  const baseEnv: Record<string, string> = {};
-  for (const [key, value] of Object.entries(options.baseEnv ?? process.env)) {
-    if (value !== undefined && !PER_JOB_VARIABLES.test(key)) baseEnv[key] = value;
-  }
 
   const running = new Map<string, Running>();
   const logFolders = new Set<string>();
@@ -320,12 +353,19 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
       return;
     }
     let child: ChildProcess;
-    try {
-      child = spawn(workerCommand.command, [...workerCommand.args], { env, detached: true, stdio: ["pipe", logFd, logFd] });
-    } catch (error) {
-      closeSync(logFd);
-      finishUnstarted(claimed, `could not start the worker "${workerCommand.command}": ${errorMessage(error)}`);
-      return;
+    const spareChild = spare?.take(env, logFile, logFd);
+    if (spareChild) {
+      child = spareChild;
+      // More children of this job come as slots free: the next one finds a spare too.
+      if (claimed.index + 1 < claimed.arraySize) spare?.warm();
+    } else {
+      try {
+        child = spawn(workerCommand.command, [...workerCommand.args], { env, detached: true, stdio: ["pipe", logFd, logFd] });
+      } catch (error) {
+        closeSync(logFd);
+        finishUnstarted(claimed, `could not start the worker "${workerCommand.command}": ${errorMessage(error)}`);
+        return;
+      }
     }
     const pid = child.pid;
     if (pid === undefined) {
@@ -386,6 +426,8 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
   };
 
   const ended = (entry: Running, closed: () => void, exitCode: number | null, exitSignal: NodeJS.Signals | null) => {
+    // The next render of a runner that keeps running finds a spare, started once this one's end is past.
+    if (entry.process && !stopping) spare?.warmSoon();
     try {
       onClose(entry, exitCode, exitSignal);
     } catch (error) {
@@ -498,6 +540,7 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
     }
     await Promise.all([...running.values()].map((entry) => entry.closed));
     await threads?.close();
+    spare?.close();
     try {
       store.recoverOwner(ownerId);
     } catch (error) {

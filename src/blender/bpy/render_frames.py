@@ -10,13 +10,16 @@ while a Python script renders, the render_stats handler reports it). Every frame
 a staging folder and moved into the frames folder only when complete, so a
 frame that is visible is always whole.
 
-Exit codes: 0 all frames written; 3 the settings could not be applied (a
+Exit codes: 0 all frames written (Blender is then ended at once, see
+leave_at_once); 3 the settings could not be applied (a
 Python error); 4 a frame failed to render.
 """
+import ctypes
 import json
 import os
 import re
 import resource
+import shutil
 import sys
 import time
 
@@ -335,6 +338,26 @@ def main():
         os.makedirs(item["finalFolder"], exist_ok=True)
         if not render_frame(scene, item):
             sys.exit(4)
+    leave_at_once()
+
+
+def leave_at_once():
+    """Ends Blender as soon as every frame is written and reported.
+
+    Blender's own quit frees the scene, the render engine and its modules one
+    by one: 50 to 100 ms after the last frame that nobody waits for (the
+    render child ends only when Blender has). Everything that matters is on
+    disk already; what the quit would have cleaned up is done here: its
+    session temp folder (only when it is one: Blender falls back to the temp
+    folder itself when it cannot make one) and C's buffered output.
+    """
+    session = bpy.app.tempdir.rstrip(os.sep)
+    if os.path.basename(session).startswith("blender_"):
+        shutil.rmtree(session, ignore_errors=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    ctypes.CDLL(None).fflush(None)
+    os._exit(0)
 
 
 main()

@@ -43,10 +43,10 @@ export function showStatus(id: string, options: { watch?: boolean; json?: boolea
     if (options.watch) return watchAndSummarize(backend, renderId, { json: options.json === true, started: performance.now(), runJobs: false });
     const detail = await backend.get(renderId);
     if (options.json) {
-      const { backend: where, status, reason, statusError, frames, jobs, manifest, cost } = detail;
+      const { backend: where, status, reason, statusError, frames, notify, jobs, manifest, cost } = detail;
       // As before the backends were one: AWS renders say "aws" and their farm, local ones nothing.
       const farm = where.startsWith("aws:") ? { backend: "aws", farm: where.slice("aws:".length) } : {};
-      process.stdout.write(`${JSON.stringify({ renderId, ...farm, status, reason, ...(statusError ? { statusError } : {}), frames, jobs, ...(cost ? { cost } : {}), manifest }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ renderId, ...farm, status, reason, ...(statusError ? { statusError } : {}), frames, notify, jobs, ...(cost ? { cost } : {}), manifest }, null, 2)}\n`);
     } else {
       const farm = detail.backend.startsWith("aws:") ? ` on AWS farm ${detail.backend.slice(4)}` : "";
       const why = detail.reason ?? detail.statusError;
@@ -61,6 +61,7 @@ export function showStatus(id: string, options: { watch?: boolean; json?: boolea
       }
       const cost = costLine(detail.cost);
       if (cost) process.stdout.write(`  cost: ${cost}\n`);
+      if (detail.notify.length > 0) process.stdout.write(`  notify: ${detail.notify.join(", ")}\n`);
       process.stdout.write(webhookStatusLines(detail.manifest));
     }
     return detail.status === "FAILED" ? 1 : 0;

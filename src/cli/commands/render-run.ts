@@ -1,6 +1,6 @@
 import { inspectBlendFile } from "../../blender/inspect.ts";
 import { brenderHome } from "../../config.ts";
-import { prewarmActionThreads } from "../../backends/local/action-threads.ts";
+import { prewarmLocalRunner } from "../../backends/local/runner.ts";
 import { jobBlender } from "../../blender/installations.ts";
 import { newRenderId } from "../../domain/ids.ts";
 import type { RenderJobPayload } from "../../domain/render-payload.ts";
@@ -48,8 +48,8 @@ export type RenderOptions = RenderCliOptions & {
 export async function runRender(path: string, options: RenderOptions): Promise<number> {
   const started = performance.now();
   traceMark("process_started", processStartedAt());
-  // The copy job's thread loads meanwhile (this process's runner starts once the project is uploaded).
-  if (options.backend !== "aws" && !options.detach) prewarmActionThreads();
+  // The copy job's thread and the render child's worker load meanwhile (this process's runner starts once the project is uploaded).
+  if (options.backend !== "aws" && !options.detach) prewarmLocalRunner();
   // Everything checkable without Blender is checked first, so bad input never leaves anything behind.
   const { attempts, priority, timeoutSeconds } = parseJobOptions(options);
   const { source, blendPath, blendFile } = await locateProject(path, options.blend);

@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 import { JOB_ACTION_TYPES } from "../../domain/job-actions.ts";
+import { UserInputError } from "../../errors.ts";
+import { parentGoneSignal } from "../../worker/parent-gone.ts";
 import { runCommand, terminationSignal } from "../run-command.ts";
 
 export function registerWorker(program: Command): void {
@@ -9,8 +11,16 @@ export function registerWorker(program: Command): void {
     .option("--action <type>", "the job type (overrides JOB_ACTION_TYPE)")
     .option("--payload <file>", "the render job payload JSON file (overrides BRENDER_JOB_PAYLOAD_FILE)")
     .option("--after-failed-upload <jobId>", "publish and report the render whose upload job AWS Batch failed (the farm's event rule passes it)")
-    .action((options: { action?: string; payload?: string; afterFailedUpload?: string }) =>
+    .option("--job-on-stdin", "load the render action now, then take the job from the first line on stdin (the local farm's spare workers)")
+    .action((options: { action?: string; payload?: string; afterFailedUpload?: string; jobOnStdin?: boolean }) =>
       runCommand(async () => {
+        if (options.jobOnStdin) {
+          if (options.action || options.payload || options.afterFailedUpload) {
+            throw new UserInputError("--job-on-stdin takes the whole job from stdin; drop --action, --payload and --after-failed-upload");
+          }
+          const { runSpareWorker } = await import("../../worker/spare.ts");
+          return runSpareWorker(terminationSignal());
+        }
         const env = { ...process.env };
         if (options.afterFailedUpload) env.BRENDER_AFTER_FAILED_UPLOAD = options.afterFailedUpload;
         if (options.action) env.JOB_ACTION_TYPE = options.action;
@@ -30,39 +40,4 @@ export function registerWorker(program: Command): void {
         }
       }),
     );
-}
-
-/** How long an action has, once its runner is gone, to stop on the abort before the worker exits anyway. */
-const ORPHAN_GRACE_MS = 5_000;
-
-/**
- * The local farm's runner keeps a pipe open on our stdin and never writes to
- * it: when the runner dies (even by SIGKILL) the pipe closes, and the job
- * must stop too (the abort kills Blender, stops transfers, and keeps an upload
- * from publishing or e-mailing) rather than run on unowned while the farm
- * hands the same child to another worker. Every action gets the abort; one
- * that does not end within ORPHAN_GRACE_MS is cut short by exiting. Only with
- * BRENDER_EXIT_WITH_PARENT=1, so an interactive or container stdin (AWS Batch,
- * where no runner exists) is left alone.
- */
-function parentGoneSignal(): { readonly signal: AbortSignal; release(): void } {
-  const controller = new AbortController();
-  const gone = () => {
-    if (controller.signal.aborted) return;
-    controller.abort(new Error("the process that started this worker exited (stdin closed)"));
-    setTimeout(() => process.exit(1), ORPHAN_GRACE_MS).unref();
-  };
-  process.stdin.on("end", gone);
-  process.stdin.on("close", gone);
-  process.stdin.on("error", gone);
-  process.stdin.resume();
-  return {
-    signal: controller.signal,
-    // Reading stdin keeps the event loop alive; let the worker exit once its job is done.
-    release: () => {
-      process.stdin.off("end", gone);
-      process.stdin.off("close", gone);
-      process.stdin.destroy();
-    },
-  };
 }

@@ -15,7 +15,7 @@ import type { RenderReport } from "../../notify/render-report.ts";
 import { renderFolders, requirePayload, type ActionContext } from "../context.ts";
 import { hostInfo } from "../host-info.ts";
 import { linkMakerFromEnv } from "../../storage/share-links.ts";
-import { notifyWebhooks } from "../webhook-notify.ts";
+import { forgetStoredWebhooks, hasWebhooks, notifyWebhooks, webhookUrlsOf } from "../webhook-notify.ts";
 import { alreadyPublished, publishedManifest, restoreFromStore } from "../published-outputs.ts";
 import { renderCostOf } from "../render-cost.ts";
 import { readRenderEvents, summarizeEvents, type RenderSummary } from "../render-summary.ts";
@@ -46,6 +46,7 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     // was killed): finish its clean-up and stop, without a second e-mail or a rewritten manifest.
     context.log.info({ prefix: context.store.describe(prefix) }, "already published by an earlier run; nothing to do");
     await rm(layout.root, { recursive: true, force: true });
+    await forgetStoredWebhooks(context, payload);
     return;
   }
   const restored = await restoreFromStore(context.store, prefix, output, context.signal);
@@ -133,7 +134,7 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
   // The e-mail goes out before the manifest (still written last, marking the upload complete), so a
   // notification that could not be sent is recorded there as a warning instead of failing a good render.
   const wanted = manifest.status === "succeeded" ? payload.notify.onSuccess : payload.notify.onFailure;
-  const report = wanted && (payload.notify.email || payload.notify.webhooks?.length)
+  const report = wanted && (payload.notify.email || hasWebhooks(payload.notify))
     ? await renderReport(context, payload, manifest, summary, batchJobLink(context.processEnv, context.processEnv.BRENDER_UPSTREAM_FAILED_JOB_ID))
     : undefined;
   try {
@@ -143,15 +144,17 @@ export async function uploadRenderOutput(context: ActionContext): Promise<void> 
     context.log.error(message);
     manifest.warnings.push(message);
   }
-  if (report && payload.notify.webhooks?.length) {
-    const sent = await notifyWebhooks(context, payload.notify.webhooks, report);
+  if (report && hasWebhooks(payload.notify)) {
+    const { urls, warnings: unread } = await webhookUrlsOf(context, payload);
+    const sent = await notifyWebhooks(context, urls, report);
     manifest.webhooks = sent.deliveries;
-    manifest.warnings.push(...sent.warnings);
+    manifest.warnings.push(...unread, ...sent.warnings);
   }
   await context.store.putBytes(`${prefix}manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`, { tags: OUTPUT_TAGS });
   context.log.info({ prefix: context.store.describe(prefix), files: uploaded.length, status: manifest.status }, "outputs uploaded");
   // Everything is in the object store now; the work folder only held copies.
   await rm(layout.root, { recursive: true, force: true });
+  await forgetStoredWebhooks(context, payload);
   if (failed) throw new JobFailedError(`Render ${payload.renderId} is incomplete: ${reason}`);
 }
 
