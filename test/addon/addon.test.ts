@@ -99,6 +99,17 @@ async function project(name: string): Promise<{ blend: string; texture: string }
   return { blend, texture };
 }
 
+/** Polls the render's detail until it SUCCEEDED or FAILED (three minutes at most). */
+function renderEnded<T extends { status: string }>(server: Served, renderId: string, what = "the render to end"): Promise<T> {
+  return until(
+    async () => (await (await fetch(`${server.url}/api/renders/${renderId}`)).json()) as T,
+    (value) => value.status === "SUCCEEDED" || value.status === "FAILED",
+    what,
+    180_000,
+    500,
+  );
+}
+
 async function renders(server: Served, token?: string): Promise<unknown[]> {
   const response = await fetch(`${server.url}/api/renders`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   return (await response.json()) as unknown[];
@@ -181,13 +192,7 @@ describe("the Blender add-on (headless Blender; 3.4 unless BLENDER_EXECUTABLE an
       assert.ok(submitted.panel.some((entry) => entry.prop === "use_scene_frames" && entry.text === "Scene Range (1-2)"));
 
       type Detail = { status: string; reason?: string; progress: { framesDone: number }; outputs: Array<{ name: string; url: string }> };
-      const detail = await until(
-        async () => (await (await fetch(`${server.url}/api/renders/${submitted.renderId}`)).json()) as Detail,
-        (value) => value.status === "SUCCEEDED" || value.status === "FAILED",
-        "the render to end",
-        180_000,
-        500,
-      );
+      const detail = await renderEnded<Detail>(server, submitted.renderId);
       assert.equal(detail.status, "SUCCEEDED", detail.reason);
       assert.equal(detail.progress.framesDone, 2);
       const direct = join(root, "outside", "direct");
@@ -211,9 +216,10 @@ describe("the Blender add-on (headless Blender; 3.4 unless BLENDER_EXECUTABLE an
       assert.ok((await pixels(loaded.drive.images[0]!.filepath)).data.equals((await pixels(join(direct, "frame_0001.png"))).data));
       assert.match(loaded.output, new RegExp(`Loaded frame 1 of ${submitted.renderId} as image "frame_0001\\.png"; open an Image Editor to see it`));
 
-      // Submitted again with other settings: a new render, and the texture is not sent again. The panel's
-      // settings live in the scene, so Blender 4.3 counts their change as an edit and the add-on saves the
-      // .blend first (a new upload holding the new .blend); 3.4 and 5.2 do not, and reuse the upload whole.
+      // Submitted again with other settings, in a new Blender session: a new render, and the texture is not sent
+      // again. A session's first submit trusts Blender's is_dirty: 4.3 reports a file it wrote itself as unsaved,
+      // so there the add-on saves the .blend first (a new upload holding the new .blend); 3.4 and 5.2 reuse the
+      // upload whole. The panel's own settings never count as an edit (see saving.py).
       const blobsBefore = await blobCount(server.home);
       const again = await drive(blend, { server: server.url, action: "submit", scene: { use_scene_frames: false, frames: "2", percentage: 50 } });
       assert.deepEqual(again.drive.result, ["FINISHED"], again.output);
@@ -221,13 +227,7 @@ describe("the Blender add-on (headless Blender; 3.4 unless BLENDER_EXECUTABLE an
       const uploads = (await readdir(join(server.home, "uploads"))).length;
       assert.equal(await blobCount(server.home) - blobsBefore, uploads - 1, "at most the re-saved .blend is sent again");
       assert.ok(uploads <= 2, `${uploads} uploads`);
-      const second = await until(
-        async () => (await (await fetch(`${server.url}/api/renders/${again.drive.renderId}`)).json()) as Detail,
-        (value) => value.status === "SUCCEEDED" || value.status === "FAILED",
-        "the second render to end",
-        180_000,
-        500,
-      );
+      const second = await renderEnded<Detail>(server, again.drive.renderId, "the second render to end");
       assert.equal(second.status, "SUCCEEDED", second.reason);
       assert.deepEqual(second.outputs.filter((entry) => entry.name.startsWith("frames/")).map((entry) => entry.name), ["frames/frame_0002.png"]);
       const half = await sharp(Buffer.from(await (await fetch(`${server.url}${second.outputs.find((entry) => entry.name === "frames/frame_0002.png")!.url}`)).arrayBuffer())).metadata();
@@ -253,6 +253,30 @@ describe("the Blender add-on (headless Blender; 3.4 unless BLENDER_EXECUTABLE an
       const detail = (await (await fetch(`${server.url}/api/renders/${done.renderId}`)).json()) as Detail;
       assert.equal(detail.cost?.estimate?.target, "local");
       assert.ok(detail.cost!.estimate!.seconds.expected > 0);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("Estimate, then an edit to the scene, then Submit in the same session: the edited scene is saved, sent and rendered; the estimate made for the old file is left out", async () => {
+    const server = await serve();
+    try {
+      const { blend } = await project("edited");
+      const edit = { "render.resolution_x": 16, "render.resolution_y": 9 };
+      const { drive: done, output } = await drive(blend, { server: server.url, action: "estimate+edit+submit", edit });
+      assert.deepEqual(done.result, ["FINISHED"], output);
+      assert.deepEqual(ourTracebacks(output), []);
+      assert.match(output, /Info: Estimate: about /);
+      assert.equal((await readdir(join(server.home, "uploads"))).length, 2, "the submit sent the edited .blend, not the estimate's upload");
+      const { stdout: stored } = await run("blender", ["-b", blend, "-noaudio", "--python-expr", "import bpy\nprint('STORED', bpy.context.scene.render.resolution_x, bpy.context.scene.render.resolution_y)"]);
+      assert.match(stored, /STORED 16 9/, "the edit is saved in the artist's .blend");
+      type Detail = { status: string; reason?: string; cost?: { estimate?: unknown }; outputs: Array<{ name: string; url: string }> };
+      const detail = await renderEnded<Detail>(server, done.renderId);
+      assert.equal(detail.status, "SUCCEEDED", detail.reason);
+      assert.equal(detail.cost?.estimate, undefined, "an estimate for the file before the edit is not kept with this render");
+      const frame = detail.outputs.find((entry) => entry.name === "frames/frame_0001.png")!;
+      const { width, height } = await sharp(Buffer.from(await (await fetch(`${server.url}${frame.url}`)).arrayBuffer())).metadata();
+      assert.deepEqual([width, height], [16, 9], "the farm rendered the edited scene");
     } finally {
       await server.stop();
     }
@@ -287,13 +311,7 @@ describe("the Blender add-on (headless Blender; 3.4 unless BLENDER_EXECUTABLE an
       const { renderId, warnings } = (await response.json()) as { renderId: string; warnings?: string[] };
       assert.deepEqual(warnings ?? [], [], "the map covers the texture: nothing is outside the upload");
       type Detail = { status: string; reason?: string; outputs: Array<{ name: string; url: string }> };
-      const detail = await until(
-        async () => (await (await fetch(`${server.url}/api/renders/${renderId}`)).json()) as Detail,
-        (value) => value.status === "SUCCEEDED" || value.status === "FAILED",
-        "the render to end",
-        180_000,
-        500,
-      );
+      const detail = await renderEnded<Detail>(server, renderId);
       assert.equal(detail.status, "SUCCEEDED", detail.reason);
       for (const frame of [1, 2]) {
         const output = detail.outputs.find((entry) => entry.name === `frames/frame_000${frame}.png`)!;

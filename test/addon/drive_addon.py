@@ -58,7 +58,8 @@ def draw_panel():
 
 
 raised = ""
-# "estimate+submit" runs both in this one Blender session, as a person pressing Estimate then Submit would.
+# "estimate+submit" runs both in this one Blender session, as a person pressing Estimate then Submit would;
+# "estimate+edit+submit" changes the scene (options["edit"]: {"render.resolution_x": 16}) in between.
 for action in options["action"].split("+"):
     try:
         if action == "submit":
@@ -69,6 +70,15 @@ for action in options["action"].split("+"):
             result = bpy.ops.brender.test_connection()
         elif action == "load":
             result = bpy.ops.brender.load_frame()
+        elif action == "edit":
+            # A change to the scene between two operators, as a script makes it (Blender 3.4 does not count it as unsaved).
+            for path, value in options["edit"].items():
+                *owners, name = path.split(".")
+                target = bpy.context.scene
+                for owner in owners:
+                    target = getattr(target, owner)
+                setattr(target, name, value)
+            result = {"FINISHED"}
         else:
             result = set()
     except RuntimeError as error:

@@ -7,7 +7,7 @@ import threading
 import bpy
 from bpy.props import BoolProperty, EnumProperty
 
-from . import collect, follow, project, status, submission
+from . import collect, follow, project, saving, status, submission
 from .api import BrenderError, render_page_url
 from .properties import client, panel_values
 
@@ -24,11 +24,12 @@ class _ProjectRequest:
         """Everything that can fail before uploading: (client, layout, settings)."""
         if not bpy.data.filepath:
             raise BrenderError("Save the .blend first (File > Save As): the farm renders the saved file.")
-        if bpy.data.is_dirty:
-            try:
-                bpy.ops.wm.save_mainfile()
-            except RuntimeError as error:
-                raise BrenderError("Cannot save the .blend before submitting (%s): save it yourself, then submit again." % str(error).strip()) from None
+        try:
+            # Saves only when the data differs from the file on disk (not on is_dirty alone: see saving.py), so the
+            # Submit after an Estimate sends nothing again and keeps the estimate, on every Blender.
+            saving.save_if_edited()
+        except RuntimeError as error:
+            raise BrenderError("Cannot save the .blend before submitting (%s): save it yourself, then submit again." % str(error).strip()) from None
         found, missing, _ = collect.dependencies()
         if missing and not self.allow_missing:
             names = ", ".join(missing[:3]) + (" and %d more" % (len(missing) - 3) if len(missing) > 3 else "")
