@@ -34,7 +34,8 @@ describe("brender render (local farm, real Blender)", () => {
     const home = await tempDir(t);
     const blend = await makeScene(join(home, "shot.blend"), { frames: [1, 6] });
     await run("blender", ["-b", blend, "-o", join(home, "direct", "frame_####"), "-a"]);
-    const { code, summary } = await renderJson([blend, "--array-size", "3"], { BRENDER_HOME: home });
+    // One Blender per child (more cores would split a child's frames among several), so the warm one can serve.
+    const { code, summary } = await renderJson([blend, "--array-size", "3"], { BRENDER_HOME: home, BRENDER_RENDER_PROCESSES: "1" });
     assert.equal(code, 0);
     assert.equal(summary.status, "SUCCEEDED");
     assert.deepEqual(summary.frames, { total: 6, done: 6, failed: [] });
@@ -45,6 +46,11 @@ describe("brender render (local farm, real Blender)", () => {
       assert.ok(ours.data.equals(direct.data), `frame ${frame}`);
     }
     assert.ok(summary.outputs!.zip && summary.outputs!.preview && summary.outputs!.thumbnail);
+    // brender render starts a Blender ahead of the first child, and of each next one (src/blender/warm-blender.ts):
+    // some of the frames above came from one (all, when the children run one after another).
+    const logs = (await readdir(join(home, "logs"), { recursive: true })).filter((name) => name.endsWith(".log"));
+    const texts = await Promise.all(logs.map((name) => readFile(join(home, "logs", name), "utf8")));
+    assert.ok(texts.some((text) => text.includes('"blenderStartedAhead":true')), "a child rendered in a Blender started ahead");
   });
 
   it("--frames 1-12:5 renders exactly frames 1, 6 and 11", async (t) => {
