@@ -3,7 +3,7 @@
  * src/worker/thread.ts): a job of such an action runs in a thread of the
  * runner instead of a `brender worker` process, saving a Node start and the
  * loading of its modules, which the next thread does ahead of time (one
- * spare thread is kept warm). A thread's failure, even an uncaught error or
+ * spare thread is kept warm, started a moment after each job starts). A thread's failure, even an uncaught error or
  * its termination, ends only its own job.
  */
 import { write } from "node:fs";
@@ -15,6 +15,9 @@ import type { ThreadDone, ThreadJob } from "../../worker/thread.ts";
 
 /** copy_efs, upload_render_output and remove_efs are Node code; renders run Blender, in a process of their own. */
 export const THREAD_ACTIONS: readonly JobActionType[] = ["copy_efs", "upload_render_output", "remove_efs"];
+
+/** How long after a job starts in a thread the next spare starts loading. */
+const WARM_NEXT_AFTER_MS = 250;
 
 export type ActionThreadOptions = {
   /** The actions run in threads. */
@@ -45,6 +48,8 @@ export class ActionThreads {
   readonly #entry: URL;
   #spare: Worker | undefined;
   #started = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
 
   constructor(options: ActionThreadOptions) {
     this.actions = new Set(options.actions);
@@ -85,7 +90,7 @@ export class ActionThreads {
       });
     });
     thread.postMessage({ type: "job", env, logFd } satisfies ThreadJob);
-    this.warm();
+    this.#warmSoon();
     return {
       abort: () => thread.postMessage({ type: "abort" }),
       kill: () => {
@@ -96,8 +101,25 @@ export class ActionThreads {
     };
   }
 
+  /**
+   * The next spare, a moment after a job starts: not at once, when loading it
+   * would take CPU from the job just started, and not at all when this
+   * process is about to exit (a `brender render` whose upload job was the
+   * last; the timer does not hold the process).
+   */
+  #warmSoon(): void {
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#closed) this.warm();
+    }, WARM_NEXT_AFTER_MS);
+    this.#timer.unref();
+  }
+
   /** Ends the spare thread (jobs' threads end with their jobs). */
   async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
     const spare = this.#spare;
     this.#spare = undefined;
     await spare?.terminate();
