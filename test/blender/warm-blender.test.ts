@@ -1,13 +1,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { BPY_SCRIPTS } from "../../src/blender/runner.ts";
 import { discardWarmBlender, runInWarmBlender, sameBlenderEnvironment, startWarmBlender } from "../../src/blender/warm-blender.ts";
 import { makeScene, pixels, tempDir } from "../helpers/blender.ts";
+import { childProcesses } from "../helpers/processes.ts";
+import { until } from "../helpers/wait.ts";
 
 const run = promisify(execFile);
 const BLENDER = process.env.BLENDER_EXECUTABLE || "blender";
@@ -27,25 +29,8 @@ async function jobFile(dir: string, frames: number[], extra: Record<string, unkn
 }
 
 /** This process's Blenders waiting in warm_start.py. */
-function warmBlenders(): number[] {
-  return readdirSync("/proc").filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return fields[0] !== "Z" && Number(fields[1]) === process.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("warm_start.py");
-    } catch {
-      return false;
-    }
-  });
-}
-
-async function gone(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
+const warmBlenders = () => childProcesses(process.pid, "warm_start.py");
+const gone = (what: string, condition: () => boolean) => until(async () => condition(), Boolean, what);
 
 const env = { ...process.env, BLENDER_EXECUTABLE: BLENDER };
 

@@ -5,8 +5,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, copyFileSync
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { openJobStore, type JobStore } from "../../../src/backends/local/job-store.ts";
-import { runLocalFarm, type RunnerEvent } from "../../../src/backends/local/runner.ts";
+import { runLocalFarm, type RunnerEvent, type RunnerOptions } from "../../../src/backends/local/runner.ts";
 import { brender, makeScene } from "../../helpers/blender.ts";
+import { childProcesses, isAlive as alive } from "../../helpers/processes.ts";
 
 // The spare runs the build (dist/cli/main.js worker --job-on-stdin): `npm run build` first.
 
@@ -27,29 +28,7 @@ function fresh(): { store: JobStore; logDir: string; work: string } {
 }
 
 /** The runner's spare workers: processes of `parent` started with --job-on-stdin. */
-function sparesOf(parent: number): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === parent && readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").includes("--job-on-stdin")) found.push(Number(name));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return false;
-  }
-}
+const sparesOf = (parent: number) => childProcesses(parent, "--job-on-stdin");
 
 async function waitFor<T>(what: string, value: () => T | undefined, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -69,18 +48,25 @@ function renderJob(work: string, renderId: string, extra: Record<string, string>
   return { EFS_BLENDER_FOLDER_PATH: work, BRENDER_JOB_PAYLOAD: JSON.stringify(payload), ...extra };
 }
 
+/** Runs `body` while a runner with the defaults (a spare worker among them) serves `store`, then stops it. */
+async function whileRunning(store: JobStore, logDir: string, options: Pick<RunnerOptions, "onEvent" | "heartbeatMs">, body: () => Promise<void>): Promise<void> {
+  const stop = new AbortController();
+  const running = runLocalFarm({ store, logDir, pollMs: 20, stop: stop.signal, baseEnv: { PATH: process.env.PATH ?? "", BRENDER_HOME: root }, ...options });
+  try {
+    await body();
+  } finally {
+    stop.abort();
+    await running;
+  }
+}
+
 const logOf = (store: JobStore, jobId: string) => readFileSync(store.listAttempts(jobId, 0)[0]!.logFile!, "utf8");
 
 describe("runner: the spare worker process", () => {
   it("runs a render child in the worker it started before the job existed, with the job's log, events and status", async () => {
     const { store, logDir, work } = fresh();
     const started: RunnerEvent[] = [];
-    const stop = new AbortController();
-    const running = runLocalFarm({
-      store, logDir, pollMs: 20, stop: stop.signal, baseEnv: { PATH: process.env.PATH ?? "", BRENDER_HOME: root },
-      onEvent: (event) => event.type === "started" && started.push(event),
-    });
-    try {
+    await whileRunning(store, logDir, { onEvent: (event) => event.type === "started" && started.push(event) }, async () => {
       const spare = await waitFor("the spare worker", () => sparesOf(process.pid)[0]);
       // A job that sets a variable Node reads at its start cannot use the spare: it gets a worker of its own.
       const own = store.submitJob({ name: "own-node", action: "render", environment: renderJob(work, "own-node", { NODE_OPTIONS: "--no-deprecation" }) });
@@ -97,10 +83,7 @@ describe("runner: the spare worker process", () => {
       assert.match(log, /"msg":"job started"/);
       assert.match(log, /"type":"child_finished","child":0,"status":"succeeded","framesDone":3/);
       assert.deepEqual(readdirSync(join(work, "in-spare", "output", "frames")).sort(), ["frame_0001.png", "frame_0002.png", "frame_0003.png"]);
-    } finally {
-      stop.abort();
-      await running;
-    }
+    });
     store.close();
   });
 
@@ -108,22 +91,14 @@ describe("runner: the spare worker process", () => {
     const { store, logDir, work } = fresh();
     const bad = renderJob(work, "bad-one", { BRENDER_JOB_PAYLOAD: JSON.stringify({ schemaVersion: 1, renderId: "Bad Id", project: { name: "p", blendFile: "s.blend" }, type: "animation", frames: "1" }) });
     const pids: number[] = [];
-    const stop = new AbortController();
-    const running = runLocalFarm({
-      store, logDir, pollMs: 20, stop: stop.signal, baseEnv: { PATH: process.env.PATH ?? "", BRENDER_HOME: root },
-      onEvent: (event) => event.type === "started" && pids.push(event.pid),
-    });
-    try {
+    await whileRunning(store, logDir, { onEvent: (event) => event.type === "started" && pids.push(event.pid) }, async () => {
       const spare = await waitFor("the spare worker", () => sparesOf(process.pid)[0]);
       const job = store.submitJob({ name: "bad", action: "render", environment: bad });
       await waitFor("the job's end", () => (store.getJob(job)?.status === "FAILED" ? true : undefined));
       assert.deepEqual(pids, [spare]);
       assert.match(store.getJob(job)?.statusReason ?? "", /^Attempt 1\/1 failed: Invalid render job payload: renderId: must be 3 to 63 lower-case letters/);
       assert.match(logOf(store, job), /brender worker: Invalid render job payload/);
-    } finally {
-      stop.abort();
-      await running;
-    }
+    });
     store.close();
   });
 
@@ -132,21 +107,12 @@ describe("runner: the spare worker process", () => {
     const slow = await makeScene(join(work, "slow.blend"), { frames: [1, 50], resolution: [320, 180], samples: 256 });
     const environment = renderJob(work, "slow-one");
     copyFileSync(slow, join(work, "slow-one", "project", "scene.blend"));
-    const stop = new AbortController();
-    const running = runLocalFarm({ store, logDir, pollMs: 20, heartbeatMs: 100, stop: stop.signal, baseEnv: { PATH: process.env.PATH ?? "", BRENDER_HOME: root } });
-    try {
+    await whileRunning(store, logDir, { heartbeatMs: 100 }, async () => {
       const spare = await waitFor("the spare worker", () => sparesOf(process.pid)[0]);
       const job = store.submitJob({ name: "slow", action: "render", attempts: 2, environment });
       const blender = await waitFor("Blender in the spare", () => {
-        const children = readdirSync("/proc").filter((name) => /^\d+$/.test(name)).filter((name) => {
-          try {
-            const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-            return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === spare;
-          } catch {
-            return false;
-          }
-        });
-        return children.length > 0 && logOf(store, job).includes("frame_started") ? Number(children[0]) : undefined;
+        const children = childProcesses(spare);
+        return children.length > 0 && logOf(store, job).includes("frame_started") ? children[0] : undefined;
       }, 60_000);
       store.terminate(job, "Stopped by test");
       await waitFor("the job's end", () => (store.getJob(job)?.status === "FAILED" ? true : undefined));
@@ -154,10 +120,7 @@ describe("runner: the spare worker process", () => {
       assert.equal(store.listAttempts(job, 0).length, 1, "not retried");
       await waitFor("Blender to be gone", () => (alive(blender) ? undefined : true), 10_000);
       assert.ok(!alive(spare));
-    } finally {
-      stop.abort();
-      await running;
-    }
+    });
     store.close();
   });
 
