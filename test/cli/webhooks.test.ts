@@ -104,6 +104,9 @@ describe("render --notify URL (local farm, real Blender, real HTTP receiver)", (
     const parsed = renderEventSchema.parse(JSON.parse(event!.body));
     assert.equal(parsed.type, "render.cancelled");
     assert.equal(verifySignature("per-runner-secret", event!.body, event!.signature), true);
+    // The webhook goes out before the upload writes the manifest: let the detached runner finish before the home is removed.
+    const ended = (list: { renderId: string; status: string }[]) => list.some((render) => render.renderId === renderId && ["SUCCEEDED", "FAILED", "CANCELLED"].includes(render.status));
+    await until(async () => JSON.parse((await brender(["jobs", "--json"], env)).stdout) as { renderId: string; status: string }[], ended, "the cancelled render's end", 60_000, 200);
   });
 
   it("refuses a plain-http or malformed URL before submitting (exit 2, one line, no token)", async (t) => {

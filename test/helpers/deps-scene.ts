@@ -38,7 +38,9 @@ export async function blenderMovingAway(folder: string, originals: readonly stri
   const keep = options.keepFramesIn
     ? `blender "$@"; code=$?\nmkdir -p '${options.keepFramesIn}'; find "$BRENDER_HOME/work" -name 'frame_*.png' -path '*/frames/*' -exec cp {} '${options.keepFramesIn}' \\;\nexit $code\n`
     : `exec blender "$@"\n`;
-  await writeFile(wrapper, `#!/bin/sh\ncase "$*" in *render_frames.py*)\n${moves}\n;; esac\n${keep}`);
+  // A Blender started ahead of its render (warm_start.py, see src/blender/warm-blender.ts) starts before the upload, too
+  // early to move anything: this one refuses to be one, so the render starts its own Blender, which moves them.
+  await writeFile(wrapper, `#!/bin/sh\ncase "$*" in *warm_start.py*) exit 1 ;; *render_frames.py*)\n${moves}\n;; esac\n${keep}`);
   await chmod(wrapper, 0o755);
   return wrapper;
 }

@@ -353,7 +353,8 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
       return;
     }
     let child: ChildProcess;
-    const spareChild = spare?.take(env, logFile, logFd);
+    // Spares serve renders (what they load ahead); anything else run as a process gets one started for it.
+    const spareChild = claimed.action === "render" ? spare?.take(env, logFile, logFd) : undefined;
     if (spareChild) {
       child = spareChild;
       // More children of this job come as slots free: the next one finds a spare too.
