@@ -136,14 +136,29 @@ let prewarmedSpare: SpareWorker | undefined;
 
 /**
  * Starts, for a runner about to start in this process with the defaults, its
- * first copy thread and its spare worker now (`brender render` calls this
- * before inspecting, so both are ready when the copy and render jobs come).
+ * first copy thread and its spare worker (with Blender) now: `brender render`
+ * calls this before its own modules load, so they are ready when the copy and
+ * render jobs come.
  */
 export function prewarmLocalRunner(): void {
   prewarmActionThreads();
   if (process.env.BRENDER_SPARE_WORKER === "0") return;
   prewarmedSpare ??= new SpareWorker(defaultWorkerCommand(), runnerBaseEnv(process.env));
   prewarmedSpare.warm(true);
+}
+
+/**
+ * The runner's spare worker: the one prewarmLocalRunner started, when this
+ * runner has the defaults it assumed (this process's environment, the default
+ * command); else a new one; none when `spareWorker` is off.
+ */
+function spareWorkerFor(options: RunnerOptions, workerCommand: WorkerCommand, baseEnv: Record<string, string>): SpareWorker | undefined {
+  const prewarmed = prewarmedSpare;
+  prewarmedSpare = undefined;
+  const wanted = options.spareWorker ?? (options.workerCommand === undefined && process.env.BRENDER_SPARE_WORKER !== "0");
+  if (wanted && prewarmed && options.baseEnv === undefined && options.workerCommand === undefined) return prewarmed;
+  prewarmed?.close();
+  return wanted ? new SpareWorker(workerCommand, baseEnv) : undefined;
 }
 
 /** A fresh owner id for this process: `${hostname}:${pid}:${random}`. */
@@ -216,12 +231,8 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
   const threadOptions = options.actionThreads ?? (defaultThreads ? { actions: THREAD_ACTIONS } : false);
   const threads = (defaultThreads ? takePrewarmed() : undefined) ?? (threadOptions && threadOptions.actions.length > 0 ? new ActionThreads(threadOptions) : undefined);
   threads?.warm();
-  const useSpare = options.spareWorker ?? (options.workerCommand === undefined && process.env.BRENDER_SPARE_WORKER !== "0");
   const baseEnv = runnerBaseEnv(options.baseEnv ?? process.env);
-  const prewarmed = prewarmedSpare;
-  prewarmedSpare = undefined;
-  if (prewarmed && (!useSpare || options.baseEnv !== undefined)) prewarmed.close();
-  const spare = useSpare ? ((options.baseEnv === undefined ? prewarmed : undefined) ?? new SpareWorker(workerCommand, baseEnv)) : undefined;
+  const spare = spareWorkerFor(options, workerCommand, baseEnv);
   spare?.warm();
   const ownerId = options.ownerId ?? newOwnerId();
   const leaseMs = options.leaseMs ?? 30_000;
