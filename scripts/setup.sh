@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets Brender up on a Debian machine, idempotently and quickly when already done:
-#   system packages (Blender, ffmpeg, Chromium, Xvfb) when missing, moto_server and
-#   cfn-lint for the AWS tests when missing (pip), Node 24 (npm's node@24
+#   system packages (Blender, ffmpeg, Chromium, Xvfb, Python) when missing, moto_server and
+#   cfn-lint for the AWS tests when missing (pip, into .tools/python), Node 24 (npm's node@24
 #   package, a dev dependency, so an older system Node is fine), the npm
 #   dependencies, and the build.
 set -euo pipefail
@@ -17,23 +17,25 @@ command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 # The Blender add-on's window test (and its README screenshot) run Blender under Xvfb.
 command -v xvfb-run >/dev/null 2>&1 || missing+=(xvfb)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# Python runs the add-on's unit tests, moto_server and cfn-lint; Debian's needs python3-venv for a venv.
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v python3 >/dev/null 2>&1 && python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} (Debian packages)"
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 
-# The AWS tests run moto_server and cfn-lint (Python). This machine's Python has them;
-# elsewhere they are installed with pip when it can, else the tests that need them say how.
-has() { command -v "$1" >/dev/null 2>&1 || [ -x "${PYENV_ROOT:-$HOME/.pyenv}/shims/$1" ]; }
+# The AWS tests run moto_server and cfn-lint (Python): from PATH when this machine has them, else
+# from the project's own venv (.tools/python), where the tests also look. Debian's Python refuses a
+# plain `pip install` (PEP 668), so a venv it is.
+tools=.tools/python
+has() { command -v "$1" >/dev/null 2>&1 || [ -x "${PYENV_ROOT:-$HOME/.pyenv}/shims/$1" ] || [ -x "$tools/bin/$1" ]; }
 if ! has moto_server || ! has cfn-lint; then
-  if command -v python3 >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1; then
-    echo "setup: installing moto[server] and cfn-lint (pip)"
-    python3 -m pip install --quiet "moto[server]" cfn-lint \
-      || echo "setup: warning: pip could not install moto[server] and cfn-lint; the AWS tests will fail until they are installed"
-  else
-    echo "setup: warning: no python3 with pip; install moto[server] and cfn-lint for the AWS tests"
-  fi
+  echo "setup: installing moto[server] and cfn-lint into $tools (pip)"
+  # Only the AWS tests need them: rendering does not, so a failure here is a warning, not the end of the setup.
+  { python3 -m venv "$tools" && "$tools/bin/python" -m pip install --quiet --disable-pip-version-check "moto[server]" cfn-lint; } \
+    || echo "setup: warning: could not install moto[server] and cfn-lint into $tools; the AWS tests fail until they are (pip install \"moto[server]\" cfn-lint)"
 fi
 
 # npm ci only when the lock file changed since the last install.

@@ -11,8 +11,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { pythonTool } from "./python-tools.ts";
 
 export const INSTALL_HINT =
   'moto_server was not found: install it with `pip install "moto[server]"` (Python 3.9+, it brings Flask) or set MOTO_SERVER to its path';
@@ -150,14 +151,7 @@ function toRecordedRequest(entry: Record<string, unknown>): RecordedRequest {
 }
 
 function findMotoServer(): string | undefined {
-  const fromEnv = process.env["MOTO_SERVER"];
-  if (fromEnv) return fromEnv;
-  for (const folder of (process.env["PATH"] ?? "").split(delimiter)) {
-    if (folder && existsSync(join(folder, "moto_server"))) return join(folder, "moto_server");
-  }
-  const home = process.env["PYENV_ROOT"] ?? join(process.env["HOME"] ?? "/root", ".pyenv");
-  const shim = join(home, "shims", "moto_server");
-  return existsSync(shim) ? shim : undefined;
+  return process.env["MOTO_SERVER"] || pythonTool("moto_server");
 }
 
 /** The Python that runs moto_server (its "#!" line when that names one), so moto imports in the launcher too. */

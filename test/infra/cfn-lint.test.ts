@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeLinkKeyPair } from "../../src/backends/aws/farm/link-key.ts";
 import { synthFarmTemplate } from "../../src/infra/synth.ts";
+import { pythonTool } from "../helpers/python-tools.ts";
 
 type Finding = { Level: string; Rule: { Id: string }; Message: string; Location: { Path: unknown[] } };
 
@@ -15,9 +16,9 @@ function cfnLint(templateJson: string): Finding[] {
   try {
     const file = join(folder, "template.json");
     writeFileSync(file, templateJson);
-    const run = spawnSync("cfn-lint", ["--format", "json", "--", file], { encoding: "utf8", timeout: 120_000 });
+    const run = spawnSync(pythonTool("cfn-lint") ?? "cfn-lint", ["--format", "json", "--", file], { encoding: "utf8", timeout: 120_000 });
     if (run.error && (run.error as NodeJS.ErrnoException).code === "ENOENT") {
-      assert.fail("cfn-lint is not installed: install it with `pip install cfn-lint` (Python 3) and put it on PATH.");
+      assert.fail("cfn-lint is not installed: `bash scripts/setup.sh` puts it in .tools/python, or `pip install cfn-lint` (Python 3) on PATH.");
     }
     assert.ok(run.error === undefined, `cfn-lint did not run: ${run.error?.message}`);
     // Exit codes are a bit mask of the levels found (2 error, 4 warning, 8 info); 1 is a crash.
