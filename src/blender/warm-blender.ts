@@ -10,8 +10,9 @@
  * --python SCRIPT -- ARGS` would; frames are identical either way.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, realpathSync } from "node:fs";
-import { delimiter, isAbsolute, join } from "node:path";
+import { realpath } from "node:fs/promises";
+import { join } from "node:path";
+import { sameVariables } from "../domain/environment.ts";
 import { BPY_SCRIPTS, PYTHON_ERROR_EXIT_CODE, blenderExecutable, superviseBlender, type BlenderExit, type RunBlenderOptions } from "./runner.ts";
 
 /** Variables of one job that Blender never reads: a job may differ from the warm Blender's start in these only. */
@@ -19,7 +20,8 @@ const JOB_ONLY_VARIABLES = /^(AWS_BATCH_\w+|JOB_ACTION_TYPE|BRENDER_\w+|EFS_BLEN
 
 type Warm = {
   readonly child: ChildProcess;
-  readonly executable: string | undefined;
+  /** The file it runs, as executableIdentity finds it. */
+  readonly identity: Promise<string | undefined>;
   readonly env: NodeJS.ProcessEnv;
   readonly early: Buffer[];
   exited: boolean;
@@ -37,7 +39,7 @@ export function startWarmBlender(env: NodeJS.ProcessEnv): void {
     // Its stdin is ours: if this process dies, Blender reads the end of it and quits.
     { env, stdio: ["pipe", "pipe", "pipe"], detached: true },
   );
-  const warm: Warm = { child, executable: resolveExecutable(executable, env), env, early: [], exited: false };
+  const warm: Warm = { child, identity: executableIdentity(executable, env), env, early: [], exited: false };
   child.stdout!.on("data", (chunk: Buffer) => warm.early.push(chunk));
   child.stderr!.on("data", (chunk: Buffer) => warm.early.push(chunk));
   child.stdin!.on("error", () => {});
@@ -57,51 +59,51 @@ export function discardWarmBlender(): void {
 /** What the warm Blender is told to do: `blender -b blendFile --python script -- ...args`. */
 export type WarmRequest = { readonly blendFile: string; readonly script: string; readonly args: readonly string[] };
 
+/** A waiting Blender taken for one run; `run` resolves as runBlender does. */
+export type WarmBlender = { run(request: WarmRequest): Promise<BlenderExit> };
+
 /**
- * Runs `request` in the waiting Blender when it fits — started from the same
- * executable, with the same environment apart from job-only variables, and
- * alive — and resolves as runBlender does; undefined when none fits (the one
- * waiting, if any, is ended: it would not be used).
+ * The waiting Blender, taken, when it fits what runBlender would start with
+ * `options` — the same executable, the same environment apart from job-only
+ * variables — and is alive; undefined when none fits (the one waiting, if
+ * any, is ended: it would not be used).
  */
-export function runInWarmBlender(request: WarmRequest, options: RunBlenderOptions): Promise<BlenderExit> | undefined {
+export async function claimWarmBlender(options: RunBlenderOptions): Promise<WarmBlender | undefined> {
   const warm = waiting;
   waiting = undefined;
   if (!warm) return undefined;
-  const executable = options.executable ?? blenderExecutable(options.env);
-  const fits = !warm.exited && warm.executable !== undefined && resolveExecutable(executable, options.env ?? process.env) === warm.executable
-    && sameBlenderEnvironment(warm.env, options.env ?? process.env);
-  if (!fits) {
+  const env = options.env ?? process.env;
+  const executable = options.executable ?? blenderExecutable(env);
+  const [theirs, ours] = await Promise.all([warm.identity, executableIdentity(executable, env)]);
+  if (warm.exited || theirs === undefined || theirs !== ours || !sameBlenderEnvironment(warm.env, env)) {
     if (!warm.exited) warm.child.stdin!.end();
     return undefined;
   }
   const { child } = warm;
   child.ref();
-  return superviseBlender(() => {
-    // From here its output goes to the supervisor, which first replays `early` (the same array: nothing is missed).
-    child.stdout!.removeAllListeners("data");
-    child.stderr!.removeAllListeners("data");
-    child.stdin!.write(`${JSON.stringify({ blendFile: request.blendFile, script: request.script, args: request.args })}\n`);
-    return child;
-  }, executable, options, warm.early);
+  return {
+    run: (request) => superviseBlender(() => {
+      // From here its output goes to the supervisor, which first replays `early` (the same array: nothing is missed).
+      child.stdout!.removeAllListeners("data");
+      child.stderr!.removeAllListeners("data");
+      child.stdin!.write(`${JSON.stringify({ blendFile: request.blendFile, script: request.script, args: request.args })}\n`);
+      return child;
+    }, executable, options, warm.early),
+  };
 }
 
 /** The same environment for Blender: equal but for the variables only Brender's worker reads. */
 export function sameBlenderEnvironment(a: NodeJS.ProcessEnv, b: NodeJS.ProcessEnv): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const key of keys) if (!JOB_ONLY_VARIABLES.test(key) && a[key] !== b[key]) return false;
-  return true;
+  return sameVariables(a, b, (name) => !JOB_ONLY_VARIABLES.test(name));
 }
 
-/** The file `command` runs (looked up on PATH when it has no slash), links resolved; undefined when there is none. */
-function resolveExecutable(command: string, env: NodeJS.ProcessEnv): string | undefined {
-  const candidates = command.includes("/") ? [command] : (env.PATH ?? "").split(delimiter).filter(isAbsolute).map((folder) => join(folder, command));
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return realpathSync(candidate);
-    } catch {
-      // Not this one.
-    }
+/** The file `command` runs (found on PATH as a start would find it), links resolved; undefined when there is none. */
+async function executableIdentity(command: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  try {
+    // Loaded here, after Blender is spawned: the installations module brings zod, a tenth of a second.
+    const { onPath } = await import("./installations.ts");
+    return await realpath((await onPath(command, env)) ?? command);
+  } catch {
+    return undefined;
   }
-  return undefined;
 }

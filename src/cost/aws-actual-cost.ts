@@ -6,7 +6,7 @@
 import type { RenderDescription } from "../backends/aws/monitor.ts";
 import type { AwsRenderRecord } from "../backends/aws/render-record.ts";
 import { DEFAULT_SERVER_PRESET, SERVER_PRESETS } from "../backends/aws/server-sizes.ts";
-import { actualCost, type ActualCost, type BilledAttempt } from "../domain/cost/actual-cost.ts";
+import { actualCost, hostKey, type ActualCost, type BilledAttempt } from "../domain/cost/actual-cost.ts";
 import type { ActualCostRecord } from "../domain/cost/cost-record.ts";
 import { roundRange } from "../domain/cost/range.ts";
 import type { ChildResources } from "../domain/cost/render-time.ts";
@@ -17,9 +17,7 @@ import { queueOffer } from "./queue-price.ts";
 /** The host each child's attempt reported, keyed by hostKey(child, attempt). */
 export type AttemptHosts = ReadonlyMap<string, NonNullable<BilledAttempt["host"]>>;
 
-export function hostKey(child: number, attempt: number): string {
-  return `${child}:${attempt}`;
-}
+export { hostKey };
 
 /** Batch's times of one job or child: its listed attempts, and its own start when the running attempt is not listed yet. */
 export type TimedJob = DescribedRun;

@@ -162,7 +162,7 @@ export async function makePreviewVideo(
  * back the size the frames already had; ffmpeg's exit status (with -xerror)
  * and a non-empty file are the check.
  */
-export type StreamedPreviewVideo = Pick<PreviewVideo, "file" | "frames">;
+export type StreamedPreviewVideo = Pick<PreviewVideo, "file">;
 
 /** A preview video encoded while its PNG frames are still being rendered (see startPreviewVideo). */
 export type PreviewVideoStream = {
@@ -185,13 +185,11 @@ export function startPreviewVideo(output: string, options: PreviewVideoOptions):
   const partial = `${encoding.file}.partial`;
   const started = mkdir(path.dirname(path.resolve(encoding.file)), { recursive: true }).then(() =>
     startFfmpeg(["-xerror", "-f", "image2pipe", "-framerate", encoding.rate, "-c:v", "png", "-i", "-", ...encoding.outputArgs, partial]));
-  let frames = 0;
   return {
     async addFrame(file) {
       const ffmpeg = await started;
       const bytes = await readFile(file);
       if (!ffmpeg.input.write(bytes)) await once(ffmpeg.input, "drain");
-      frames++;
     },
     async finish() {
       const ffmpeg = await started;
@@ -200,7 +198,7 @@ export function startPreviewVideo(output: string, options: PreviewVideoOptions):
         await ffmpeg.done;
         if ((await stat(partial)).size === 0) throw new JobFailedError(`ffmpeg wrote an empty preview video ("${partial}")`);
         await rename(partial, encoding.file);
-        return { file: encoding.file, frames };
+        return { file: encoding.file };
       } finally {
         await rm(partial, { force: true });
       }

@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import { pino, type Logger } from "pino";
 import { brenderPaths } from "../config.ts";
 import { DiskFullError, diskFullFolder, isDiskFull } from "../disk-full.ts";
@@ -94,4 +95,21 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerResu
     log.error({ err: error }, "job failed with an unexpected error");
     return { exitCode: 1, error: `unexpected error: ${error instanceof Error ? error.message : String(error)}` };
   }
+}
+
+/**
+ * Runs one job whose output goes to `fd`, its log file, instead of this
+ * process's stdout and stderr: for a worker in a thread of the runner
+ * (thread.ts) or one started before its job (spare.ts). The job's environment
+ * replaces this one's, for code that reads process.env. On failure the last
+ * line is "brender worker: <reason>", as `brender worker` prints it.
+ */
+export async function runWorkerInto(fd: number, env: Record<string, string>, signal: AbortSignal): Promise<WorkerResult> {
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  Object.assign(process.env, env);
+  const write = (text: string) => writeSync(fd, text);
+  const log = pino({ level: env.BRENDER_LOG_LEVEL ?? "info" }, pino.destination({ fd, sync: true }));
+  const result = await runWorker({ env, signal, stdout: write, log });
+  if (result.error) write(`brender worker: ${result.error}\n`);
+  return result;
 }

@@ -123,7 +123,7 @@ export async function preworkVideo(folder: string, frames: readonly string[], op
   return (await stat(record.video).catch(() => undefined))?.isFile() ? record.video : undefined;
 }
 
-/** Removes a video and record an earlier attempt left, before a child starts a new one. */
+/** Removes the record of a video an earlier attempt made, before a child starts a new one (the video is overwritten). */
 export async function clearPrework(folder: string): Promise<void> {
   await rm(join(folder, RECORD), { force: true });
 }

@@ -1,5 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { hostKey } from "../domain/cost/actual-cost.ts";
 import { parseProgressEventLine, type ProgressEvent } from "../domain/progress-events.ts";
 
 /** What the render children reported, read back from their event files. */
@@ -63,7 +64,7 @@ export function summarizeEvents(events: readonly ProgressEvent[]): RenderSummary
         if (!startedAt || event.at < startedAt) startedAt = event.at;
         closeAttempt(event.child);
         child = event.child;
-        if (event.host && event.attempt !== undefined) hosts.set(`${event.child}:${event.attempt}`, event.host);
+        if (event.host && event.attempt !== undefined) hosts.set(hostKey(event.child, event.attempt), event.host);
         break;
       case "frame_finished":
         if (!event.reused) renderSeconds += event.seconds ?? 0;

@@ -13,7 +13,7 @@
  * started for the job would write them to its stdout and stderr. Stdin closed
  * before a job came: exit 0, nothing done.
  */
-import { openSync, writeSync } from "node:fs";
+import { openSync } from "node:fs";
 import { discardWarmBlender, startWarmBlender } from "../blender/warm-blender.ts";
 import type { JobActionType } from "../domain/job-actions.ts";
 import { parentGoneSignal } from "./parent-gone.ts";
@@ -28,9 +28,7 @@ const SPARE_ACTIONS: readonly JobActionType[] = ["render"];
  */
 export async function runSpareWorker(termination: AbortSignal, options: { warmBlender?: boolean } = {}): Promise<number> {
   if (options.warmBlender) startWarmBlender(process.env);
-  const [{ preloadActions, runWorker }, { pino }, { parseSpareJob }] = await Promise.all([
-    import("./main.ts"), import("pino"), import("./spare-job.ts"),
-  ]);
+  const [{ preloadActions, runWorkerInto }, { parseSpareJob }] = await Promise.all([import("./main.ts"), import("./spare-job.ts")]);
   await preloadActions(SPARE_ACTIONS);
   const line = await firstLine(process.stdin);
   if (line === undefined) {
@@ -38,17 +36,9 @@ export async function runSpareWorker(termination: AbortSignal, options: { warmBl
     return 0;
   }
   const job = parseSpareJob(line);
-  // Code that reads process.env (Blender's environment, the SDKs) sees the job's, as in a worker started for it.
-  for (const key of Object.keys(process.env)) delete process.env[key];
-  Object.assign(process.env, job.env);
-  const logFd = openSync(job.logFile, "a");
-  const write = (text: string) => writeSync(logFd, text);
-  const log = pino({ level: job.env.BRENDER_LOG_LEVEL ?? "info" }, pino.destination({ fd: logFd, sync: true }));
   const parent = parentGoneSignal();
   try {
-    const result = await runWorker({ env: job.env, signal: AbortSignal.any([termination, parent.signal]), stdout: write, log });
-    if (result.error) write(`brender worker: ${result.error}\n`);
-    return result.exitCode;
+    return (await runWorkerInto(openSync(job.logFile, "a"), job.env, AbortSignal.any([termination, parent.signal]))).exitCode;
   } finally {
     discardWarmBlender();
     parent.release();

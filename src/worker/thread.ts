@@ -11,11 +11,9 @@
  * Logs and progress lines go to logFd, as `brender worker`'s stdout and stderr
  * would; on failure the last line is "brender worker: <reason>", as there.
  */
-import { writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import { pino } from "pino";
 import type { JobActionType } from "../domain/job-actions.ts";
-import { preloadActions, runWorker } from "./main.ts";
+import { preloadActions, runWorkerInto } from "./main.ts";
 
 export type ThreadJob = { readonly type: "job"; readonly env: Record<string, string>; readonly logFd: number };
 export type ThreadDone = { readonly type: "done"; readonly exitCode: number; readonly error?: string };
@@ -30,13 +28,7 @@ port.on("message", (message: ThreadJob | { type: "abort" }) => {
 });
 
 async function run(job: ThreadJob): Promise<void> {
-  // This thread's own copy of the environment becomes the job's, for code that reads process.env.
-  for (const key of Object.keys(process.env)) delete process.env[key];
-  Object.assign(process.env, job.env);
-  const write = (text: string) => writeSync(job.logFd, text);
-  const log = pino({ level: job.env.BRENDER_LOG_LEVEL ?? "info" }, pino.destination({ fd: job.logFd, sync: true }));
-  const result = await runWorker({ env: job.env, signal: controller.signal, stdout: write, log });
-  if (result.error) write(`brender worker: ${result.error}\n`);
+  const result = await runWorkerInto(job.logFd, job.env, controller.signal);
   port.postMessage({ type: "done", exitCode: result.exitCode, ...(result.error ? { error: result.error } : {}) } satisfies ThreadDone);
   port.close();
 }

@@ -6,7 +6,8 @@ import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { BPY_SCRIPTS } from "../../src/blender/runner.ts";
-import { discardWarmBlender, runInWarmBlender, sameBlenderEnvironment, startWarmBlender } from "../../src/blender/warm-blender.ts";
+import { claimWarmBlender, discardWarmBlender, sameBlenderEnvironment, startWarmBlender, type WarmRequest } from "../../src/blender/warm-blender.ts";
+import type { RunBlenderOptions } from "../../src/blender/runner.ts";
 import { makeScene, pixels, tempDir } from "../helpers/blender.ts";
 import { childProcesses } from "../helpers/processes.ts";
 import { until } from "../helpers/wait.ts";
@@ -33,6 +34,11 @@ const warmBlenders = () => childProcesses(process.pid, "warm_start.py");
 const gone = (what: string, condition: () => boolean) => until(async () => condition(), Boolean, what);
 
 const env = { ...process.env, BLENDER_EXECUTABLE: BLENDER };
+
+/** Runs `request` in the waiting Blender when it fits `options`; undefined when none fits. */
+async function runInWarmBlender(request: WarmRequest, options: RunBlenderOptions) {
+  return (await claimWarmBlender(options))?.run(request);
+}
 
 describe("warm Blender (real Blender)", () => {
   it("renders the file it is told, pixel-identical to blender -b FILE -a, and reports like a Blender started for it", async (t) => {
@@ -73,13 +79,13 @@ describe("warm Blender (real Blender)", () => {
     startWarmBlender(env);
     const [pid] = warmBlenders();
     assert.ok(pid);
-    const other = runInWarmBlender({ blendFile: "/nonexistent.blend", script: SCRIPT, args: [] }, { env: { ...env, OCIO: "/elsewhere/config.ocio" } });
+    const other = await runInWarmBlender({ blendFile: "/nonexistent.blend", script: SCRIPT, args: [] }, { env: { ...env, OCIO: "/elsewhere/config.ocio" } });
     assert.equal(other, undefined);
     await gone("the unused warm Blender to end", () => warmBlenders().length === 0);
 
     startWarmBlender(env);
-    assert.equal(runInWarmBlender({ blendFile: "/nonexistent.blend", script: SCRIPT, args: [] }, { env, executable: "/bin/true" }), undefined);
-    assert.equal(runInWarmBlender({ blendFile: "/nonexistent.blend", script: SCRIPT, args: [] }, { env }), undefined, "taken once only");
+    assert.equal(await runInWarmBlender({ blendFile: "/nonexistent.blend", script: SCRIPT, args: [] }, { env, executable: "/bin/true" }), undefined);
+    assert.equal(await runInWarmBlender({ blendFile: "/nonexistent.blend", script: SCRIPT, args: [] }, { env }), undefined, "taken once only");
     await gone("the second warm Blender to end", () => warmBlenders().length === 0);
 
     startWarmBlender(env);

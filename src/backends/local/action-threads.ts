@@ -6,7 +6,7 @@
  * spare thread is kept warm, started a moment after each job starts). A thread's failure, even an uncaught error or
  * its termination, ends only its own job.
  */
-import { write } from "node:fs";
+import { writeSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -77,7 +77,8 @@ export class ActionThreads {
       thread.on("message", (message: ThreadDone) => (result = message));
       thread.on("error", (error) => (crash = error));
       // Whatever the action printed outside its log (console.log, a library's warning) belongs in its log too.
-      const append = (chunk: Buffer) => write(logFd, chunk, () => {});
+      // Synchronous: the runner closes logFd as soon as the job has ended, and nothing may land after that.
+      const append = (chunk: Buffer) => writeSync(logFd, chunk);
       thread.stdout.on("data", append);
       thread.stderr.on("data", append);
       thread.once("exit", () => {
@@ -85,7 +86,8 @@ export class ActionThreads {
         else if (killed) settle({ exitCode: null, signal: "SIGKILL" });
         else {
           const error = `the job's worker thread crashed: ${crash?.message ?? "it ended without a result"}`;
-          write(logFd, `brender worker: ${error}\n`, () => settle({ exitCode: 1, signal: null, error }));
+          writeSync(logFd, `brender worker: ${error}\n`);
+          settle({ exitCode: 1, signal: null, error });
         }
       });
     });

@@ -60,9 +60,7 @@ export type RunnerOptions = {
   readonly heartbeatMs?: number;
   /** How often the store is polled for work when nothing happens (default 200 ms). */
   readonly pollMs?: number;
-  /** Checked every poll; when true the runner stops (running children are released, see runLocalFarm). */
-  readonly stopWhen?: () => boolean;
-  /** Aborting stops the runner at once, as `stopWhen` would (running children are released). */
+  /** Aborting stops the runner at once (running children are released, see runLocalFarm). */
   readonly stop?: AbortSignal;
   /** Stop when every job in the store has ended and nothing runs here. */
   readonly untilIdle?: boolean;
@@ -211,7 +209,7 @@ type Running = {
 };
 
 /**
- * Runs children from `store` until `signal` aborts, `stopWhen()` holds, or
+ * Runs children from `store` until `signal` or `stop` aborts, or
  * (with `untilIdle`) every job has ended. Each loop: claim while the store
  * hands out children (it enforces vCPU capacity and recovers expired
  * leases), renew leases every `heartbeatMs` and kill the children the user
@@ -519,7 +517,6 @@ export async function runLocalFarm(options: RunnerOptions): Promise<void> {
       if (now >= nextPoll) {
         claims = Number.POSITIVE_INFINITY;
         nextPoll = now + pollMs;
-        if (options.stopWhen?.()) break;
         if (options.untilIdle && running.size === 0 && launching.size === 0 && store.countUnfinishedJobs() === 0) break;
         if (now >= nextOwnerCheck) {
           nextOwnerCheck = now + OWNER_CHECK_MS;

@@ -18,7 +18,8 @@
  * would hold its memory until the next render, maybe hours).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { write } from "node:fs";
+import { writeSync } from "node:fs";
+import { sameVariables } from "../../domain/environment.ts";
 import type { SpareJob } from "../../worker/spare-job.ts";
 import type { WorkerCommand } from "./runner.ts";
 
@@ -71,12 +72,13 @@ export class SpareWorker {
    */
   take(env: Record<string, string>, logFile: string, logFd: number): ChildProcess | undefined {
     const spare = this.#spare;
-    if (!spare || spare.exited || !sameNodeStart(spare.env, env)) return undefined;
+    if (!spare || spare.exited || !sameVariables(spare.env, env, (name) => NODE_START_VARIABLES.test(name))) return undefined;
     this.#spare = undefined;
     const { child } = spare;
     child.ref();
     for (const stream of [child.stdin, child.stdout, child.stderr]) refStream(stream, true);
-    const append = (chunk: Buffer) => write(logFd, chunk, () => {});
+    // Synchronous: the runner closes logFd as soon as the process has ended, and nothing may land after that.
+    const append = (chunk: Buffer) => writeSync(logFd, chunk);
     for (const chunk of spare.early) append(chunk);
     child.stdout!.removeAllListeners("data").on("data", append);
     child.stderr!.removeAllListeners("data").on("data", append);
@@ -121,11 +123,6 @@ export class SpareWorker {
     for (const stream of [child.stdin, child.stdout, child.stderr]) refStream(stream, false);
     return spare;
   }
-}
-
-function sameNodeStart(spareEnv: Record<string, string>, jobEnv: Record<string, string>): boolean {
-  const keys = new Set([...Object.keys(spareEnv), ...Object.keys(jobEnv)].filter((key) => NODE_START_VARIABLES.test(key)));
-  return [...keys].every((key) => spareEnv[key] === jobEnv[key]);
 }
 
 /** Pipes to a child are sockets, which can stop (or again) keep the event loop alive. */

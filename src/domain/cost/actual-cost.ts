@@ -11,6 +11,11 @@ import { BUNDLED_INSTANCES } from "./on-demand-prices.ts";
 import { addRanges, scaleRange, type Range } from "./range.ts";
 import type { ChildResources } from "./render-time.ts";
 
+/** The key of a child's attempt in the hosts they reported (the upload job's summary writes it, the pricing reads it). */
+export function hostKey(child: number, attempt: number): string {
+  return `${child}:${attempt}`;
+}
+
 /** One attempt as Batch reports it (epoch milliseconds), with its host when the worker reported one. */
 export type BilledAttempt = {
   readonly startedAt?: number;

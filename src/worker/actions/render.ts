@@ -2,7 +2,7 @@ import { readdir, writeFile, mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { runBlender, BPY_SCRIPTS, describeExit, PYTHON_ERROR_EXIT_CODE } from "../../blender/runner.ts";
-import { runInWarmBlender } from "../../blender/warm-blender.ts";
+import { claimWarmBlender, discardWarmBlender } from "../../blender/warm-blender.ts";
 import { parseBlenderLine } from "../../blender/output-parser.ts";
 import {
   arraySizeFor, compressFrames, expandFrames, formatFrameSet, framesForChild, parseFrameSet,
@@ -112,7 +112,11 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
     const split = chooseRenderProcesses({
       cores: availableParallelism(), frames: todo.length, gpu: payload.gpu, processes: context.env.BRENDER_RENDER_PROCESSES,
     });
-    if (split.processes > 1) context.log.info(split, `rendering with ${split.processes} Blenders of ${split.threads} threads each`);
+    if (split.processes > 1) {
+      context.log.info(split, `rendering with ${split.processes} Blenders of ${split.threads} threads each`);
+      // Each Blender gets its share of the threads at its start (-t): one started ahead has them all, and would only hold memory.
+      discardWarmBlender();
+    }
     let blenderReported = false;
     const onBlender = (blender: string) => {
       if (blenderReported) return;
@@ -160,9 +164,9 @@ async function renderChild(context: ActionContext, payload: RenderJobPayload, in
         onLine: tracker.onLine,
       };
       // A Blender started ahead by the spare worker (warm-blender.ts) when one runs all the frames, else a new one.
-      const warmBlender = split.processes === 1 ? runInWarmBlender({ blendFile, script, args: [jobFile] }, options) : undefined;
+      const warmBlender = split.processes === 1 ? await claimWarmBlender(options) : undefined;
       startedAhead = warmBlender !== undefined;
-      const exit = await (warmBlender
+      const exit = await (warmBlender?.run({ blendFile, script, args: [jobFile] })
         ?? runBlender(
           ["-b", blendFile, "--factory-startup", "-noaudio", ...(split.threads ? ["-t", String(split.threads)] : []),
             "--python-exit-code", String(SETTINGS_FAILED), "--python", script, "--", jobFile],

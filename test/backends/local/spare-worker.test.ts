@@ -146,7 +146,7 @@ describe("runner: the spare worker process", () => {
 });
 
 describe("brender worker --job-on-stdin", () => {
-  it("exits 0 doing nothing when stdin closes before a job, and 2 naming the format when the job is not JSON", async () => {
+  it("exits 0 doing nothing when stdin closes before a job, and 2 naming the format when the job is not JSON or misses a field, or --warm-blender comes alone", async () => {
     const none = await brender(["worker", "--job-on-stdin"], { BRENDER_HOME: root }, { input: "" });
     assert.equal(none.code, 0, none.stderr);
     assert.equal(none.stdout + none.stderr, "");
@@ -156,5 +156,11 @@ describe("brender worker --job-on-stdin", () => {
     const both = await brender(["worker", "--job-on-stdin", "--action", "render"], { BRENDER_HOME: root }, { input: "" });
     assert.equal(both.code, 2);
     assert.match(both.stderr, /--job-on-stdin takes the whole job from stdin; drop --action/);
+    const shapeless = await brender(["worker", "--job-on-stdin"], { BRENDER_HOME: root }, { input: '{"env": {}}\n' });
+    assert.equal(shapeless.code, 2);
+    assert.match(shapeless.stderr, /the job on stdin is invalid \(logFile: .*\); the runner sends/);
+    const alone = await brender(["worker", "--warm-blender"], { BRENDER_HOME: root });
+    assert.equal(alone.code, 2);
+    assert.match(alone.stderr, /--warm-blender goes with --job-on-stdin/);
   });
 });
